@@ -1,0 +1,331 @@
+//! Exec ops: run a process with a root filesystem and extra mounts.
+
+use std::sync::Arc;
+
+use super::meta::OpMeta;
+use super::state::{InputList, Node, State};
+use super::Platform;
+use crate::pb;
+
+pub use crate::pb::{NetMode, SecurityMode};
+
+/// How concurrent builds share a cache mount.
+pub type CacheSharing = pb::CacheSharingOpt;
+
+/// What kind of filesystem a [`Mount`] provides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MountKind {
+    /// A state's files (read-only, or writable with a captured output).
+    Bind,
+    /// A persistent cache directory, shared across builds by `id`.
+    Cache {
+        /// Cache identity.
+        id: String,
+        /// Concurrency mode.
+        sharing: CacheSharing,
+    },
+    /// An empty in-memory filesystem; `size` in bytes, 0 for unlimited.
+    Tmpfs {
+        /// Size limit in bytes.
+        size: i64,
+    },
+    /// A secret file from the client's session.
+    Secret {
+        /// Secret id.
+        id: String,
+        /// Owner uid.
+        uid: u32,
+        /// Owner gid.
+        gid: u32,
+        /// File mode.
+        mode: u32,
+        /// Whether a missing secret is an error.
+        optional: bool,
+    },
+    /// An SSH agent socket forwarded from the client.
+    Ssh {
+        /// Agent id.
+        id: String,
+        /// Owner uid.
+        uid: u32,
+        /// Owner gid.
+        gid: u32,
+        /// Socket mode.
+        mode: u32,
+        /// Whether a missing agent is an error.
+        optional: bool,
+    },
+}
+
+/// One extra mount of an exec op.
+#[derive(Clone, Debug)]
+pub struct Mount {
+    /// Where the mount appears in the container.
+    pub dest: String,
+    /// The files mounted; `None` (or scratch) for an empty mount.
+    pub source: Option<State>,
+    /// A subdirectory of `source` to mount instead of its root.
+    pub selector: String,
+    /// Read-only mounts produce no output.
+    pub readonly: bool,
+    /// Bind, cache, tmpfs, secret or ssh.
+    pub kind: MountKind,
+}
+
+impl Mount {
+    /// A read-only bind mount of `source` at `dest`.
+    pub fn bind(dest: &str, source: State) -> Mount {
+        Mount {
+            dest: dest.to_owned(),
+            source: Some(source),
+            selector: String::new(),
+            readonly: true,
+            kind: MountKind::Bind,
+        }
+    }
+}
+
+/// Builds an exec op. The root filesystem is mounted writable at `/` and becomes output 0.
+#[derive(Clone, Debug)]
+pub struct Exec {
+    root: State,
+    meta: pb::Meta,
+    mounts: Vec<Mount>,
+    network: NetMode,
+    security: SecurityMode,
+    platform: Option<Platform>,
+    op_meta: OpMeta,
+}
+
+/// The states an exec op produces: its root and each writable extra mount.
+#[derive(Clone, Debug)]
+pub struct ExecOutputs {
+    /// The root filesystem after the process ran.
+    pub root: State,
+    /// `(dest, state)` for every writable bind mount, in mount order.
+    pub mounts: Vec<(String, State)>,
+}
+
+impl Exec {
+    /// A process `args` run on top of `root`.
+    pub fn new(root: State, args: Vec<String>) -> Exec {
+        Exec {
+            root,
+            meta: pb::Meta {
+                args,
+                cwd: "/".to_owned(),
+                ..Default::default()
+            },
+            mounts: Vec::new(),
+            network: NetMode::Unset,
+            security: SecurityMode::Sandbox,
+            platform: None,
+            op_meta: OpMeta::default(),
+        }
+    }
+
+    /// The process environment, `KEY=value` entries in the order given.
+    pub fn env(mut self, env: Vec<String>) -> Exec {
+        self.meta.env = env;
+        self
+    }
+
+    /// The working directory.
+    pub fn cwd(mut self, cwd: &str) -> Exec {
+        cwd.clone_into(&mut self.meta.cwd);
+        self
+    }
+
+    /// The user (`name`, `uid`, `uid:gid`); empty means the image default.
+    pub fn user(mut self, user: &str) -> Exec {
+        user.clone_into(&mut self.meta.user);
+        self
+    }
+
+    /// Extra `/etc/hosts` entries.
+    pub fn extra_hosts(mut self, hosts: Vec<(String, String)>) -> Exec {
+        self.meta.extra_hosts = hosts
+            .into_iter()
+            .map(|(host, ip)| pb::HostIp { host, ip })
+            .collect();
+        self
+    }
+
+    /// Removes mount-point stubs the process left behind (what BuildKit's frontend asks for).
+    pub fn remove_mount_stubs(mut self, on: bool) -> Exec {
+        self.meta.remove_mount_stubs_recursive = on;
+        self
+    }
+
+    /// Adds a mount.
+    pub fn mount(mut self, mount: Mount) -> Exec {
+        self.mounts.push(mount);
+        self
+    }
+
+    /// The network mode.
+    pub fn network(mut self, network: NetMode) -> Exec {
+        self.network = network;
+        self
+    }
+
+    /// The security mode.
+    pub fn security(mut self, security: SecurityMode) -> Exec {
+        self.security = security;
+        self
+    }
+
+    /// The platform the process runs on.
+    pub fn platform(mut self, platform: Option<Platform>) -> Exec {
+        self.platform = platform;
+        self
+    }
+
+    /// Progress name, caps and source locations.
+    pub fn meta(mut self, meta: OpMeta) -> Exec {
+        self.op_meta = meta;
+        self
+    }
+
+    /// Finishes the op.
+    pub fn run(self) -> ExecOutputs {
+        let mut inputs = InputList::default();
+        let mut meta = self.op_meta.cap("exec.meta.base");
+        let mut all = vec![Mount {
+            dest: "/".to_owned(),
+            source: Some(self.root),
+            selector: String::new(),
+            readonly: false,
+            kind: MountKind::Bind,
+        }];
+        let mut extra = self.mounts;
+        // Sorted by destination, stable, so option order never changes the digest.
+        extra.sort_by(|a, b| a.dest.cmp(&b.dest));
+        all.extend(extra);
+
+        let mut pb_mounts = Vec::with_capacity(all.len());
+        let mut outputs = Vec::new();
+        let mut next_output = 0i64;
+        for m in &all {
+            let input = match &m.source {
+                Some(s) => inputs.index_of(s),
+                None => -1,
+            };
+            let writable_bind = m.kind == MountKind::Bind && !m.readonly;
+            let output = if writable_bind {
+                let o = next_output;
+                next_output += 1;
+                outputs.push(m.dest.clone());
+                o
+            } else {
+                -1
+            };
+            let mut pm = pb::Mount {
+                input,
+                selector: m.selector.clone(),
+                dest: m.dest.clone(),
+                output,
+                readonly: m.readonly,
+                ..Default::default()
+            };
+            match &m.kind {
+                MountKind::Bind => {
+                    if m.readonly || m.dest != "/" {
+                        meta = meta.cap("exec.mount.bind");
+                    }
+                    if !m.selector.is_empty() {
+                        meta = meta.cap("exec.mount.selector");
+                    }
+                }
+                MountKind::Cache { id, sharing } => {
+                    pm.mount_type = pb::MountType::Cache as i32;
+                    pm.cache_opt = Some(pb::CacheOpt {
+                        id: id.clone(),
+                        sharing: *sharing as i32,
+                    });
+                    meta = meta.cap("exec.mount.cache").cap("exec.mount.cache.sharing");
+                }
+                MountKind::Tmpfs { size } => {
+                    pm.mount_type = pb::MountType::Tmpfs as i32;
+                    if *size > 0 {
+                        pm.tmpfs_opt = Some(pb::TmpfsOpt { size: *size });
+                        meta = meta.cap("exec.mount.tmpfs.size");
+                    }
+                    meta = meta.cap("exec.mount.tmpfs");
+                }
+                MountKind::Secret {
+                    id,
+                    uid,
+                    gid,
+                    mode,
+                    optional,
+                } => {
+                    pm.mount_type = pb::MountType::Secret as i32;
+                    pm.secret_opt = Some(pb::SecretOpt {
+                        id: id.clone(),
+                        uid: *uid,
+                        gid: *gid,
+                        mode: *mode,
+                        optional: *optional,
+                    });
+                    meta = meta.cap("exec.mount.secret");
+                }
+                MountKind::Ssh {
+                    id,
+                    uid,
+                    gid,
+                    mode,
+                    optional,
+                } => {
+                    pm.mount_type = pb::MountType::Ssh as i32;
+                    pm.ssh_opt = Some(pb::SshOpt {
+                        id: id.clone(),
+                        uid: *uid,
+                        gid: *gid,
+                        mode: *mode,
+                        optional: *optional,
+                    });
+                    meta = meta.cap("exec.mount.ssh");
+                }
+            }
+            pb_mounts.push(pm);
+        }
+        if self.network != NetMode::Unset {
+            meta = meta.cap("exec.meta.network");
+        }
+        if self.security != SecurityMode::Sandbox {
+            meta = meta.cap("exec.meta.security");
+        }
+        if !self.meta.extra_hosts.is_empty() {
+            meta = meta.cap("exec.meta.extrahosts");
+        }
+        if self.meta.remove_mount_stubs_recursive {
+            meta = meta.cap("exec.meta.removemountstubs.recursive");
+        }
+        let op = pb::Op {
+            platform: self.platform,
+            constraints: Some(pb::WorkerConstraints::default()),
+            op: Some(pb::op::Op::Exec(pb::ExecOp {
+                meta: Some(self.meta),
+                mounts: pb_mounts,
+                network: self.network as i32,
+                security: self.security as i32,
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let node = Arc::new(Node {
+            op,
+            inputs: inputs.outputs,
+            meta,
+        });
+        let root = State::from_node(node.clone(), 0);
+        let mounts = outputs
+            .into_iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, dest)| (dest, State::from_node(node.clone(), i as i64)))
+            .collect();
+        ExecOutputs { root, mounts }
+    }
+}

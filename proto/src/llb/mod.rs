@@ -1,0 +1,29 @@
+//! A typed builder for BuildKit's LLB graph.
+//!
+//! Every value here is immutable: building an op returns a new [`State`] that points at the
+//! op's output, and the graph is the web of `Arc`s between them. [`marshal`] turns the graph
+//! reachable from one state into a `pb::Definition` deterministically: ops deduplicated by the
+//! sha256 of their bytes, inputs before their users, the terminal op last.
+//!
+//! This module knows LLB and nothing else: no Dockerfile concepts appear here.
+
+mod dump;
+mod exec;
+mod file;
+mod marshal;
+mod meta;
+mod source;
+mod state;
+
+pub use dump::{dump, dump_definition};
+pub use exec::{CacheSharing, Exec, ExecOutputs, Mount, MountKind, NetMode, SecurityMode};
+pub use file::{
+    Chown, CopyAction, FileOp, MkdirAction, MkfileAction, RmAction, SymlinkAction, UserRef,
+};
+pub use marshal::{digest_of, marshal};
+pub use meta::{Location, OpMeta, SourceFile};
+pub use source::{image, local, ImageSource, LocalSource};
+pub use state::State;
+
+/// A target platform (`os/arch[/variant]`), as ops and image configs name it.
+pub type Platform = crate::pb::Platform;

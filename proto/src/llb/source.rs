@@ -1,0 +1,189 @@
+//! Source ops: where filesystems come from (container images, the client's local files).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::meta::OpMeta;
+use super::state::{Node, State};
+use super::Platform;
+use crate::pb;
+
+/// A `docker-image://` source: a container image's root filesystem.
+#[derive(Clone, Debug, Default)]
+pub struct ImageSource {
+    /// The reference as the user wrote it; normalised by [`image`].
+    pub reference: String,
+    /// Pins the image to this manifest digest (`sha256:…`) when known.
+    pub digest: Option<String>,
+    /// Which platform's variant to pull.
+    pub platform: Option<Platform>,
+    /// `image.resolvemode` (`pull`, `local`); `None` leaves BuildKit's default.
+    pub resolve_mode: Option<String>,
+    /// Progress name, caps and locations.
+    pub meta: OpMeta,
+}
+
+/// A `local://` source: files sent by the client over the session.
+#[derive(Clone, Debug, Default)]
+pub struct LocalSource {
+    /// The local's name as the client registered it (`context`, `dockerfile`).
+    pub name: String,
+    /// The session that owns the files (`BUILDKIT_SESSION_ID`).
+    pub session_id: String,
+    /// Lets BuildKit reuse an earlier transfer of the same directory.
+    pub shared_key_hint: Option<String>,
+    /// Only these paths are sent (`local.includepattern`).
+    pub include_patterns: Vec<String>,
+    /// These are never sent (`local.excludepatterns`, from `.dockerignore`).
+    pub exclude_patterns: Vec<String>,
+    /// Only these paths and their parents are sent (`local.followpaths`).
+    pub follow_paths: Vec<String>,
+    /// `local.differ` (`none` disables content comparison); `None` keeps the default.
+    pub differ: Option<String>,
+    /// Progress name, caps and locations.
+    pub meta: OpMeta,
+}
+
+/// The root filesystem of a container image.
+pub fn image(src: ImageSource) -> State {
+    let mut reference = normalize_image_reference(&src.reference);
+    if let Some(digest) = &src.digest {
+        if !reference.contains('@') {
+            reference = format!("{reference}@{digest}");
+        }
+    }
+    let mut attrs = BTreeMap::new();
+    if let Some(mode) = src.resolve_mode {
+        attrs.insert("image.resolvemode".to_owned(), mode);
+    }
+    let op = pb::Op {
+        platform: src.platform,
+        constraints: Some(pb::WorkerConstraints::default()),
+        op: Some(pb::op::Op::Source(pb::SourceOp {
+            identifier: format!("docker-image://{reference}"),
+            attrs,
+        })),
+        ..Default::default()
+    };
+    let meta = src.meta.cap("source.image");
+    State::from_node(
+        Arc::new(Node {
+            op,
+            inputs: vec![],
+            meta,
+        }),
+        0,
+    )
+}
+
+/// Files from the client's machine.
+pub fn local(src: LocalSource) -> State {
+    let mut attrs = BTreeMap::new();
+    if !src.session_id.is_empty() {
+        attrs.insert("local.session".to_owned(), src.session_id);
+    }
+    if let Some(hint) = src.shared_key_hint {
+        attrs.insert("local.sharedkeyhint".to_owned(), hint);
+    }
+    let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_default();
+    if !src.include_patterns.is_empty() {
+        attrs.insert(
+            "local.includepattern".to_owned(),
+            json(&src.include_patterns),
+        );
+    }
+    if !src.exclude_patterns.is_empty() {
+        attrs.insert(
+            "local.excludepatterns".to_owned(),
+            json(&src.exclude_patterns),
+        );
+    }
+    if !src.follow_paths.is_empty() {
+        attrs.insert("local.followpaths".to_owned(), json(&src.follow_paths));
+    }
+    if let Some(differ) = src.differ {
+        attrs.insert("local.differ".to_owned(), differ);
+    }
+    let mut meta = src.meta.cap("source.local");
+    for (attr, cap) in [
+        ("local.sharedkeyhint", "source.local.sharedkeyhint"),
+        ("local.includepattern", "source.local.includepatterns"),
+        ("local.excludepatterns", "source.local.excludepatterns"),
+        ("local.followpaths", "source.local.followpaths"),
+        ("local.differ", "source.local.differ"),
+    ] {
+        if attrs.contains_key(attr) {
+            meta = meta.cap(cap);
+        }
+    }
+    let op = pb::Op {
+        constraints: Some(pb::WorkerConstraints::default()),
+        op: Some(pb::op::Op::Source(pb::SourceOp {
+            identifier: format!("local://{}", src.name),
+            attrs,
+        })),
+        ..Default::default()
+    };
+    State::from_node(
+        Arc::new(Node {
+            op,
+            inputs: vec![],
+            meta,
+        }),
+        0,
+    )
+}
+
+/// Normalises an image reference the way Docker does: `busybox` becomes
+/// `docker.io/library/busybox:latest`, so equal images get equal digests.
+pub fn normalize_image_reference(reference: &str) -> String {
+    let (name, digest) = match reference.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (reference, None),
+    };
+    // A tag is a `:` after the last `/` (a `:` before it belongs to a registry port).
+    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+    let (repo, tag) = match name[last_slash..].rfind(':') {
+        Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
+        None => (name, None),
+    };
+    let first = repo.split('/').next().unwrap_or_default();
+    let has_domain =
+        repo.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let mut full = if has_domain {
+        repo.to_owned()
+    } else if repo.contains('/') {
+        format!("docker.io/{repo}")
+    } else {
+        format!("docker.io/library/{repo}")
+    };
+    if let Some(rest) = full.strip_prefix("index.docker.io/") {
+        full = format!("docker.io/{rest}");
+    }
+    match (tag, digest) {
+        (Some(t), Some(d)) => format!("{full}:{t}@{d}"),
+        (Some(t), None) => format!("{full}:{t}"),
+        (None, Some(d)) => format!("{full}@{d}"),
+        (None, None) => format!("{full}:latest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_image_reference as n;
+
+    #[test]
+    fn normalises_like_docker() {
+        assert_eq!(n("busybox"), "docker.io/library/busybox:latest");
+        assert_eq!(n("busybox:local"), "docker.io/library/busybox:local");
+        assert_eq!(n("user/app"), "docker.io/user/app:latest");
+        assert_eq!(n("localhost:5000/app"), "localhost:5000/app:latest");
+        assert_eq!(n("127.0.0.1:5000/a/b:1"), "127.0.0.1:5000/a/b:1");
+        assert_eq!(n("ghcr.io/o/r@sha256:ab"), "ghcr.io/o/r@sha256:ab");
+        assert_eq!(
+            n("debian:bookworm@sha256:ab"),
+            "docker.io/library/debian:bookworm@sha256:ab"
+        );
+        assert_eq!(n("index.docker.io/library/x"), "docker.io/library/x:latest");
+    }
+}

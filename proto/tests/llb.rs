@@ -1,0 +1,225 @@
+//! LLB builder tests: structural invariants BuildKit validates, plus a few pinned digests so a
+//! prost or bollard upgrade cannot silently change the bytes we send.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use prost::Message;
+use strata_proto::llb::{
+    self, CopyAction, Exec, FileOp, Location, Mount, OpMeta, SourceFile, State,
+};
+use strata_proto::pb;
+
+fn busybox() -> State {
+    llb::image(llb::ImageSource {
+        reference: "busybox:local".into(),
+        platform: Some(pb::Platform {
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+fn run(root: State, cmd: &str) -> State {
+    Exec::new(root, vec!["/bin/sh".into(), "-c".into(), cmd.into()])
+        .env(vec!["PATH=/bin".into()])
+        .run()
+        .root
+}
+
+/// Checks what BuildKit checks on every definition it receives.
+fn assert_valid(def: &pb::Definition) -> Vec<pb::Op> {
+    let mut seen = HashSet::new();
+    let mut ops = Vec::new();
+    for (i, bytes) in def.def.iter().enumerate() {
+        let op = pb::Op::decode(bytes.as_slice()).expect("op decodes");
+        let digest = llb::digest_of(bytes);
+        for input in &op.inputs {
+            assert!(
+                seen.contains(&input.digest),
+                "input {} used before defined",
+                input.digest
+            );
+        }
+        let is_last = i + 1 == def.def.len();
+        assert_eq!(
+            op.op.is_none(),
+            is_last,
+            "exactly the last op is the terminal op"
+        );
+        if is_last {
+            assert_eq!(op.inputs.len(), 1, "terminal op has one input");
+        } else {
+            assert!(def.metadata.contains_key(&digest), "every op has metadata");
+        }
+        if let Some(pb::op::Op::Exec(e)) = &op.op {
+            assert!(
+                e.mounts.iter().any(|m| m.dest == "/"),
+                "exec has a root mount"
+            );
+        }
+        assert!(seen.insert(digest), "ops are deduplicated");
+        ops.push(op);
+    }
+    ops
+}
+
+#[test]
+fn scratch_marshals_to_an_empty_definition() {
+    assert!(llb::marshal(&State::scratch()).def.is_empty());
+}
+
+#[test]
+fn image_digest_is_pinned() {
+    let def = llb::marshal(&busybox());
+    assert_valid(&def);
+    assert_eq!(def.def.len(), 2);
+    // Fields in number order, as Go's encoder writes them: source (3), platform (10), then
+    // the empty-but-present constraints (11) that BuildKit's client always sets.
+    assert_eq!(def.def[0][0], 0x1a);
+    assert!(def.def[0].ends_with(&[0x5a, 0x00]));
+    let op = pb::Op::decode(def.def[0].as_slice()).unwrap();
+    let Some(pb::op::Op::Source(src)) = op.op else {
+        panic!("source op")
+    };
+    assert_eq!(
+        src.identifier,
+        "docker-image://docker.io/library/busybox:local"
+    );
+    // Pinned: changing this means every user's cache key changed.
+    assert_eq!(
+        llb::digest_of(&def.def[0]),
+        "sha256:d3a0e66ac6ecad54267a213ed22dd9cfd8df3236f32427cbceac277792402465"
+    );
+}
+
+#[test]
+fn exec_then_copy_is_ordered_and_deduplicated() {
+    let base = busybox();
+    let a = run(base.clone(), "echo a > /a");
+    let b = run(base.clone(), "echo b > /b");
+    // The same op built twice collapses into one.
+    let b_again = run(base, "echo b > /b");
+    let out = FileOp::new(a)
+        .copy(
+            &b,
+            CopyAction {
+                src: "/b".into(),
+                dest: "/b".into(),
+                ..Default::default()
+            },
+        )
+        .copy(
+            &b_again,
+            CopyAction {
+                src: "/b".into(),
+                dest: "/c".into(),
+                ..Default::default()
+            },
+        )
+        .build();
+    let def = llb::marshal(&out);
+    let ops = assert_valid(&def);
+    // image, exec a, exec b, file, terminal
+    assert_eq!(ops.len(), 5);
+    let Some(pb::op::Op::File(f)) = &ops[3].op else {
+        panic!("file op")
+    };
+    // Distinct values, equal ops: one op in the definition, named twice by digest.
+    assert_eq!(ops[3].inputs.len(), 3);
+    assert_eq!(ops[3].inputs[1].digest, ops[3].inputs[2].digest);
+    assert_eq!(
+        (
+            f.actions[0].input,
+            f.actions[0].secondary_input,
+            f.actions[0].output
+        ),
+        (0, 1, -1)
+    );
+    // The second action builds on the first action's result: index = inputs + 0.
+    assert_eq!(
+        (
+            f.actions[1].input,
+            f.actions[1].secondary_input,
+            f.actions[1].output
+        ),
+        (3, 2, 0)
+    );
+    let Some(pb::file_action::Action::Copy(c)) = &f.actions[0].action else {
+        panic!()
+    };
+    assert_eq!(
+        (c.mode, c.timestamp),
+        (-1, -1),
+        "unset mode and timestamp are -1"
+    );
+}
+
+#[test]
+fn marshal_is_deterministic() {
+    let build = || {
+        let ctx = llb::local(llb::LocalSource {
+            name: "context".into(),
+            session_id: "s".into(),
+            exclude_patterns: vec!["b".into(), "a".into()],
+            ..Default::default()
+        });
+        let e = Exec::new(busybox(), vec!["true".into()])
+            .mount(Mount::bind("/z", ctx.clone()))
+            .mount(Mount::bind("/a", ctx))
+            .run();
+        llb::marshal(&e.root)
+    };
+    assert_eq!(build(), build());
+    let ops = assert_valid(&build());
+    let exec = ops.iter().find_map(|o| match &o.op {
+        Some(pb::op::Op::Exec(e)) => Some(e.clone()),
+        _ => None,
+    });
+    let dests: Vec<String> = exec
+        .unwrap()
+        .mounts
+        .iter()
+        .map(|m| m.dest.clone())
+        .collect();
+    assert_eq!(dests, ["/", "/a", "/z"], "mounts sorted by destination");
+}
+
+#[test]
+fn metadata_names_and_locates_ops() {
+    let file = Arc::new(SourceFile {
+        filename: "Dockerfile".into(),
+        data: b"FROM busybox\nRUN true\n".to_vec(),
+        language: "Dockerfile".into(),
+    });
+    let out = Exec::new(busybox(), vec!["true".into()])
+        .meta(OpMeta::named("[1/1] RUN true").at(Location {
+            file,
+            ranges: vec![(2, 2)],
+        }))
+        .run()
+        .root;
+    let def = llb::marshal(&out);
+    let ops = assert_valid(&def);
+    let digest = llb::digest_of(&def.def[1]);
+    assert!(matches!(ops[1].op, Some(pb::op::Op::Exec(_))));
+    assert_eq!(
+        def.metadata[&digest].description["llb.customname"],
+        "[1/1] RUN true"
+    );
+    let source = def.source.expect("source map");
+    assert_eq!(source.infos.len(), 1);
+    let loc = &source.locations[&digest].locations[0];
+    assert_eq!(loc.ranges[0].start.as_ref().unwrap().line, 2);
+}
+
+#[test]
+fn dump_is_readable_and_stable() {
+    let v = llb::dump(&run(busybox(), "true"));
+    let text = serde_json::to_string_pretty(&v).unwrap();
+    assert!(text.contains("\"args\""));
+    assert!(text.contains("docker-image://docker.io/library/busybox:local"));
+    assert_eq!(v.as_array().unwrap().len(), 3);
+}
