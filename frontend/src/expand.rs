@@ -1,1 +1,0 @@
-//! Shell-style word expansion ($VAR, ${VAR:-x}, quotes, escapes), as BuildKit's frontend does it.
