@@ -359,6 +359,10 @@ fn error_kinds() {
         ("${A:x}", unsupported(":x")),
         ("${#A}", unsupported("A")),
         ("${A:#x}", unsupported(":#")),
+        // After `:` any character is taken as the operator, even `}`.
+        ("${A:}", ExpandError::MissingBrace),
+        ("${PWD:}}", unsupported(":}")),
+        ("${PWD:/a/b}", unsupported(":/")),
         ("${UNSET:?need it}", req("UNSET", "need it")),
         ("${UNSET?}", req("UNSET", "is not allowed to be unset")),
         ("${EMPTY:?}", req("EMPTY", "is not allowed to be empty")),
@@ -524,6 +528,10 @@ fn word_splitting() {
         ("''", &[]),
         ("80/tcp ${PORT:-443}/udp", &["80/tcp", "443/udp"]),
         ("${UNSET:-a b}", &["a", "b"]),
+        // The result of any `$` expansion is split, even quoted default text.
+        ("${UNSET:-\"a b\"}", &["a", "b"]),
+        ("\"${UNSET:-a b}\"", &["a b"]),
+        ("a\\\tb", &["a\tb"]),
         // Upstream loses "pre" here (a shared buffer is reset by the nested
         // `${…:-…}`); we keep it.
         ("pre${UNSET:-fix}ed", &["prefixed"]),
