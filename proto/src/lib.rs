@@ -3,11 +3,14 @@
 //!
 //! Architecture invariant: nothing in this crate knows about Dockerfiles.
 
+pub mod error;
 pub mod gateway;
 
-/// LLB op types (`pb` package of BuildKit's protos).
-pub use bollard_buildkit_proto::pb;
+pub use error::{Error, Result};
+
 /// `google.rpc.Status` and friends, for returning errors to BuildKit.
 pub use bollard_buildkit_proto::google::rpc;
 /// The LLBBridge gateway API (`moby.buildkit.v1.frontend`).
 pub use bollard_buildkit_proto::moby::buildkit::v1::frontend as gateway_pb;
+/// LLB op types (`pb` package of BuildKit's protos).
+pub use bollard_buildkit_proto::pb;
