@@ -5,6 +5,8 @@
 
 pub mod error;
 pub mod gateway;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{Error, Result};
 
