@@ -3,8 +3,13 @@
 //!
 //! Architecture invariant: nothing in this crate knows about Dockerfiles.
 
+pub mod error;
 pub mod gateway;
 pub mod llb;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{Error, Result};
 
 /// `google.rpc.Status` and friends, for returning errors to BuildKit.
 pub use bollard_buildkit_proto::google::rpc;
