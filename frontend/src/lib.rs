@@ -1,7 +1,19 @@
 //! Strata: a BuildKit frontend for an extended multi-stage Dockerfile format.
 //!
 //! The pipeline runs in one direction:
-//! bytes → [`syntax`] (AST with spans) → instructions (typed) → stage plan → LLB.
+//! bytes → [`syntax`] (AST with spans) → [`instructions`] (typed) → stage plan → LLB.
 
+pub mod error;
 pub mod expand;
+pub mod image;
+pub mod instructions;
+pub mod options;
+pub mod platform;
+pub mod plan;
+pub mod mounts;
+pub mod build;
+pub mod cli;
+pub mod convert;
+pub mod pipeline;
+pub mod resolve;
 pub mod syntax;

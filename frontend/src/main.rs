@@ -1,1 +1,52 @@
-fn main() {}
+//! The `strata` binary: a BuildKit gateway frontend when BuildKit starts it, a CLI otherwise.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use strata::{build, cli};
+use strata_proto::gateway::{self, Bridge, GatewayEnv};
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("strata: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if gateway::is_gateway() {
+        let code = runtime.block_on(serve());
+        // Exit right away: tokio's stdin reader sits on a blocking thread and BuildKit closes
+        // the pipe only after we exit, so returning from main would hang the build.
+        std::process::exit(code);
+    }
+    let cli = cli::Cli::parse();
+    match runtime.block_on(cli::run(cli)) {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("strata: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves one build over stdin/stdout. Diagnostics go to stderr (the daemon's log).
+async fn serve() -> i32 {
+    let result: anyhow::Result<()> = async {
+        let env = GatewayEnv::from_process()?;
+        let bridge = Bridge::connect_stdio().await?;
+        build::serve(&bridge, &env).await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("strata: {e:#}");
+            1
+        }
+    }
+}

@@ -68,6 +68,9 @@ pub struct Mount {
     pub selector: String,
     /// Read-only mounts produce no output.
     pub readonly: bool,
+    /// A writable bind mount whose result is kept as an output of the op; when false its
+    /// changes are thrown away.
+    pub capture: bool,
     /// Bind, cache, tmpfs, secret or ssh.
     pub kind: MountKind,
 }
@@ -80,6 +83,7 @@ impl Mount {
             source: Some(source),
             selector: String::new(),
             readonly: true,
+            capture: false,
             kind: MountKind::Bind,
         }
     }
@@ -157,6 +161,12 @@ impl Exec {
         self
     }
 
+    /// Proxy settings passed to the process without becoming part of its cache key.
+    pub fn proxy_env(mut self, proxy: Option<pb::ProxyEnv>) -> Exec {
+        self.meta.proxy_env = proxy;
+        self
+    }
+
     /// Adds a mount.
     pub fn mount(mut self, mount: Mount) -> Exec {
         self.mounts.push(mount);
@@ -196,6 +206,7 @@ impl Exec {
             source: Some(self.root),
             selector: String::new(),
             readonly: false,
+            capture: true,
             kind: MountKind::Bind,
         }];
         let mut extra = self.mounts;
@@ -211,7 +222,7 @@ impl Exec {
                 Some(s) => inputs.index_of(s),
                 None => -1,
             };
-            let writable_bind = m.kind == MountKind::Bind && !m.readonly;
+            let writable_bind = m.kind == MountKind::Bind && !m.readonly && m.capture;
             let output = if writable_bind {
                 let o = next_output;
                 next_output += 1;
@@ -230,7 +241,7 @@ impl Exec {
             };
             match &m.kind {
                 MountKind::Bind => {
-                    if m.readonly || m.dest != "/" {
+                    if m.source.as_ref().is_some_and(|s| !s.is_scratch()) {
                         meta = meta.cap("exec.mount.bind");
                     }
                     if !m.selector.is_empty() {
@@ -290,6 +301,9 @@ impl Exec {
             }
             pb_mounts.push(pm);
         }
+        if self.meta.proxy_env.is_some() {
+            meta = meta.cap("exec.meta.proxyenv");
+        }
         if self.network != NetMode::Unset {
             meta = meta.cap("exec.meta.network");
         }
@@ -298,9 +312,6 @@ impl Exec {
         }
         if !self.meta.extra_hosts.is_empty() {
             meta = meta.cap("exec.meta.extrahosts");
-        }
-        if self.meta.remove_mount_stubs_recursive {
-            meta = meta.cap("exec.meta.removemountstubs.recursive");
         }
         let op = pb::Op {
             platform: self.platform,

@@ -22,7 +22,7 @@ pub use file::{
 };
 pub use marshal::{digest_of, marshal};
 pub use meta::{Location, OpMeta, SourceFile};
-pub use source::{image, local, ImageSource, LocalSource};
+pub use source::{image, local, normalize_image_reference, ImageSource, LocalSource};
 pub use state::State;
 
 /// A target platform (`os/arch[/variant]`), as ops and image configs name it.

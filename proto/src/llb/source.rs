@@ -106,11 +106,11 @@ pub fn local(src: LocalSource) -> State {
     }
     let mut meta = src.meta.cap("source.local");
     for (attr, cap) in [
+        ("local.session", "source.local.sessionid"),
         ("local.sharedkeyhint", "source.local.sharedkeyhint"),
         ("local.includepattern", "source.local.includepatterns"),
         ("local.excludepatterns", "source.local.excludepatterns"),
         ("local.followpaths", "source.local.followpaths"),
-        ("local.differ", "source.local.differ"),
     ] {
         if attrs.contains_key(attr) {
             meta = meta.cap(cap);

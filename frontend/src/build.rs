@@ -1,0 +1,252 @@
+//! The gateway edge: reads the Dockerfile from BuildKit, runs the pipeline, solves, and
+//! returns the result, or an error BuildKit shows with the offending lines.
+//!
+//! This is the only module that talks to BuildKit, and the only place spans become line
+//! numbers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use prost::Message;
+use strata_proto::gateway::{errdefs, Bridge, CacheImport, GatewayEnv, SolveOptions};
+use strata_proto::llb::{self, OpMeta, SourceFile};
+use strata_proto::{gateway_pb, pb, rpc};
+
+use crate::error::{Error, Result};
+use crate::options::BuildOptions;
+use crate::pipeline;
+use crate::platform::Platform;
+use crate::resolve::{self, BridgeResolver};
+use crate::syntax::LineIndex;
+
+/// A failed build, with the file its spans point into (once we have read it).
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong.
+    pub error: Error,
+    /// The Dockerfile, when the error points into it.
+    pub file: Option<Arc<SourceFile>>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure { error, file: None }
+    }
+}
+
+/// Serves one build request: builds and `Return`s the result or the error.
+pub async fn serve(bridge: &Bridge, env: &GatewayEnv) -> strata_proto::Result<()> {
+    match build(bridge, env).await {
+        Ok(result) => bridge.return_result(result).await,
+        Err(failure) => bridge.return_error(failure_status(&failure)).await,
+    }
+}
+
+/// Builds the request described by `env`.
+pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Result, Failure> {
+    let build_platform = env
+        .build_platform()
+        .map(|p| Platform::from_pb(&p.clone().into()))
+        .unwrap_or_else(Platform::linux_amd64);
+    let opts = BuildOptions::from_opts(&env.opts, build_platform, &env.session_id)?;
+    if let Some(id) = env.opts.get("requestid").filter(|r| !r.is_empty()) {
+        return Err(Error::Input(format!("the {id} subrequest is not supported by this version of Strata")).into());
+    }
+    let (text, ignore) = read_dockerfile(bridge, &opts).await?;
+    let prepared = pipeline::prepare(&text, &opts.filename, &opts).map_err(|error| Failure {
+        error,
+        file: Some(Arc::new(SourceFile {
+            filename: opts.filename.clone(),
+            data: text.as_bytes().to_vec(),
+            language: "Dockerfile".to_owned(),
+        })),
+    })?;
+    let located = |error: Error| Failure {
+        error,
+        file: Some(prepared.source.clone()),
+    };
+    let resolver = BridgeResolver {
+        bridge: bridge.clone(),
+        mode: opts.image_resolve_mode.clone().unwrap_or_else(|| "default".to_owned()),
+    };
+    let images = resolve::resolve_all(&resolver, &prepared.plan).await.map_err(located)?;
+    let converted = pipeline::convert(&prepared, &opts, &images, ignore).map_err(located)?;
+    let def = llb::marshal(&converted.state);
+    let reference = if def.def.is_empty() {
+        String::new()
+    } else {
+        let out = bridge
+            .solve(
+                def,
+                SolveOptions {
+                    cache_imports: cache_imports(&env.opts),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| Failure::from(Error::Gateway(e)))?;
+        out.reference.unwrap_or_default()
+    };
+    let platform = opts.target_platform().clone();
+    let mut metadata = HashMap::new();
+    let config = serde_json::to_vec(&converted.image).map_err(|e| Error::Input(format!("image config: {e}")))?;
+    metadata.insert("containerimage.config".to_owned(), config);
+    if let Some(base) = converted.base_config {
+        metadata.insert("containerimage.base.config".to_owned(), base);
+    }
+    let platforms = serde_json::json!({
+        "Platforms": [{
+            "ID": platform.to_string(),
+            "Platform": { "architecture": platform.architecture, "os": platform.os },
+        }]
+    });
+    metadata.insert("refs.platforms".to_owned(), platforms.to_string().into_bytes());
+    Ok(gateway_pb::Result {
+        metadata,
+        result: Some(gateway_pb::result::Result::Ref(gateway_pb::Ref {
+            id: reference,
+            def: None,
+        })),
+        ..Default::default()
+    })
+}
+
+/// Reads the Dockerfile (and its `.dockerignore`) from the client, as BuildKit's own
+/// frontend does: one small transfer of just those files.
+async fn read_dockerfile(bridge: &Bridge, opts: &BuildOptions) -> Result<(String, Vec<String>)> {
+    let filename = opts.filename.clone();
+    let mut follow = vec![filename.clone(), format!("{filename}.dockerignore")];
+    let base = filename.rsplit('/').next().unwrap_or(&filename);
+    if base == "Dockerfile" {
+        follow.push("dockerfile".to_owned());
+    }
+    let local = llb::local(llb::LocalSource {
+        name: opts.dockerfile_key.clone(),
+        session_id: opts.session_id.clone(),
+        shared_key_hint: Some("dockerfile".to_owned()),
+        follow_paths: follow,
+        differ: Some("none".to_owned()),
+        meta: OpMeta::named(format!("[internal] load build definition from {filename}")),
+        ..Default::default()
+    });
+    let out = bridge.solve(llb::marshal(&local), SolveOptions::default()).await?;
+    let reference = out.reference.unwrap_or_default();
+    let bytes = match bridge.read_file(&reference, &filename, None).await {
+        Ok(b) => b,
+        Err(first) => {
+            if base == "Dockerfile" {
+                bridge.read_file(&reference, "dockerfile", None).await.map_err(|_| first)?
+            } else {
+                return Err(Error::Input(format!("failed to read dockerfile {filename}: {first}")));
+            }
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if text.trim().is_empty() {
+        return Err(Error::Input("the Dockerfile cannot be empty".to_owned()));
+    }
+    let ignore = match bridge.read_file(&reference, &format!("{filename}.dockerignore"), None).await {
+        Ok(b) => pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)),
+        Err(_) => read_context_dockerignore(bridge, opts).await,
+    };
+    Ok((text, ignore))
+}
+
+/// `.dockerignore` at the context root; missing is fine.
+async fn read_context_dockerignore(bridge: &Bridge, opts: &BuildOptions) -> Vec<String> {
+    let local = llb::local(llb::LocalSource {
+        name: opts.context_key.clone(),
+        session_id: opts.session_id.clone(),
+        shared_key_hint: Some("context-.dockerignore".to_owned()),
+        follow_paths: vec![".dockerignore".to_owned()],
+        differ: Some("none".to_owned()),
+        meta: OpMeta::named("[internal] load .dockerignore"),
+        ..Default::default()
+    });
+    let Ok(out) = bridge.solve(llb::marshal(&local), SolveOptions::default()).await else {
+        return Vec::new();
+    };
+    let reference = out.reference.unwrap_or_default();
+    match bridge.read_file(&reference, ".dockerignore", None).await {
+        Ok(b) => pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// `--cache-from`, as BuildKit hands it to frontends: the `cache-imports` JSON opt, or the
+/// older comma-separated `cache-from` refs.
+pub fn cache_imports(opts: &BTreeMap<String, String>) -> Vec<CacheImport> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(rename = "Type")]
+        kind: String,
+        #[serde(rename = "Attrs", default)]
+        attrs: BTreeMap<String, String>,
+    }
+    if let Some(json) = opts.get("cache-imports").filter(|s| !s.is_empty()) {
+        if let Ok(entries) = serde_json::from_str::<Vec<Entry>>(json) {
+            return entries
+                .into_iter()
+                .map(|e| CacheImport { type_: e.kind, attrs: e.attrs })
+                .collect();
+        }
+    }
+    opts.get("cache-from")
+        .map(|refs| {
+            refs.split(',')
+                .filter(|r| !r.is_empty())
+                .map(|r| CacheImport {
+                    type_: "registry".to_owned(),
+                    attrs: [("ref".to_owned(), r.to_owned())].into_iter().collect(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The status BuildKit shows for a failure: located errors carry the Dockerfile and the
+/// line range so `docker buildx build` prints the offending lines.
+pub fn failure_status(f: &Failure) -> rpc::Status {
+    if let Error::Gateway(strata_proto::Error::Status(status)) = &f.error {
+        // BuildKit's own error (a failing RUN): pass it through with its details.
+        if let Ok(decoded) = rpc::Status::decode(status.details()) {
+            if decoded.code != 0 || !decoded.message.is_empty() {
+                return decoded;
+            }
+        }
+        return rpc::Status {
+            code: status.code() as i32,
+            message: status.message().to_owned(),
+            details: Vec::new(),
+        };
+    }
+    match (&f.error, &f.file, f.error.span()) {
+        (_, Some(file), Some(span)) => {
+            let text = String::from_utf8_lossy(&file.data);
+            let index = LineIndex::new(&text);
+            let start = index.line(span.start);
+            let end = index.line(span.end.saturating_sub(1).max(span.start));
+            let message = format!("{}:{}: {}", file.filename, start, f.error);
+            let info = pb::SourceInfo {
+                filename: file.filename.clone(),
+                data: file.data.clone(),
+                language: file.language.clone(),
+                definition: None,
+            };
+            let range = pb::Range {
+                start: Some(pb::Position { line: start as i32, character: 0 }),
+                end: Some(pb::Position { line: end as i32, character: 0 }),
+            };
+            errdefs::source_error(&message, info, vec![range])
+        }
+        _ => rpc::Status {
+            code: tonic_code_unknown(),
+            message: f.error.to_string(),
+            details: Vec::new(),
+        },
+    }
+}
+
+fn tonic_code_unknown() -> i32 {
+    2
+}

@@ -1,0 +1,78 @@
+//! The command line, for people: `strata llb` prints the LLB a Dockerfile becomes, without
+//! BuildKit (base images are stand-ins; see [`crate::resolve::OfflineResolver`]).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::options::BuildOptions;
+use crate::pipeline;
+use crate::platform::Platform;
+use crate::resolve::{self, OfflineResolver};
+
+/// Strata, a BuildKit frontend. BuildKit runs it as `# syntax=`; people run these commands.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the LLB graph (readable JSON) and image config a Dockerfile converts to.
+    Llb {
+        /// The Dockerfile.
+        dockerfile: PathBuf,
+        /// The stage to build (default: the last).
+        #[arg(long)]
+        target: Option<String>,
+        /// A build arg, `NAME=value` (repeatable).
+        #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+        build_args: Vec<String>,
+        /// Target platform (default linux/amd64).
+        #[arg(long)]
+        platform: Option<String>,
+    },
+}
+
+/// Runs a CLI command; the returned text goes to stdout.
+pub async fn run(cli: Cli) -> Result<String, String> {
+    match cli.command {
+        Command::Llb { dockerfile, target, build_args, platform } => {
+            let text = std::fs::read_to_string(&dockerfile).map_err(|e| format!("{}: {e}", dockerfile.display()))?;
+            let mut opts = BuildOptions::new(Platform::linux_amd64());
+            opts.target = target;
+            if let Some(p) = platform {
+                opts.platforms = vec![Platform::parse(&p).ok_or_else(|| format!("invalid platform {p:?}"))?];
+            }
+            for arg in build_args {
+                let (k, v) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
+                opts.build_args.insert(k.to_owned(), v.to_owned());
+            }
+            let name = dockerfile.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            llb_json(&text, &name, &opts).await
+        }
+    }
+}
+
+/// The readable LLB and image config of `text`: what golden tests snapshot.
+pub async fn llb_json(text: &str, filename: &str, opts: &BuildOptions) -> Result<String, String> {
+    let located = |e: crate::error::Error| match e.span() {
+        Some(span) => {
+            let line = crate::syntax::LineIndex::new(text).line(span.start);
+            format!("{filename}:{line}: {e}")
+        }
+        None => e.to_string(),
+    };
+    let prepared = pipeline::prepare(text, filename, opts).map_err(located)?;
+    let images = resolve::resolve_all(&OfflineResolver, &prepared.plan).await.map_err(located)?;
+    let converted = pipeline::convert(&prepared, opts, &images, Vec::new()).map_err(located)?;
+    let out = serde_json::json!({
+        "llb": strata_proto::llb::dump(&converted.state),
+        "image": converted.image,
+    });
+    serde_json::to_string_pretty(&out).map_err(|e| e.to_string())
+}

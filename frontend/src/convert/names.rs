@@ -1,0 +1,53 @@
+//! Progress names: `[stage-1 2/5] RUN make`, numbered and padded as BuildKit numbers them.
+
+/// Numbering state for one stage's steps.
+#[derive(Clone, Debug)]
+pub struct StepNames {
+    label: String,
+    index: usize,
+    total: usize,
+}
+
+impl StepNames {
+    /// Steps of a stage called `label` (empty when the build has one stage) with `total`
+    /// numbered steps (FROM an image, RUN, COPY, ADD, WORKDIR).
+    pub fn new(label: String, total: usize) -> StepNames {
+        StepNames { label, index: 0, total }
+    }
+
+    /// The next step's name for `text`.
+    pub fn next(&mut self, text: &str) -> String {
+        self.index += 1;
+        if self.total == 0 {
+            return text.to_owned();
+        }
+        let width = self.total.to_string().len();
+        let label = if self.label.is_empty() { String::new() } else { format!("{} ", self.label) };
+        format!("[{label}{:>width$}/{}] {text}", self.index, self.total)
+    }
+}
+
+/// Upper-cases the instruction keyword of an original line (`run x` → `RUN x`).
+pub fn uppercase_cmd(text: &str) -> String {
+    let text = text.trim();
+    match text.split_once(char::is_whitespace) {
+        Some((kw, rest)) => format!("{} {}", kw.to_uppercase(), rest),
+        None => text.to_uppercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_pads() {
+        let mut n = StepNames::new("build".into(), 12);
+        assert_eq!(n.next("FROM x"), "[build  1/12] FROM x");
+        let mut n = StepNames::new(String::new(), 3);
+        assert_eq!(n.next("RUN y"), "[1/3] RUN y");
+        let mut n = StepNames::new(String::new(), 0);
+        assert_eq!(n.next("FROM z"), "FROM z");
+        assert_eq!(uppercase_cmd("  run   echo a"), "RUN   echo a");
+    }
+}

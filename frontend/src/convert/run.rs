@@ -1,0 +1,306 @@
+//! `RUN` → an exec op: shell or exec form, heredocs, `--mount`, `--network`, `--security`.
+
+use strata_proto::llb::{self, CacheSharing, Chown, Exec, FileOp, MkdirAction, MkfileAction, Mount, MountKind, NetMode, SecurityMode, State, UserRef};
+use strata_proto::pb;
+
+use super::names::uppercase_cmd;
+use super::{paths, ContextUse, Dispatch, DispatchEnv, StageCtx};
+use crate::error::{Error, Result};
+use crate::expand::Lexer;
+use crate::instructions::{Form, Run, Source};
+use crate::mounts::{self, MountType, Sharing};
+
+/// The shell a shell-form command runs under: `SHELL`, else `/bin/sh -c`.
+pub(crate) fn shell(d: &Dispatch) -> Vec<String> {
+    d.image
+        .config
+        .shell
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| vec!["/bin/sh".to_owned(), "-c".to_owned()])
+}
+
+pub(crate) fn dispatch_run(
+    d: &mut Dispatch,
+    r: &Run,
+    src: &Source,
+    ctx: &StageCtx<'_>,
+    reads: &[llb::State],
+    used: &mut ContextUse,
+) -> Result<()> {
+    let mut extra_mounts = Vec::new();
+    let (args, script_mount) = command_args(d, r)?;
+    if let Some(m) = script_mount {
+        extra_mounts.push(m);
+    }
+    let mut reads = reads.iter();
+    let mut has_ssh = false;
+    for flag in &r.mounts {
+        let text = ctx.expand(d, &flag.text, flag.span)?;
+        let spec = mounts::parse(&text).map_err(|m| Error::at(flag.span, m))?;
+        let from = if spec.from.is_some() { reads.next().cloned() } else { None };
+        has_ssh |= spec.kind == MountType::Ssh;
+        extra_mounts.push(mount_for(spec, from, ctx, used, d)?);
+    }
+    let network = match &r.network {
+        None => NetMode::Unset,
+        Some(n) => match ctx.expand(d, &n.text, n.span)?.as_str() {
+            "default" | "sandbox" => NetMode::Unset,
+            "none" => NetMode::None,
+            "host" => NetMode::Host,
+            other => return Err(Error::at(n.span, format!("unsupported network mode {other:?}"))),
+        },
+    };
+    let security = match &r.security {
+        None => SecurityMode::Sandbox,
+        Some(s) => match ctx.expand(d, &s.text, s.span)?.as_str() {
+            "sandbox" => SecurityMode::Sandbox,
+            "insecure" => SecurityMode::Insecure,
+            other => return Err(Error::at(s.span, format!("unsupported security mode {other:?}"))),
+        },
+    };
+
+    let mut env = d.env_list();
+    if has_ssh && !d.env.iter().any(|(k, _)| k == "SSH_AUTH_SOCK") {
+        env.push("SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0".to_owned());
+    }
+    let mut name = display_name(d, src, ctx.inputs.escape);
+    if let Some(h) = r.heredocs.first() {
+        let first = h.content.lines().next().unwrap_or_default();
+        name.push_str(&format!(" ({first}...)"));
+    }
+    let mut meta = ctx
+        .op_meta(d.names.next(&name), src)
+        .cap("exec.meta.setsdefaultpath");
+    meta.description.insert(
+        "com.docker.dockerfile.v1.command".to_owned(),
+        src.original.trim().to_owned(),
+    );
+    let mut exec = Exec::new(d.fs.clone(), args.clone())
+        .env(env)
+        .cwd(&d.dir)
+        .user(&d.user)
+        .remove_mount_stubs(true)
+        .network(network)
+        .security(security)
+        .proxy_env(proxy_env(ctx))
+        .platform(Some(d.platform.to_pb()))
+        .meta(meta);
+    for m in extra_mounts {
+        exec = exec.mount(m);
+    }
+    d.fs = exec.run().root;
+    d.image.add_history(run_history(d, &args), false);
+    Ok(())
+}
+
+/// The process args, and a script mount when a heredoc is an executable script.
+fn command_args(d: &Dispatch, r: &Run) -> Result<(Vec<String>, Option<Mount>)> {
+    match &r.form {
+        Form::Exec(words) => Ok((words.iter().map(|w| w.text.clone()).collect(), None)),
+        Form::Shell(cmd) => {
+            let mut args = shell(d);
+            if r.heredocs.is_empty() {
+                args.push(cmd.text.clone());
+                return Ok((args, None));
+            }
+            let only = r.heredocs.len() == 1 && is_bare_heredoc(&cmd.text, &r.heredocs[0].name);
+            if only {
+                let h = &r.heredocs[0];
+                if h.content.starts_with("#!") {
+                    let script = FileOp::new(State::scratch())
+                        .mkfile(MkfileAction {
+                            path: format!("/{}", h.name),
+                            mode: 0o755,
+                            data: h.content.clone().into_bytes(),
+                            ..Default::default()
+                        })
+                        .meta(llb::OpMeta::named("[internal] preparing inline document"))
+                        .build();
+                    let mount = Mount::bind("/dev/pipes/", script);
+                    return Ok((vec![format!("/dev/pipes/{}", h.name)], Some(mount)));
+                }
+                args.push(h.content.clone());
+                return Ok((args, None));
+            }
+            // A command that feeds heredocs to programs: the shell gets the whole script.
+            let mut script = cmd.text.clone();
+            for h in &r.heredocs {
+                script.push('\n');
+                script.push_str(&h.content);
+                if !h.content.ends_with('\n') && !h.content.is_empty() {
+                    script.push('\n');
+                }
+                script.push_str(&h.name);
+            }
+            script.push('\n');
+            args.push(script);
+            Ok((args, None))
+        }
+    }
+}
+
+fn is_bare_heredoc(cmd: &str, name: &str) -> bool {
+    let t = cmd.trim();
+    let rest = t.strip_prefix("<<-").or_else(|| t.strip_prefix("<<")).unwrap_or("");
+    let rest = rest.trim_matches(|c| c == '"' || c == '\'');
+    !rest.is_empty() && rest == name
+}
+
+/// `RUN …` as progress shows it: variables the stage knows expanded, others left as written.
+fn display_name(d: &Dispatch, src: &Source, escape: char) -> String {
+    let mut lexer = Lexer::new(escape);
+    lexer.raw_quotes = true;
+    lexer.skip_unset_env = true;
+    let original = src.original.trim();
+    let text = lexer
+        .expand_word(original, &DispatchEnv(&d.env))
+        .map(|e| e.value)
+        .unwrap_or_else(|_| original.to_owned());
+    uppercase_cmd(&text)
+}
+
+/// `RUN |2 A=1 B= /bin/sh -c make # buildkit`: the history entry, naming every ARG the stage
+/// declared (their values are part of what the step did).
+fn run_history(d: &Dispatch, args: &[String]) -> String {
+    let mut s = "RUN ".to_owned();
+    if !d.args.is_empty() {
+        s.push_str(&format!("|{} ", d.args.len()));
+        for (k, v) in &d.args {
+            let value = d
+                .env
+                .iter()
+                .rev()
+                .find(|(ek, _)| ek == k)
+                .map(|(_, ev)| ev.clone())
+                .or_else(|| v.clone())
+                .unwrap_or_default();
+            s.push_str(&format!("{k}={value} "));
+        }
+    }
+    s.push_str(&args.join(" "));
+    s.push_str(" # buildkit");
+    s
+}
+
+/// Proxy build args reach every `RUN` without being declared and without changing cache keys.
+fn proxy_env(ctx: &StageCtx<'_>) -> Option<pb::ProxyEnv> {
+    let get = |name: &str| {
+        ctx.inputs
+            .opts
+            .build_args
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let p = pb::ProxyEnv {
+        http_proxy: get("http_proxy").unwrap_or_default(),
+        https_proxy: get("https_proxy").unwrap_or_default(),
+        ftp_proxy: get("ftp_proxy").unwrap_or_default(),
+        no_proxy: get("no_proxy").unwrap_or_default(),
+        all_proxy: get("all_proxy").unwrap_or_default(),
+    };
+    (p != pb::ProxyEnv::default()).then_some(p)
+}
+
+fn mount_for(
+    spec: mounts::MountSpec,
+    from: Option<State>,
+    ctx: &StageCtx<'_>,
+    used: &mut ContextUse,
+    d: &Dispatch,
+) -> Result<Mount> {
+    let target = if spec.target.starts_with('/') {
+        spec.target.clone()
+    } else {
+        paths::join(&d.dir, &spec.target)
+    };
+    let selector = spec
+        .source
+        .as_deref()
+        .map(|s| paths::clean(&format!("/{s}")))
+        .filter(|s| s != "/")
+        .unwrap_or_default();
+    let mut m = Mount {
+        dest: target.clone(),
+        source: None,
+        selector: String::new(),
+        readonly: spec.readonly,
+        capture: false,
+        kind: MountKind::Bind,
+    };
+    match spec.kind {
+        MountType::Bind => {
+            let source = match from {
+                Some(s) => s,
+                None => {
+                    used.add(spec.source.as_deref().unwrap_or("/"));
+                    ctx.context.clone()
+                }
+            };
+            m.source = Some(source);
+            m.selector = selector;
+        }
+        MountType::Cache => {
+            let ns = ctx.inputs.opts.build_args.get("BUILDKIT_CACHE_MOUNT_NS").cloned().unwrap_or_default();
+            let id = spec.id.clone().unwrap_or_else(|| paths::clean(&spec.target));
+            m.kind = MountKind::Cache {
+                id: format!("{ns}/{id}"),
+                sharing: match spec.sharing {
+                    Sharing::Shared => CacheSharing::Shared,
+                    Sharing::Private => CacheSharing::Private,
+                    Sharing::Locked => CacheSharing::Locked,
+                },
+            };
+            m.readonly = spec.readonly;
+            if let Some(s) = from {
+                m.source = Some(s);
+                m.selector = selector;
+            } else if spec.mode.is_some() || spec.uid.is_some() || spec.gid.is_some() {
+                // A cache with an owner or mode starts from a directory made with them.
+                let base = FileOp::new(State::scratch())
+                    .mkdir(MkdirAction {
+                        path: "/cache".to_owned(),
+                        mode: spec.mode.unwrap_or(0o755),
+                        make_parents: true,
+                        owner: Some(Chown {
+                            user: Some(UserRef::Id(spec.uid.unwrap_or(0))),
+                            group: Some(UserRef::Id(spec.gid.unwrap_or(0))),
+                        }),
+                        timestamp: None,
+                    })
+                    .build();
+                m.source = Some(base);
+                m.selector = "/cache".to_owned();
+            }
+        }
+        MountType::Tmpfs => {
+            m.kind = MountKind::Tmpfs { size: spec.size.unwrap_or(0) };
+            m.readonly = false;
+        }
+        MountType::Secret => {
+            if spec.env.is_some() && spec.target.is_empty() {
+                return Err(Error::Input("secret mounts as environment variables are not supported yet".to_owned()));
+            }
+            m.kind = MountKind::Secret {
+                id: spec.id.clone().unwrap_or_default(),
+                uid: spec.uid.unwrap_or(0),
+                gid: spec.gid.unwrap_or(0),
+                mode: spec.mode.unwrap_or(0o400),
+                optional: !spec.required,
+            };
+            m.readonly = true;
+        }
+        MountType::Ssh => {
+            m.kind = MountKind::Ssh {
+                id: spec.id.clone().unwrap_or_default(),
+                uid: spec.uid.unwrap_or(0),
+                gid: spec.gid.unwrap_or(0),
+                mode: spec.mode.unwrap_or(0o600),
+                optional: !spec.required,
+            };
+            m.readonly = true;
+        }
+    }
+    Ok(m)
+}

@@ -1,0 +1,45 @@
+//! The frontend's error type. Every error caused by the user's input carries the span of the
+//! text that caused it, from the moment it is made; only the gateway edge turns spans into
+//! line numbers and BuildKit source maps.
+
+use crate::syntax::Span;
+
+/// Why a build could not be planned or converted.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input at a known place in the Dockerfile.
+    #[error("{message}")]
+    Located {
+        /// What is wrong, lower-case, quoting the user's text.
+        message: String,
+        /// Where.
+        span: Span,
+    },
+    /// Bad input with no place in the Dockerfile (a build option, a missing file).
+    #[error("{0}")]
+    Input(String),
+    /// Talking to BuildKit failed.
+    #[error(transparent)]
+    Gateway(#[from] strata_proto::Error),
+}
+
+impl Error {
+    /// An error about the text at `span`.
+    pub fn at(span: Span, message: impl Into<String>) -> Error {
+        Error::Located {
+            message: message.into(),
+            span,
+        }
+    }
+
+    /// The span of the text that caused this error, if it has one.
+    pub fn span(&self) -> Option<Span> {
+        match self {
+            Error::Located { span, .. } => Some(*span),
+            _ => None,
+        }
+    }
+}
+
+/// Results of the frontend's fallible layers.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

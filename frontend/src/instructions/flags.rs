@@ -1,0 +1,134 @@
+//! Instruction flags (`--name=value`): which flags each instruction accepts, and the errors
+//! for unknown, duplicate or malformed ones, worded as BuildKit words them.
+
+use crate::error::{Error, Result};
+use crate::syntax::{Flag, Span};
+
+/// How a flag takes its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlagKind {
+    /// `--link` or `--link=true|false`.
+    Bool,
+    /// `--from=x`, at most once.
+    String,
+    /// `--mount=…`, repeatable.
+    List,
+}
+
+/// A flag's value with the span of the whole flag, for errors about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagValue {
+    /// The raw value, not yet expanded.
+    pub text: String,
+    /// Span of the flag in the source.
+    pub span: Span,
+}
+
+/// The flags of one instruction, checked against what it accepts.
+#[derive(Debug, Default)]
+pub struct Flags {
+    values: Vec<(String, FlagValue)>,
+    bools: Vec<(String, bool)>,
+}
+
+impl Flags {
+    /// Checks `flags` against `allowed` for instruction `keyword`.
+    pub fn parse(keyword: &str, flags: &[Flag], allowed: &[(&str, FlagKind)]) -> Result<Flags> {
+        let mut out = Flags::default();
+        for flag in flags {
+            let Some(&(_, kind)) = allowed.iter().find(|(n, _)| *n == flag.name) else {
+                return Err(Error::at(
+                    flag.span,
+                    format!("unknown flag: {} for {}", flag.name, keyword.to_uppercase()),
+                ));
+            };
+            match kind {
+                FlagKind::Bool => {
+                    let v = match flag.value.as_deref() {
+                        None => true,
+                        Some(v) if v.eq_ignore_ascii_case("true") => true,
+                        Some(v) if v.eq_ignore_ascii_case("false") => false,
+                        Some(v) => {
+                            return Err(Error::at(
+                                flag.span,
+                                format!("expecting boolean value for flag {}, not: {v}", flag.name),
+                            ))
+                        }
+                    };
+                    if out.bools.iter().any(|(n, _)| *n == flag.name) {
+                        return Err(Error::at(flag.span, format!("duplicate flag specified: {}", flag.name)));
+                    }
+                    out.bools.push((flag.name.clone(), v));
+                }
+                FlagKind::String | FlagKind::List => {
+                    let Some(value) = &flag.value else {
+                        return Err(Error::at(flag.span, format!("missing a value on flag: {}", flag.name)));
+                    };
+                    if kind == FlagKind::String && out.values.iter().any(|(n, _)| *n == flag.name) {
+                        return Err(Error::at(flag.span, format!("duplicate flag specified: {}", flag.name)));
+                    }
+                    out.values.push((
+                        flag.name.clone(),
+                        FlagValue {
+                            text: value.clone(),
+                            span: flag.span,
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The value of a string flag.
+    pub fn string(&self, name: &str) -> Option<FlagValue> {
+        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    /// Every value of a list flag, in order.
+    pub fn list(&self, name: &str) -> Vec<FlagValue> {
+        self.values.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect()
+    }
+
+    /// A bool flag; absent is false.
+    pub fn bool(&self, name: &str) -> bool {
+        self.bools.iter().any(|(n, v)| n == name && *v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flag(name: &str, value: Option<&str>) -> Flag {
+        Flag {
+            name: name.into(),
+            value: value.map(Into::into),
+            span: Span::default(),
+        }
+    }
+
+    const COPY: &[(&str, FlagKind)] = &[("from", FlagKind::String), ("link", FlagKind::Bool), ("exclude", FlagKind::List)];
+
+    #[test]
+    fn accepts_known_flags() {
+        let f = Flags::parse(
+            "copy",
+            &[flag("from", Some("a")), flag("link", None), flag("exclude", Some("x")), flag("exclude", Some("y"))],
+            COPY,
+        )
+        .unwrap();
+        assert_eq!(f.string("from").unwrap().text, "a");
+        assert!(f.bool("link"));
+        assert_eq!(f.list("exclude").len(), 2);
+    }
+
+    #[test]
+    fn rejects_bad_flags() {
+        let err = |flags: &[Flag]| Flags::parse("copy", flags, COPY).unwrap_err().to_string();
+        assert_eq!(err(&[flag("chwon", Some("a"))]), "unknown flag: chwon for COPY");
+        assert_eq!(err(&[flag("from", Some("a")), flag("from", Some("b"))]), "duplicate flag specified: from");
+        assert_eq!(err(&[flag("from", None)]), "missing a value on flag: from");
+        assert_eq!(err(&[flag("link", Some("yes"))]), "expecting boolean value for flag link, not: yes");
+    }
+}

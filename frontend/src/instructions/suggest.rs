@@ -1,0 +1,40 @@
+//! "Did you mean …?" for misspelt keywords.
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    candidates
+        .iter()
+        .map(|c| (distance(&word, c), *c))
+        .filter(|(d, c)| *d > 0 && *d <= (c.len() / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closest;
+
+    #[test]
+    fn suggests_near_misses_only() {
+        let kws = ["run", "copy", "from", "workdir"];
+        assert_eq!(closest("RUNN", &kws), Some("run"));
+        assert_eq!(closest("cpoy", &kws), Some("copy"));
+        assert_eq!(closest("workdri", &kws), Some("workdir"));
+        assert_eq!(closest("banana", &kws), None);
+    }
+}

@@ -1,0 +1,150 @@
+//! Build options: the frontend opts BuildKit passes us (`BUILDKIT_FRONTEND_OPT_*`), parsed
+//! once at the edge and passed down explicitly.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::platform::Platform;
+
+/// Everything about a build request that changes what we emit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Dockerfile path within the `dockerfile` local (`filename`, default `Dockerfile`).
+    pub filename: String,
+    /// Name of the local holding the Dockerfile (`dockerfilekey`, default `dockerfile`).
+    pub dockerfile_key: String,
+    /// Name of the local holding the build context (`contextkey`, default `context`).
+    pub context_key: String,
+    /// The stage to build (`target`); `None` builds the last stage.
+    pub target: Option<String>,
+    /// `--build-arg` values (`build-arg:NAME`).
+    pub build_args: BTreeMap<String, String>,
+    /// `--label` values (`label:NAME`), added to the final image.
+    pub labels: BTreeMap<String, String>,
+    /// Target platforms (`platform`); empty means the build platform.
+    pub platforms: Vec<Platform>,
+    /// The platform the builder runs on (first worker's first platform).
+    pub build_platform: Platform,
+    /// `image-resolve-mode` (`default`, `pull`, `local`).
+    pub image_resolve_mode: Option<String>,
+    /// `no-cache`: `None` when caching is on; `Some(empty)` for all stages, else stage names.
+    pub no_cache: Option<Vec<String>>,
+    /// The client session (`BUILDKIT_SESSION_ID`), owner of local sources.
+    pub session_id: String,
+}
+
+impl BuildOptions {
+    /// Options for a build with nothing set: what the CLI uses.
+    pub fn new(build_platform: Platform) -> BuildOptions {
+        BuildOptions {
+            filename: "Dockerfile".to_owned(),
+            dockerfile_key: "dockerfile".to_owned(),
+            context_key: "context".to_owned(),
+            target: None,
+            build_args: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            platforms: Vec::new(),
+            build_platform,
+            image_resolve_mode: None,
+            no_cache: None,
+            session_id: String::new(),
+        }
+    }
+
+    /// Reads the frontend opts. Unknown keys are ignored, as BuildKit's own frontend does.
+    pub fn from_opts(
+        opts: &BTreeMap<String, String>,
+        build_platform: Platform,
+        session_id: &str,
+    ) -> Result<BuildOptions> {
+        let mut o = BuildOptions::new(build_platform);
+        o.session_id = session_id.to_owned();
+        for (key, value) in opts {
+            if let Some(name) = key.strip_prefix("build-arg:") {
+                o.build_args.insert(name.to_owned(), value.clone());
+            } else if let Some(name) = key.strip_prefix("label:") {
+                o.labels.insert(name.to_owned(), value.clone());
+            }
+        }
+        if let Some(f) = opts.get("filename").filter(|f| !f.is_empty()) {
+            o.filename = f.clone();
+        }
+        if let Some(k) = opts.get("dockerfilekey").filter(|k| !k.is_empty()) {
+            o.dockerfile_key = k.clone();
+        }
+        if let Some(k) = opts.get("contextkey").filter(|k| !k.is_empty()) {
+            o.context_key = k.clone();
+        }
+        o.target = opts.get("target").filter(|t| !t.is_empty()).cloned();
+        if let Some(p) = opts.get("platform").filter(|p| !p.is_empty()) {
+            for one in p.split(',') {
+                let platform = Platform::parse(one.trim())
+                    .ok_or_else(|| Error::Input(format!("invalid platform {one:?}")))?;
+                if !o.platforms.contains(&platform) {
+                    o.platforms.push(platform);
+                }
+            }
+        }
+        o.image_resolve_mode = opts.get("image-resolve-mode").filter(|m| !m.is_empty()).cloned();
+        if let Some(v) = opts.get("no-cache") {
+            o.no_cache = Some(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            );
+        }
+        Ok(o)
+    }
+
+    /// The platform stages build for when they name none.
+    pub fn target_platform(&self) -> &Platform {
+        self.platforms.first().unwrap_or(&self.build_platform)
+    }
+
+    /// Whether the stage named `name` (or numbered `index`) must ignore the cache.
+    pub fn ignores_cache(&self, name: Option<&str>) -> bool {
+        match &self.no_cache {
+            None => false,
+            Some(stages) if stages.is_empty() => true,
+            Some(stages) => name.is_some_and(|n| stages.iter().any(|s| s.eq_ignore_ascii_case(n))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_gateway_opts() {
+        let opts: BTreeMap<String, String> = [
+            ("build-arg:A", "1"),
+            ("label:l", "v"),
+            ("filename", "sub/Dockerfile.x"),
+            ("target", "build"),
+            ("platform", "linux/arm64,linux/amd64"),
+            ("no-cache", ""),
+            ("cmdline", "strata:dev"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let o = BuildOptions::from_opts(&opts, Platform::linux_amd64(), "sess").unwrap();
+        assert_eq!(o.build_args["A"], "1");
+        assert_eq!(o.labels["l"], "v");
+        assert_eq!(o.filename, "sub/Dockerfile.x");
+        assert_eq!(o.target.as_deref(), Some("build"));
+        assert_eq!(o.platforms.len(), 2);
+        assert_eq!(o.target_platform().architecture, "arm64");
+        assert!(o.ignores_cache(Some("any")));
+        assert_eq!(o.session_id, "sess");
+    }
+
+    #[test]
+    fn rejects_a_bad_platform() {
+        let opts = [("platform".to_string(), "linux/".to_string())].into_iter().collect();
+        assert!(BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").is_err());
+    }
+}

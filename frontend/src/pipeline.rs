@@ -1,0 +1,92 @@
+//! The whole translation as two pure steps around image resolution:
+//! [`prepare`] (parse → instructions → plan) and [`convert`] (plan + base images → LLB).
+//! Both the gateway edge and the CLI call these, so they cannot drift apart.
+
+use std::sync::Arc;
+
+use strata_proto::llb::SourceFile;
+
+use crate::convert::{self, BaseImages, Converted, Inputs};
+use crate::error::{Error, Result};
+use crate::instructions::{self, Lowered};
+use crate::options::BuildOptions;
+use crate::plan::{self, Plan};
+use crate::syntax::{self, Severity};
+
+/// A Dockerfile parsed, checked and planned; what remains is resolving its base images.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The file, for source maps.
+    pub source: Arc<SourceFile>,
+    /// Its escape character.
+    pub escape: char,
+    /// Its stages.
+    pub lowered: Lowered,
+    /// The stage graph for this build.
+    pub plan: Plan,
+}
+
+/// Parses, lowers and plans `text` (the file called `filename`).
+pub fn prepare(text: &str, filename: &str, opts: &BuildOptions) -> Result<Prepared> {
+    let file = syntax::parse(text);
+    if let Some(d) = file.diagnostics.iter().find(|d| d.severity == Severity::Error) {
+        return Err(Error::at(d.span, d.message.clone()));
+    }
+    let lowered = instructions::lower(&file)?;
+    let plan = plan::plan(&lowered, opts, file.escape)?;
+    Ok(Prepared {
+        source: Arc::new(SourceFile {
+            filename: filename.to_owned(),
+            data: text.as_bytes().to_vec(),
+            language: "Dockerfile".to_owned(),
+        }),
+        escape: file.escape,
+        lowered,
+        plan,
+    })
+}
+
+/// Converts a prepared build once its base images are known.
+pub fn convert(p: &Prepared, opts: &BuildOptions, images: &BaseImages, excludes: Vec<String>) -> Result<Converted> {
+    convert::convert(
+        &p.lowered,
+        &p.plan,
+        &Inputs {
+            file: p.source.clone(),
+            escape: p.escape,
+            opts,
+            images,
+            excludes,
+        },
+    )
+}
+
+/// `.dockerignore` patterns as BuildKit reads them: `#` comments and blank lines skipped,
+/// `!` kept, paths cleaned, a leading `/` dropped.
+pub fn dockerignore_patterns(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (neg, p) = match l.strip_prefix('!') {
+                Some(rest) => ("!", rest),
+                None => ("", l),
+            };
+            let cleaned = crate::convert::paths::clean(p);
+            let cleaned = cleaned.strip_prefix('/').unwrap_or(&cleaned).to_owned();
+            format!("{neg}{}", if cleaned.is_empty() { "." } else { &cleaned })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dockerignore_patterns;
+
+    #[test]
+    fn reads_dockerignore_like_buildkit() {
+        let p = dockerignore_patterns("# c\n\n  target/ \n!/keep//me\n/abs\n");
+        assert_eq!(p, ["target", "!keep/me", "abs"]);
+    }
+}
