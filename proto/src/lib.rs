@@ -5,9 +5,9 @@
 
 pub mod gateway;
 
-/// LLB op types (`pb` package of BuildKit's protos).
-pub use bollard_buildkit_proto::pb;
 /// `google.rpc.Status` and friends, for returning errors to BuildKit.
 pub use bollard_buildkit_proto::google::rpc;
 /// The LLBBridge gateway API (`moby.buildkit.v1.frontend`).
 pub use bollard_buildkit_proto::moby::buildkit::v1::frontend as gateway_pb;
+/// LLB op types (`pb` package of BuildKit's protos).
+pub use bollard_buildkit_proto::pb;
