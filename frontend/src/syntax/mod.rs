@@ -17,6 +17,8 @@ mod parser;
 mod quote;
 mod shlex;
 mod span;
+#[cfg(test)]
+mod tests;
 mod words;
 
 pub use ast::{
