@@ -39,8 +39,8 @@ pub fn parse(source: &str) -> Dockerfile {
 /// Parses raw Dockerfile bytes, as the frontend receives them from the build context.
 ///
 /// Valid UTF-8 (with or without BOM) parses exactly like [`parse`], spans indexing `bytes`.
-/// Invalid UTF-8 is replaced with U+FFFD (`String::from_utf8_lossy`) and reported as a warning at
-/// the first bad byte; spans then index the replaced text, which matches `bytes` only up to that
+/// Invalid UTF-8 is replaced with U+FFFD (`String::from_utf8_lossy`) and reported as a warning spanning
+/// the first replacement char; spans then index the replaced text, which matches `bytes` only up to that
 /// point. (Upstream passes the bytes through; they can only matter inside arguments.)
 pub fn parse_bytes(bytes: &[u8]) -> Dockerfile {
     match std::str::from_utf8(bytes) {
@@ -52,7 +52,7 @@ pub fn parse_bytes(bytes: &[u8]) -> Dockerfile {
             df.diagnostics.insert(
                 0,
                 Diagnostic {
-                    span: Span::new(at, at + 1),
+                    span: Span::new(at, at + '\u{FFFD}'.len_utf8()),
                     message:
                         "Dockerfile is not valid UTF-8; invalid bytes were replaced with U+FFFD"
                             .into(),
