@@ -219,3 +219,13 @@ fn random_bytes_never_panic_and_spans_are_valid() {
         check(&text, &df);
     }
 }
+
+#[test]
+fn deeply_nested_input_does_not_overflow_the_stack() {
+    let nested_subst = format!("FROM x\nRUN <<EOF {}\nEOF\n", "${a:-\"".repeat(50_000));
+    check(&nested_subst, &parse(&nested_subst));
+    let nested_json = format!("CMD [{}", "[".repeat(100_000));
+    check(&nested_json, &parse(&nested_json));
+    let nested_onbuild = "ONBUILD ".repeat(50_000);
+    check(&nested_onbuild, &parse(&nested_onbuild));
+}

@@ -16,7 +16,12 @@ pub(crate) struct LexOptions {
     pub raw_escapes: bool,
 }
 
+/// The escape character upstream's heredoc lexers use.
 const ESCAPE: char = '\\';
+
+/// How deeply `${...}` may nest before lexing gives up with an error. Upstream recurses without
+/// limit (Go stacks grow); we must not overflow ours on hostile input.
+const MAX_NESTING: usize = 64;
 
 /// Splits `input` into words as `ProcessWords` does with an empty environment and
 /// `SkipUnsetEnv`; `Err` carries upstream's error text.
@@ -27,6 +32,7 @@ pub(crate) fn process_words(input: &str, opts: LexOptions) -> Result<Vec<String>
         raw_quotes: opts.raw_quotes,
         raw_escapes: opts.raw_escapes,
         words_buf: String::new(),
+        depth: 0,
     };
     let raw = lx.raw_escapes;
     lx.stop_on(None, raw).map(|(_, words)| words)
@@ -39,6 +45,8 @@ struct Lexer {
     raw_escapes: bool,
     /// Upstream shares one word buffer across nested calls; nested `${...}` resets it.
     words_buf: String,
+    /// Current `${...}` nesting.
+    depth: usize,
 }
 
 /// Upstream's per-call `wordsStruct` (its buffer lives in the lexer).
@@ -240,6 +248,16 @@ impl Lexer {
     /// `$name`, `${name}`, `${name<op>word}`: with every variable unset and skipped, these come
     /// back (nearly) as written; malformed forms are errors.
     fn dollar(&mut self) -> Result<String, String> {
+        if self.depth >= MAX_NESTING {
+            return Err("variable substitutions nested too deeply".into());
+        }
+        self.depth += 1;
+        let r = self.dollar_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn dollar_inner(&mut self) -> Result<String, String> {
         self.next();
         if self.peek() != Some('{') {
             let name = self.name();
