@@ -126,7 +126,8 @@ pub enum Args {
     /// ENV / LABEL (`k=v k2=v2` or legacy `k v`) and ARG (`name` / `name=value`, several per line).
     KeyValues(Vec<KeyValue>),
     /// HEALTHCHECK: `kind` is the first word (`NONE`, `CMD`, ...); `cmd` what follows it, JSON or
-    /// shell form, `None` when nothing follows. A bare HEALTHCHECK is `Empty`.
+    /// shell form, `None` when nothing follows. A bare HEALTHCHECK (or one with only flags) has
+    /// `kind: None`.
     Healthcheck {
         /// The first word after the flags.
         kind: Option<Word>,
