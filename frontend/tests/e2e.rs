@@ -1,0 +1,1 @@
+//! Placeholder: the e2e harness lands next.
