@@ -50,7 +50,10 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         .unwrap_or_else(Platform::linux_amd64);
     let opts = BuildOptions::from_opts(&env.opts, build_platform, &env.session_id)?;
     if let Some(id) = env.opts.get("requestid").filter(|r| !r.is_empty()) {
-        return Err(Error::Input(format!("the {id} subrequest is not supported by this version of Strata")).into());
+        return Err(Error::Input(format!(
+            "the {id} subrequest is not supported by this version of Strata"
+        ))
+        .into());
     }
     let (text, ignore) = read_dockerfile(bridge, &opts).await?;
     let prepared = pipeline::prepare(&text, &opts.filename, &opts).map_err(|error| Failure {
@@ -67,9 +70,14 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
     };
     let resolver = BridgeResolver {
         bridge: bridge.clone(),
-        mode: opts.image_resolve_mode.clone().unwrap_or_else(|| "default".to_owned()),
+        mode: opts
+            .image_resolve_mode
+            .clone()
+            .unwrap_or_else(|| "default".to_owned()),
     };
-    let images = resolve::resolve_all(&resolver, &prepared.plan).await.map_err(located)?;
+    let images = resolve::resolve_all(&resolver, &prepared.plan)
+        .await
+        .map_err(located)?;
     let converted = pipeline::convert(&prepared, &opts, &images, ignore).map_err(located)?;
     let def = llb::marshal(&converted.state);
     let reference = if def.def.is_empty() {
@@ -89,7 +97,8 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
     };
     let platform = opts.target_platform().clone();
     let mut metadata = HashMap::new();
-    let config = serde_json::to_vec(&converted.image).map_err(|e| Error::Input(format!("image config: {e}")))?;
+    let config = serde_json::to_vec(&converted.image)
+        .map_err(|e| Error::Input(format!("image config: {e}")))?;
     metadata.insert("containerimage.config".to_owned(), config);
     if let Some(base) = converted.base_config {
         metadata.insert("containerimage.base.config".to_owned(), base);
@@ -100,7 +109,10 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
             "Platform": { "architecture": platform.architecture, "os": platform.os },
         }]
     });
-    metadata.insert("refs.platforms".to_owned(), platforms.to_string().into_bytes());
+    metadata.insert(
+        "refs.platforms".to_owned(),
+        platforms.to_string().into_bytes(),
+    );
     Ok(gateway_pb::Result {
         metadata,
         result: Some(gateway_pb::result::Result::Ref(gateway_pb::Ref {
@@ -129,15 +141,22 @@ async fn read_dockerfile(bridge: &Bridge, opts: &BuildOptions) -> Result<(String
         meta: OpMeta::named(format!("[internal] load build definition from {filename}")),
         ..Default::default()
     });
-    let out = bridge.solve(llb::marshal(&local), SolveOptions::default()).await?;
+    let out = bridge
+        .solve(llb::marshal(&local), SolveOptions::default())
+        .await?;
     let reference = out.reference.unwrap_or_default();
     let bytes = match bridge.read_file(&reference, &filename, None).await {
         Ok(b) => b,
         Err(first) => {
             if base == "Dockerfile" {
-                bridge.read_file(&reference, "dockerfile", None).await.map_err(|_| first)?
+                bridge
+                    .read_file(&reference, "dockerfile", None)
+                    .await
+                    .map_err(|_| first)?
             } else {
-                return Err(Error::Input(format!("failed to read dockerfile {filename}: {first}")));
+                return Err(Error::Input(format!(
+                    "failed to read dockerfile {filename}: {first}"
+                )));
             }
         }
     };
@@ -145,7 +164,10 @@ async fn read_dockerfile(bridge: &Bridge, opts: &BuildOptions) -> Result<(String
     if text.trim().is_empty() {
         return Err(Error::Input("the Dockerfile cannot be empty".to_owned()));
     }
-    let ignore = match bridge.read_file(&reference, &format!("{filename}.dockerignore"), None).await {
+    let ignore = match bridge
+        .read_file(&reference, &format!("{filename}.dockerignore"), None)
+        .await
+    {
         Ok(b) => pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)),
         Err(_) => read_context_dockerignore(bridge, opts).await,
     };
@@ -163,7 +185,10 @@ async fn read_context_dockerignore(bridge: &Bridge, opts: &BuildOptions) -> Vec<
         meta: OpMeta::named("[internal] load .dockerignore"),
         ..Default::default()
     });
-    let Ok(out) = bridge.solve(llb::marshal(&local), SolveOptions::default()).await else {
+    let Ok(out) = bridge
+        .solve(llb::marshal(&local), SolveOptions::default())
+        .await
+    else {
         return Vec::new();
     };
     let reference = out.reference.unwrap_or_default();
@@ -187,7 +212,10 @@ pub fn cache_imports(opts: &BTreeMap<String, String>) -> Vec<CacheImport> {
         if let Ok(entries) = serde_json::from_str::<Vec<Entry>>(json) {
             return entries
                 .into_iter()
-                .map(|e| CacheImport { type_: e.kind, attrs: e.attrs })
+                .map(|e| CacheImport {
+                    type_: e.kind,
+                    attrs: e.attrs,
+                })
                 .collect();
         }
     }
@@ -234,8 +262,14 @@ pub fn failure_status(f: &Failure) -> rpc::Status {
                 definition: None,
             };
             let range = pb::Range {
-                start: Some(pb::Position { line: start as i32, character: 0 }),
-                end: Some(pb::Position { line: end as i32, character: 0 }),
+                start: Some(pb::Position {
+                    line: start as i32,
+                    character: 0,
+                }),
+                end: Some(pb::Position {
+                    line: end as i32,
+                    character: 0,
+                }),
             };
             errdefs::source_error(&message, info, vec![range])
         }

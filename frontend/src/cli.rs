@@ -41,18 +41,28 @@ pub enum Command {
 /// Runs a CLI command; the returned text goes to stdout.
 pub async fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
-        Command::Llb { dockerfile, target, build_args, platform } => {
-            let text = std::fs::read_to_string(&dockerfile).map_err(|e| format!("{}: {e}", dockerfile.display()))?;
+        Command::Llb {
+            dockerfile,
+            target,
+            build_args,
+            platform,
+        } => {
+            let text = std::fs::read_to_string(&dockerfile)
+                .map_err(|e| format!("{}: {e}", dockerfile.display()))?;
             let mut opts = BuildOptions::new(Platform::linux_amd64());
             opts.target = target;
             if let Some(p) = platform {
-                opts.platforms = vec![Platform::parse(&p).ok_or_else(|| format!("invalid platform {p:?}"))?];
+                opts.platforms =
+                    vec![Platform::parse(&p).ok_or_else(|| format!("invalid platform {p:?}"))?];
             }
             for arg in build_args {
                 let (k, v) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
                 opts.build_args.insert(k.to_owned(), v.to_owned());
             }
-            let name = dockerfile.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = dockerfile
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             llb_json(&text, &name, &opts).await
         }
     }
@@ -68,7 +78,9 @@ pub async fn llb_json(text: &str, filename: &str, opts: &BuildOptions) -> Result
         None => e.to_string(),
     };
     let prepared = pipeline::prepare(text, filename, opts).map_err(located)?;
-    let images = resolve::resolve_all(&OfflineResolver, &prepared.plan).await.map_err(located)?;
+    let images = resolve::resolve_all(&OfflineResolver, &prepared.plan)
+        .await
+        .map_err(located)?;
     let converted = pipeline::convert(&prepared, opts, &images, Vec::new()).map_err(located)?;
     let out = serde_json::json!({
         "llb": strata_proto::llb::dump(&converted.state),

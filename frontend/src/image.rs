@@ -187,7 +187,10 @@ impl Image {
     pub fn set_env(&mut self, key: &str, value: &str) {
         let env = self.config.env.get_or_insert_with(Vec::new);
         let entry = format!("{key}={value}");
-        match env.iter_mut().find(|kv| kv.split_once('=').map_or(kv.as_str(), |(k, _)| k) == key) {
+        match env
+            .iter_mut()
+            .find(|kv| kv.split_once('=').map_or(kv.as_str(), |(k, _)| k) == key)
+        {
             Some(slot) => *slot = entry,
             None => env.push(entry),
         }

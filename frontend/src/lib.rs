@@ -3,17 +3,17 @@
 //! The pipeline runs in one direction:
 //! bytes → [`syntax`] (AST with spans) → [`instructions`] (typed) → stage plan → LLB.
 
+pub mod build;
+pub mod cli;
+pub mod convert;
 pub mod error;
 pub mod expand;
 pub mod image;
 pub mod instructions;
-pub mod options;
-pub mod platform;
-pub mod plan;
 pub mod mounts;
-pub mod build;
-pub mod cli;
-pub mod convert;
+pub mod options;
 pub mod pipeline;
+pub mod plan;
+pub mod platform;
 pub mod resolve;
 pub mod syntax;

@@ -7,7 +7,11 @@ use strata::{build, cli};
 use strata_proto::gateway::{self, Bridge, GatewayEnv};
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("strata: cannot start the async runtime: {e}");

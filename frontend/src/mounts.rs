@@ -96,7 +96,10 @@ pub fn parse(text: &str) -> Result<MountSpec, String> {
             Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.to_owned())),
             None => (f.trim().to_ascii_lowercase(), None),
         };
-        let need = |v: &Option<String>| v.clone().ok_or_else(|| format!("invalid field '{f}' must be a key=value pair"));
+        let need = |v: &Option<String>| {
+            v.clone()
+                .ok_or_else(|| format!("invalid field '{f}' must be a key=value pair"))
+        };
         let boolean = |v: &Option<String>| match v.as_deref() {
             None => Ok(true),
             Some(s) => match s.to_ascii_lowercase().as_str() {
@@ -136,7 +139,8 @@ pub fn parse(text: &str) -> Result<MountSpec, String> {
             "gid" => m.gid = Some(number(&value, 10)?),
             "size" => {
                 let s = need(&value)?;
-                m.size = Some(parse_size(&s).ok_or_else(|| format!("invalid value for size: {s}"))?);
+                m.size =
+                    Some(parse_size(&s).ok_or_else(|| format!("invalid value for size: {s}"))?);
             }
             "required" => m.required = boolean(&value)?,
             "env" => m.env = Some(need(&value)?),
@@ -213,15 +217,24 @@ mod tests {
     #[test]
     fn bind_defaults_to_read_only_context() {
         let m = parse("target=/src").unwrap();
-        assert_eq!((m.kind, m.readonly, m.from.clone()), (MountType::Bind, true, None));
+        assert_eq!(
+            (m.kind, m.readonly, m.from.clone()),
+            (MountType::Bind, true, None)
+        );
         let m = parse("type=bind,from=build,source=/out,target=/in,rw").unwrap();
-        assert_eq!((m.from.as_deref(), m.source.as_deref(), m.readonly), (Some("build"), Some("/out"), false));
+        assert_eq!(
+            (m.from.as_deref(), m.source.as_deref(), m.readonly),
+            (Some("build"), Some("/out"), false)
+        );
     }
 
     #[test]
     fn cache_and_secret_options() {
         let m = parse("type=cache,target=/root/.cache,sharing=locked,mode=0700,uid=1000").unwrap();
-        assert_eq!((m.kind, m.sharing, m.mode, m.uid), (MountType::Cache, Sharing::Locked, Some(0o700), Some(1000)));
+        assert_eq!(
+            (m.kind, m.sharing, m.mode, m.uid),
+            (MountType::Cache, Sharing::Locked, Some(0o700), Some(1000))
+        );
         assert!(!m.readonly);
         let s = parse("type=secret,id=tok").unwrap();
         assert_eq!(s.target, "/run/secrets/tok");
@@ -233,9 +246,17 @@ mod tests {
 
     #[test]
     fn rejects_bad_specs() {
-        assert_eq!(parse("type=nfs,target=/x").unwrap_err(), "unsupported mount type \"nfs\"");
-        assert_eq!(parse("type=cache").unwrap_err(), "mount destination is required");
-        assert!(parse("target=/x,colour=red").unwrap_err().contains("unexpected key 'colour'"));
+        assert_eq!(
+            parse("type=nfs,target=/x").unwrap_err(),
+            "unsupported mount type \"nfs\""
+        );
+        assert_eq!(
+            parse("type=cache").unwrap_err(),
+            "mount destination is required"
+        );
+        assert!(parse("target=/x,colour=red")
+            .unwrap_err()
+            .contains("unexpected key 'colour'"));
         assert!(parse("type=cache,target=/x,sharing=maybe").is_err());
     }
 }

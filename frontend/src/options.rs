@@ -85,7 +85,10 @@ impl BuildOptions {
                 }
             }
         }
-        o.image_resolve_mode = opts.get("image-resolve-mode").filter(|m| !m.is_empty()).cloned();
+        o.image_resolve_mode = opts
+            .get("image-resolve-mode")
+            .filter(|m| !m.is_empty())
+            .cloned();
         if let Some(v) = opts.get("no-cache") {
             o.no_cache = Some(
                 v.split(',')
@@ -144,7 +147,9 @@ mod tests {
 
     #[test]
     fn rejects_a_bad_platform() {
-        let opts = [("platform".to_string(), "linux/".to_string())].into_iter().collect();
+        let opts = [("platform".to_string(), "linux/".to_string())]
+            .into_iter()
+            .collect();
         assert!(BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").is_err());
     }
 }

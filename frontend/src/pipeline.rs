@@ -29,7 +29,11 @@ pub struct Prepared {
 /// Parses, lowers and plans `text` (the file called `filename`).
 pub fn prepare(text: &str, filename: &str, opts: &BuildOptions) -> Result<Prepared> {
     let file = syntax::parse(text);
-    if let Some(d) = file.diagnostics.iter().find(|d| d.severity == Severity::Error) {
+    if let Some(d) = file
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+    {
         return Err(Error::at(d.span, d.message.clone()));
     }
     let lowered = instructions::lower(&file)?;
@@ -47,7 +51,12 @@ pub fn prepare(text: &str, filename: &str, opts: &BuildOptions) -> Result<Prepar
 }
 
 /// Converts a prepared build once its base images are known.
-pub fn convert(p: &Prepared, opts: &BuildOptions, images: &BaseImages, excludes: Vec<String>) -> Result<Converted> {
+pub fn convert(
+    p: &Prepared,
+    opts: &BuildOptions,
+    images: &BaseImages,
+    excludes: Vec<String>,
+) -> Result<Converted> {
     convert::convert(
         &p.lowered,
         &p.plan,

@@ -93,7 +93,10 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
     for (i, stage) in lowered.stages.iter().enumerate() {
         if let Some(name) = &stage.name {
             if names[..i].contains(&Some(name.as_str())) {
-                return Err(Error::at(stage.from.span, format!("duplicate stage name {name:?}")));
+                return Err(Error::at(
+                    stage.from.span,
+                    format!("duplicate stage name {name:?}"),
+                ));
             }
         }
         let base_name = lexer
@@ -176,7 +179,11 @@ fn find_stage(names: &[Option<&str>], name: &str) -> Option<usize> {
 }
 
 /// The predefined platform args, then the global `ARG`s with build-arg overrides.
-fn meta_args(lowered: &Lowered, opts: &BuildOptions, lexer: &Lexer) -> Result<Vec<(String, String)>> {
+fn meta_args(
+    lowered: &Lowered,
+    opts: &BuildOptions,
+    lexer: &Lexer,
+) -> Result<Vec<(String, String)>> {
     let mut env: Vec<(String, String)> = Vec::new();
     for (k, v) in opts
         .build_platform
@@ -191,10 +198,12 @@ fn meta_args(lowered: &Lowered, opts: &BuildOptions, lexer: &Lexer) -> Result<Ve
         let name = arg.name.text.clone();
         let value = match (opts.build_args.get(&name), &arg.default) {
             (Some(v), _) => v.clone(),
-            (None, Some(d)) => lexer
-                .expand_word(&d.text, &env)
-                .map_err(|e| Error::at(d.span, e.to_string()))?
-                .value,
+            (None, Some(d)) => {
+                lexer
+                    .expand_word(&d.text, &env)
+                    .map_err(|e| Error::at(d.span, e.to_string()))?
+                    .value
+            }
             (None, None) => String::new(),
         };
         env.retain(|(k, _)| *k != name);
@@ -243,7 +252,12 @@ fn stage_reads(
                         d.default
                             .as_ref()
                             .and_then(|w| lexer.expand_word(&w.text, &env).ok().map(|e| e.value))
-                            .or_else(|| meta_args.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
+                            .or_else(|| {
+                                meta_args
+                                    .iter()
+                                    .find(|(k, _)| *k == name)
+                                    .map(|(_, v)| v.clone())
+                            })
                     });
                     if let Some(v) = value {
                         env.retain(|(k, _)| *k != name);
@@ -254,8 +268,14 @@ fn stage_reads(
             CommandKind::Env(pairs) => {
                 let snapshot = env.clone();
                 for (k, v) in pairs {
-                    let k = lexer.expand_word(&k.text, &snapshot).map(|e| e.value).unwrap_or_default();
-                    let v = lexer.expand_word(&v.text, &snapshot).map(|e| e.value).unwrap_or_default();
+                    let k = lexer
+                        .expand_word(&k.text, &snapshot)
+                        .map(|e| e.value)
+                        .unwrap_or_default();
+                    let v = lexer
+                        .expand_word(&v.text, &snapshot)
+                        .map(|e| e.value)
+                        .unwrap_or_default();
                     env.retain(|(x, _)| *x != k);
                     env.push((k, v));
                 }
@@ -267,7 +287,10 @@ fn stage_reads(
                         .map_err(|e| Error::at(from.span, e.to_string()))?
                         .value;
                     if text.is_empty() {
-                        return Err(Error::at(from.span, "--from requires a stage name, index or image"));
+                        return Err(Error::at(
+                            from.span,
+                            "--from requires a stage name, index or image",
+                        ));
                     }
                     found.push(resolve(&text).map_err(|m| Error::at(from.span, m))?);
                 }

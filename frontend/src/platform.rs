@@ -97,10 +97,22 @@ mod tests {
 
     #[test]
     fn parses_and_normalises() {
-        assert_eq!(Platform::parse("linux/amd64").unwrap().to_string(), "linux/amd64");
-        assert_eq!(Platform::parse("linux/x86_64").unwrap().to_string(), "linux/amd64");
-        assert_eq!(Platform::parse("linux/arm").unwrap().to_string(), "linux/arm/v7");
-        assert_eq!(Platform::parse("linux/arm64/v8").unwrap().to_string(), "linux/arm64");
+        assert_eq!(
+            Platform::parse("linux/amd64").unwrap().to_string(),
+            "linux/amd64"
+        );
+        assert_eq!(
+            Platform::parse("linux/x86_64").unwrap().to_string(),
+            "linux/amd64"
+        );
+        assert_eq!(
+            Platform::parse("linux/arm").unwrap().to_string(),
+            "linux/arm/v7"
+        );
+        assert_eq!(
+            Platform::parse("linux/arm64/v8").unwrap().to_string(),
+            "linux/arm64"
+        );
         assert!(Platform::parse("linux").is_none());
         assert!(Platform::parse("/amd64").is_none());
     }

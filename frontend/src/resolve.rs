@@ -14,7 +14,11 @@ use crate::platform::Platform;
 /// Finds the config of a base image.
 pub trait ImageResolver: Clone + Send + Sync + 'static {
     /// Resolves `reference` for `platform`.
-    fn resolve(&self, reference: String, platform: Platform) -> impl Future<Output = Result<BaseImage>> + Send;
+    fn resolve(
+        &self,
+        reference: String,
+        platform: Platform,
+    ) -> impl Future<Output = Result<BaseImage>> + Send;
 }
 
 /// Resolves through BuildKit's `ResolveImageConfig`.
@@ -54,7 +58,11 @@ impl ImageResolver for OfflineResolver {
         let mut config = Image::empty(&platform);
         config.rootfs.diff_ids.push("sha256:offline".to_owned());
         let raw = serde_json::to_vec(&config).unwrap_or_default();
-        Ok(BaseImage { digest: None, config, raw })
+        Ok(BaseImage {
+            digest: None,
+            config,
+            raw,
+        })
     }
 }
 
@@ -70,7 +78,8 @@ pub async fn resolve_all<R: ImageResolver>(resolver: &R, plan: &Plan) -> Result<
     }
     let mut images = BaseImages::new();
     while let Some(joined) = set.join_next().await {
-        let (key, image) = joined.map_err(|e| Error::Input(format!("image resolution task failed: {e}")))?;
+        let (key, image) =
+            joined.map_err(|e| Error::Input(format!("image resolution task failed: {e}")))?;
         images.insert(key, image?);
     }
     Ok(images)

@@ -99,7 +99,7 @@ fn render(source: &[u8]) -> String {
 
 #[test]
 fn golden_parse() {
-    insta::glob!("../testdata/parse", "*.Dockerfile", |path| {
+    insta::glob!("../../testdata/parse", "*.Dockerfile", |path| {
         let source = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         insta::assert_snapshot!(render(&source));
     });

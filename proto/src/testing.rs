@@ -153,6 +153,16 @@ impl FakeBridge {
         self
     }
 
+    /// Enables one more LLB cap (e.g. one a newer BuildKit has).
+    pub fn with_llb_cap(mut self, id: &str) -> Self {
+        self.pong.llb_caps.push(ApiCap {
+            id: id.to_owned(),
+            enabled: true,
+            ..Default::default()
+        });
+        self
+    }
+
     /// Adds a frontend input.
     pub fn with_input(mut self, name: impl Into<String>, def: pb::Definition) -> Self {
         self.inputs.insert(name.into(), def);

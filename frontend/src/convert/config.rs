@@ -14,14 +14,25 @@ use crate::image::{Empty, HealthConfig};
 use crate::instructions::{CommandKind, Form, Healthcheck, Source};
 use crate::syntax::Word;
 
-pub(crate) fn dispatch_workdir(d: &mut Dispatch, w: &Word, src: &Source, ctx: &StageCtx<'_>) -> Result<()> {
+pub(crate) fn dispatch_workdir(
+    d: &mut Dispatch,
+    w: &Word,
+    src: &Source,
+    ctx: &StageCtx<'_>,
+) -> Result<()> {
     let path = ctx.expand(d, &w.text, w.span)?;
     let current = d.image.config.working_dir.clone().unwrap_or_default();
     let wd = paths::workdir(&current, &path);
     d.image.config.working_dir = Some(wd.clone());
     d.dir.clone_from(&wd);
     if wd != "/" {
-        let owner = d.image.config.user.as_deref().filter(|u| !u.is_empty()).map(parse_chown);
+        let owner = d
+            .image
+            .config
+            .user
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .map(parse_chown);
         let shown = ctx
             .lexer
             .expand_word(src.original.trim(), &DispatchEnv(&d.env))
@@ -65,20 +76,28 @@ fn go_quoted(args: &[String]) -> String {
     format!("[{}]", quoted.join(" "))
 }
 
-pub(crate) fn dispatch_config(d: &mut Dispatch, kind: &CommandKind, ctx: &StageCtx<'_>) -> Result<()> {
+pub(crate) fn dispatch_config(
+    d: &mut Dispatch,
+    kind: &CommandKind,
+    ctx: &StageCtx<'_>,
+) -> Result<()> {
     match kind {
         CommandKind::Env(pairs) => {
             let mut shown = Vec::new();
             let mut expanded = Vec::new();
             for (k, v) in pairs {
-                expanded.push((ctx.expand(d, &k.text, k.span)?, ctx.expand(d, &v.text, v.span)?));
+                expanded.push((
+                    ctx.expand(d, &k.text, k.span)?,
+                    ctx.expand(d, &v.text, v.span)?,
+                ));
             }
             for (k, v) in expanded {
                 d.image.set_env(&k, &v);
                 d.add_env(&k, &v);
                 shown.push(format!("{k}={v}"));
             }
-            d.image.add_history(format!("ENV {}", shown.join(" ")), true);
+            d.image
+                .add_history(format!("ENV {}", shown.join(" ")), true);
         }
         CommandKind::Arg(decls) => {
             let mut shown = Vec::new();
@@ -106,20 +125,25 @@ pub(crate) fn dispatch_config(d: &mut Dispatch, kind: &CommandKind, ctx: &StageC
                     d.add_env(&name, &v);
                 }
             }
-            d.image.add_history(format!("ARG {}", shown.join(" ")), true);
+            d.image
+                .add_history(format!("ARG {}", shown.join(" ")), true);
         }
         CommandKind::Label(pairs) => {
             let mut shown = Vec::new();
             let mut expanded = Vec::new();
             for (k, v) in pairs {
-                expanded.push((ctx.expand(d, &k.text, k.span)?, ctx.expand(d, &v.text, v.span)?));
+                expanded.push((
+                    ctx.expand(d, &k.text, k.span)?,
+                    ctx.expand(d, &v.text, v.span)?,
+                ));
             }
             let labels = d.image.config.labels.get_or_insert_with(BTreeMap::new);
             for (k, v) in expanded {
                 shown.push(format!("{k}={v}"));
                 labels.insert(k, v);
             }
-            d.image.add_history(format!("LABEL {}", shown.join(" ")), true);
+            d.image
+                .add_history(format!("LABEL {}", shown.join(" ")), true);
         }
         CommandKind::User(w) => {
             let user = ctx.expand(d, &w.text, w.span)?;
@@ -138,7 +162,11 @@ pub(crate) fn dispatch_config(d: &mut Dispatch, kind: &CommandKind, ctx: &StageC
                     ports.extend(parse_ports(&p).map_err(|m| Error::at(w.span, m))?);
                 }
             }
-            let set = d.image.config.exposed_ports.get_or_insert_with(BTreeMap::new);
+            let set = d
+                .image
+                .config
+                .exposed_ports
+                .get_or_insert_with(BTreeMap::new);
             for p in &ports {
                 set.insert(p.clone(), Empty {});
             }
@@ -146,14 +174,18 @@ pub(crate) fn dispatch_config(d: &mut Dispatch, kind: &CommandKind, ctx: &StageC
             keys.sort();
             keys.dedup();
             let shown: Vec<String> = keys.iter().map(|k| format!("{k}:{{}}")).collect();
-            d.image.add_history(format!("EXPOSE map[{}]", shown.join(" ")), true);
+            d.image
+                .add_history(format!("EXPOSE map[{}]", shown.join(" ")), true);
         }
         CommandKind::Volume(words) => {
             let mut vols = Vec::new();
             for w in words {
                 let v = ctx.expand(d, &w.text, w.span)?;
                 if v.is_empty() {
-                    return Err(Error::at(w.span, "VOLUME specified can not be an empty string"));
+                    return Err(Error::at(
+                        w.span,
+                        "VOLUME specified can not be an empty string",
+                    ));
                 }
                 vols.push(v);
             }
@@ -161,18 +193,21 @@ pub(crate) fn dispatch_config(d: &mut Dispatch, kind: &CommandKind, ctx: &StageC
             for v in &vols {
                 set.insert(v.clone(), Empty {});
             }
-            d.image.add_history(format!("VOLUME [{}]", vols.join(" ")), true);
+            d.image
+                .add_history(format!("VOLUME [{}]", vols.join(" ")), true);
         }
         CommandKind::Cmd(f) => {
             let args = form_args(d, f);
-            d.image.add_history(format!("CMD {}", go_quoted(&args)), true);
+            d.image
+                .add_history(format!("CMD {}", go_quoted(&args)), true);
             d.image.config.cmd = Some(args);
             d.image.config.args_escaped = Some(true);
             d.cmd_set = true;
         }
         CommandKind::Entrypoint(f) => {
             let args = form_args(d, f);
-            d.image.add_history(format!("ENTRYPOINT {}", go_quoted(&args)), true);
+            d.image
+                .add_history(format!("ENTRYPOINT {}", go_quoted(&args)), true);
             d.image.config.entrypoint = Some(args);
             if !d.cmd_set {
                 d.image.config.cmd = None;
@@ -180,7 +215,8 @@ pub(crate) fn dispatch_config(d: &mut Dispatch, kind: &CommandKind, ctx: &StageC
         }
         CommandKind::Shell(words) => {
             let args: Vec<String> = words.iter().map(|w| w.text.clone()).collect();
-            d.image.add_history(format!("SHELL [{}]", args.join(" ")), true);
+            d.image
+                .add_history(format!("SHELL [{}]", args.join(" ")), true);
             d.image.config.shell = Some(args);
         }
         CommandKind::StopSignal(w) => {
@@ -212,20 +248,29 @@ pub(crate) fn dispatch_config(d: &mut Dispatch, kind: &CommandKind, ctx: &StageC
                     };
                     for (name, value) in options {
                         if name == "retries" {
-                            let n: i64 = value
-                                .text
-                                .parse()
-                                .map_err(|_| Error::at(value.span, format!("invalid retries value {:?}", value.text)))?;
+                            let n: i64 = value.text.parse().map_err(|_| {
+                                Error::at(
+                                    value.span,
+                                    format!("invalid retries value {:?}", value.text),
+                                )
+                            })?;
                             if n < 0 {
                                 return Err(Error::at(value.span, "--retries cannot be negative"));
                             }
                             hc.retries = n;
                             continue;
                         }
-                        let ns = parse_duration(&value.text)
-                            .ok_or_else(|| Error::at(value.span, format!("time: invalid duration {:?}", value.text)))?;
+                        let ns = parse_duration(&value.text).ok_or_else(|| {
+                            Error::at(
+                                value.span,
+                                format!("time: invalid duration {:?}", value.text),
+                            )
+                        })?;
                         if ns != 0 && ns < 1_000_000 {
-                            return Err(Error::at(value.span, format!("{name} cannot be less than 1ms")));
+                            return Err(Error::at(
+                                value.span,
+                                format!("{name} cannot be less than 1ms"),
+                            ));
                         }
                         match name.as_str() {
                             "interval" => hc.interval = ns,
@@ -238,11 +283,16 @@ pub(crate) fn dispatch_config(d: &mut Dispatch, kind: &CommandKind, ctx: &StageC
                 }
             };
             let test = config.test.clone().unwrap_or_default();
-            d.image.add_history(format!("HEALTHCHECK {}", go_quoted(&test)), true);
+            d.image
+                .add_history(format!("HEALTHCHECK {}", go_quoted(&test)), true);
             d.image.config.healthcheck = Some(config);
         }
         CommandKind::OnBuild(trigger) => {
-            d.image.config.on_build.get_or_insert_with(Vec::new).push(trigger.clone());
+            d.image
+                .config
+                .on_build
+                .get_or_insert_with(Vec::new)
+                .push(trigger.clone());
         }
         CommandKind::Maintainer(w) => {
             d.image.author = Some(w.text.clone());
@@ -263,14 +313,19 @@ fn parse_ports(spec: &str) -> std::result::Result<Vec<String>, String> {
     let ports = ports.rsplit(':').next().unwrap_or(ports);
     let bad = || format!("invalid containerPort: {ports}");
     let (lo, hi) = match ports.split_once('-') {
-        Some((a, b)) => (a.parse::<u16>().map_err(|_| bad())?, b.parse::<u16>().map_err(|_| bad())?),
+        Some((a, b)) => (
+            a.parse::<u16>().map_err(|_| bad())?,
+            b.parse::<u16>().map_err(|_| bad())?,
+        ),
         None => {
             let p = ports.parse::<u16>().map_err(|_| bad())?;
             (p, p)
         }
     };
     if hi < lo {
-        return Err(format!("invalid range specified for container port: {ports}"));
+        return Err(format!(
+            "invalid range specified for container port: {ports}"
+        ));
     }
     Ok((lo..=hi).map(|p| format!("{p}/{proto}")).collect())
 }
@@ -289,7 +344,9 @@ fn parse_duration(s: &str) -> Option<i64> {
         let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         let n: f64 = rest[..num_end].parse().ok()?;
         rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let mult = match &rest[..unit_end] {
             "ns" => 1.0,
             "us" | "µs" => 1e3,
@@ -307,9 +364,9 @@ fn parse_duration(s: &str) -> Option<i64> {
 
 fn is_signal(s: &str) -> bool {
     const NAMES: &[&str] = &[
-        "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL", "PIPE",
-        "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU",
-        "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ",
+        "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT",
+        "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM",
+        "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ",
     ];
     if s.parse::<u32>().is_ok_and(|n| n > 0) {
         return true;
@@ -319,7 +376,9 @@ fn is_signal(s: &str) -> bool {
         || name
             .strip_prefix("RTMIN")
             .or_else(|| name.strip_prefix("RTMAX"))
-            .is_some_and(|r| r.is_empty() || r.trim_start_matches(['+', '-']).parse::<u32>().is_ok())
+            .is_some_and(|r| {
+                r.is_empty() || r.trim_start_matches(['+', '-']).parse::<u32>().is_ok()
+            })
 }
 
 #[cfg(test)]
@@ -337,6 +396,9 @@ mod tests {
         assert_eq!(parse_duration("5"), None);
         assert!(is_signal("SIGTERM") && is_signal("9") && is_signal("SIGRTMIN+3"));
         assert!(!is_signal("SIGFOO"));
-        assert_eq!(go_quoted(&["a b".into(), "c\"".into()]), "[\"a b\" \"c\\\"\"]");
+        assert_eq!(
+            go_quoted(&["a b".into(), "c\"".into()]),
+            "[\"a b\" \"c\\\"\"]"
+        );
     }
 }

@@ -87,11 +87,11 @@ pub(crate) fn dispatch_copy(
             let mut lexer = Lexer::new('\\');
             lexer.skip_process_quotes = true;
             lexer
-                .expand_word(&h.content, &DispatchEnv(&d.env))
+                .expand_word(&h.body(), &DispatchEnv(&d.env))
                 .map_err(|e| Error::at(h.span, e.to_string()))?
                 .value
         } else {
-            h.content.clone()
+            h.body()
         };
         let doc = FileOp::new(State::scratch())
             .mkfile(MkfileAction {
@@ -154,7 +154,10 @@ fn is_heredoc_marker(word: &str, names: &[&str]) -> bool {
 }
 
 fn is_url(s: &str) -> bool {
-    s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@") || s.starts_with("git://")
+    s.starts_with("http://")
+        || s.starts_with("https://")
+        || s.starts_with("git@")
+        || s.starts_with("git://")
 }
 
 /// `--chown=user[:group]`: numbers and `root` are ids, anything else a name looked up in
@@ -172,7 +175,13 @@ pub(crate) fn parse_chown(s: &str) -> Chown {
         }
     };
     match s.split_once(':') {
-        Some((u, g)) => Chown { user: part(u), group: part(g) },
-        None => Chown { user: part(s), group: None },
+        Some((u, g)) => Chown {
+            user: part(u),
+            group: part(g),
+        },
+        None => Chown {
+            user: part(s),
+            group: None,
+        },
     }
 }

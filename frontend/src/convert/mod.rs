@@ -68,7 +68,13 @@ pub fn convert(lowered: &Lowered, plan: &Plan, inputs: &Inputs<'_>) -> Result<Co
     // BuildKit sends only the context paths the build uses; we learn them by converting
     // once against a provisional context, then convert for real.
     let mut used = ContextUse::default();
-    convert_with(lowered, plan, inputs, &context_state(inputs, None), &mut used)?;
+    convert_with(
+        lowered,
+        plan,
+        inputs,
+        &context_state(inputs, None),
+        &mut used,
+    )?;
     let context = context_state(inputs, Some(&used));
     convert_with(lowered, plan, inputs, &context, &mut ContextUse::default())
 }
@@ -145,7 +151,11 @@ pub(crate) struct DispatchEnv<'a>(pub &'a [(String, String)]);
 
 impl Env for DispatchEnv<'_> {
     fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -161,11 +171,19 @@ pub(crate) struct StageCtx<'a> {
 impl StageCtx<'_> {
     /// The value of a global (or predefined) ARG, which `ARG NAME` in a stage inherits.
     pub(crate) fn meta_arg(&self, name: &str) -> Option<String> {
-        self.meta_args.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        self.meta_args
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 
     /// Expands one word against the stage's current environment.
-    pub(crate) fn expand(&self, d: &Dispatch, text: &str, span: crate::syntax::Span) -> Result<String> {
+    pub(crate) fn expand(
+        &self,
+        d: &Dispatch,
+        text: &str,
+        span: crate::syntax::Span,
+    ) -> Result<String> {
         self.lexer
             .expand_word(text, &DispatchEnv(&d.env))
             .map(|e| e.value)
@@ -204,7 +222,12 @@ fn convert_with(
         let counted = stage
             .commands
             .iter()
-            .filter(|c| matches!(c.kind, CommandKind::Run(_) | CommandKind::Copy(_) | CommandKind::Workdir(_)))
+            .filter(|c| {
+                matches!(
+                    c.kind,
+                    CommandKind::Run(_) | CommandKind::Copy(_) | CommandKind::Workdir(_)
+                )
+            })
             .count();
         let ctx = StageCtx {
             inputs,
@@ -216,7 +239,10 @@ fn convert_with(
         let mut d = match &sp.base {
             Base::Stage(j) => {
                 let parent = done[*j].clone().ok_or_else(|| {
-                    Error::at(stage.base.span, "base stage was not converted before its child")
+                    Error::at(
+                        stage.base.span,
+                        "base stage was not converted before its child",
+                    )
                 })?;
                 let mut d = parent;
                 d.names = names::StepNames::new(stage_label, counted);
@@ -229,11 +255,20 @@ fn convert_with(
                 }
                 d
             }
-            Base::Scratch => from_image(None, &State::scratch(), sp.platform.clone(), stage_label, counted),
+            Base::Scratch => from_image(
+                None,
+                &State::scratch(),
+                sp.platform.clone(),
+                stage_label,
+                counted,
+            ),
             Base::Image(reference) => {
                 let key = (reference.clone(), sp.platform.clone());
                 let base = inputs.images.get(&key).ok_or_else(|| {
-                    Error::at(stage.base.span, format!("base image {reference:?} was not resolved"))
+                    Error::at(
+                        stage.base.span,
+                        format!("base image {reference:?} was not resolved"),
+                    )
                 })?;
                 let mut names = names::StepNames::new(stage_label.clone(), counted + 1);
                 let scratch_like = base.config.rootfs.diff_ids.is_empty()
@@ -255,11 +290,21 @@ fn convert_with(
                         reference: reference.clone(),
                         digest: base.digest.clone(),
                         platform: Some(sp.platform.to_pb()),
-                        resolve_mode: inputs.opts.image_resolve_mode.clone().filter(|m| m == "pull" || m == "local"),
+                        resolve_mode: inputs
+                            .opts
+                            .image_resolve_mode
+                            .clone()
+                            .filter(|m| m == "pull" || m == "local"),
                         meta,
                     })
                 };
-                let mut d = from_image(Some(base), &fs, sp.platform.clone(), stage_label, counted + 1);
+                let mut d = from_image(
+                    Some(base),
+                    &fs,
+                    sp.platform.clone(),
+                    stage_label,
+                    counted + 1,
+                );
                 d.names = names;
                 d
             }
@@ -344,7 +389,13 @@ fn resolve_reads(
 }
 
 /// A fresh dispatch state on an image (or scratch when `base` is `None`).
-fn from_image(base: Option<&BaseImage>, fs: &State, platform: Platform, label: String, total: usize) -> Dispatch {
+fn from_image(
+    base: Option<&BaseImage>,
+    fs: &State,
+    platform: Platform,
+    label: String,
+    total: usize,
+) -> Dispatch {
     let mut image = match base {
         Some(b) => {
             let mut img = b.config.clone();
@@ -360,12 +411,21 @@ fn from_image(base: Option<&BaseImage>, fs: &State, platform: Platform, label: S
     // Base triggers are not inherited (running them is ONBUILD's business).
     image.config.on_build = None;
     if image.env("PATH").is_none() {
-        image.config.env.get_or_insert_with(Vec::new).push(format!("PATH={DEFAULT_PATH}"));
+        image
+            .config
+            .env
+            .get_or_insert_with(Vec::new)
+            .push(format!("PATH={DEFAULT_PATH}"));
     }
     let mut d = Dispatch {
         fs: fs.clone(),
         env: Vec::new(),
-        dir: image.config.working_dir.clone().filter(|w| !w.is_empty()).unwrap_or_else(|| "/".to_owned()),
+        dir: image
+            .config
+            .working_dir
+            .clone()
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".to_owned()),
         user: image.config.user.clone().unwrap_or_default(),
         args: Vec::new(),
         cmd_set: false,
@@ -381,7 +441,13 @@ fn from_image(base: Option<&BaseImage>, fs: &State, platform: Platform, label: S
     d
 }
 
-fn dispatch(d: &mut Dispatch, cmd: &Command, ctx: &StageCtx<'_>, reads: &[State], used: &mut ContextUse) -> Result<()> {
+fn dispatch(
+    d: &mut Dispatch,
+    cmd: &Command,
+    ctx: &StageCtx<'_>,
+    reads: &[State],
+    used: &mut ContextUse,
+) -> Result<()> {
     match &cmd.kind {
         CommandKind::Run(r) => run::dispatch_run(d, r, &cmd.source, ctx, reads, used),
         CommandKind::Copy(c) => copy::dispatch_copy(d, c, &cmd.source, ctx, reads.first(), used),

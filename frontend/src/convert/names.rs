@@ -12,7 +12,11 @@ impl StepNames {
     /// Steps of a stage called `label` (empty when the build has one stage) with `total`
     /// numbered steps (FROM an image, RUN, COPY, ADD, WORKDIR).
     pub fn new(label: String, total: usize) -> StepNames {
-        StepNames { label, index: 0, total }
+        StepNames {
+            label,
+            index: 0,
+            total,
+        }
     }
 
     /// The next step's name for `text`.
@@ -22,7 +26,11 @@ impl StepNames {
             return text.to_owned();
         }
         let width = self.total.to_string().len();
-        let label = if self.label.is_empty() { String::new() } else { format!("{} ", self.label) };
+        let label = if self.label.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", self.label)
+        };
         format!("[{label}{:>width$}/{}] {text}", self.index, self.total)
     }
 }

@@ -1,6 +1,9 @@
 //! `RUN` → an exec op: shell or exec form, heredocs, `--mount`, `--network`, `--security`.
 
-use strata_proto::llb::{self, CacheSharing, Chown, Exec, FileOp, MkdirAction, MkfileAction, Mount, MountKind, NetMode, SecurityMode, State, UserRef};
+use strata_proto::llb::{
+    self, CacheSharing, Chown, Exec, FileOp, MkdirAction, MkfileAction, Mount, MountKind, NetMode,
+    SecurityMode, State, UserRef,
+};
 use strata_proto::pb;
 
 use super::names::uppercase_cmd;
@@ -38,7 +41,11 @@ pub(crate) fn dispatch_run(
     for flag in &r.mounts {
         let text = ctx.expand(d, &flag.text, flag.span)?;
         let spec = mounts::parse(&text).map_err(|m| Error::at(flag.span, m))?;
-        let from = if spec.from.is_some() { reads.next().cloned() } else { None };
+        let from = if spec.from.is_some() {
+            reads.next().cloned()
+        } else {
+            None
+        };
         has_ssh |= spec.kind == MountType::Ssh;
         extra_mounts.push(mount_for(spec, from, ctx, used, d)?);
     }
@@ -48,7 +55,12 @@ pub(crate) fn dispatch_run(
             "default" | "sandbox" => NetMode::Unset,
             "none" => NetMode::None,
             "host" => NetMode::Host,
-            other => return Err(Error::at(n.span, format!("unsupported network mode {other:?}"))),
+            other => {
+                return Err(Error::at(
+                    n.span,
+                    format!("unsupported network mode {other:?}"),
+                ))
+            }
         },
     };
     let security = match &r.security {
@@ -56,7 +68,12 @@ pub(crate) fn dispatch_run(
         Some(s) => match ctx.expand(d, &s.text, s.span)?.as_str() {
             "sandbox" => SecurityMode::Sandbox,
             "insecure" => SecurityMode::Insecure,
-            other => return Err(Error::at(s.span, format!("unsupported security mode {other:?}"))),
+            other => {
+                return Err(Error::at(
+                    s.span,
+                    format!("unsupported security mode {other:?}"),
+                ))
+            }
         },
     };
 
@@ -66,7 +83,8 @@ pub(crate) fn dispatch_run(
     }
     let mut name = display_name(d, src, ctx.inputs.escape);
     if let Some(h) = r.heredocs.first() {
-        let first = h.content.lines().next().unwrap_or_default();
+        let body = h.body();
+        let first = body.lines().next().unwrap_or_default();
         name.push_str(&format!(" ({first}...)"));
     }
     let mut meta = ctx
@@ -107,12 +125,13 @@ fn command_args(d: &Dispatch, r: &Run) -> Result<(Vec<String>, Option<Mount>)> {
             let only = r.heredocs.len() == 1 && is_bare_heredoc(&cmd.text, &r.heredocs[0].name);
             if only {
                 let h = &r.heredocs[0];
-                if h.content.starts_with("#!") {
+                let body = h.body();
+                if body.starts_with("#!") {
                     let script = FileOp::new(State::scratch())
                         .mkfile(MkfileAction {
                             path: format!("/{}", h.name),
                             mode: 0o755,
-                            data: h.content.clone().into_bytes(),
+                            data: body.into_bytes(),
                             ..Default::default()
                         })
                         .meta(llb::OpMeta::named("[internal] preparing inline document"))
@@ -120,15 +139,16 @@ fn command_args(d: &Dispatch, r: &Run) -> Result<(Vec<String>, Option<Mount>)> {
                     let mount = Mount::bind("/dev/pipes/", script);
                     return Ok((vec![format!("/dev/pipes/{}", h.name)], Some(mount)));
                 }
-                args.push(h.content.clone());
+                args.push(body);
                 return Ok((args, None));
             }
             // A command that feeds heredocs to programs: the shell gets the whole script.
             let mut script = cmd.text.clone();
             for h in &r.heredocs {
+                let body = h.body();
                 script.push('\n');
-                script.push_str(&h.content);
-                if !h.content.ends_with('\n') && !h.content.is_empty() {
+                script.push_str(&body);
+                if !body.ends_with('\n') && !body.is_empty() {
                     script.push('\n');
                 }
                 script.push_str(&h.name);
@@ -142,7 +162,10 @@ fn command_args(d: &Dispatch, r: &Run) -> Result<(Vec<String>, Option<Mount>)> {
 
 fn is_bare_heredoc(cmd: &str, name: &str) -> bool {
     let t = cmd.trim();
-    let rest = t.strip_prefix("<<-").or_else(|| t.strip_prefix("<<")).unwrap_or("");
+    let rest = t
+        .strip_prefix("<<-")
+        .or_else(|| t.strip_prefix("<<"))
+        .unwrap_or("");
     let rest = rest.trim_matches(|c| c == '"' || c == '\'');
     !rest.is_empty() && rest == name
 }
@@ -242,8 +265,17 @@ fn mount_for(
             m.selector = selector;
         }
         MountType::Cache => {
-            let ns = ctx.inputs.opts.build_args.get("BUILDKIT_CACHE_MOUNT_NS").cloned().unwrap_or_default();
-            let id = spec.id.clone().unwrap_or_else(|| paths::clean(&spec.target));
+            let ns = ctx
+                .inputs
+                .opts
+                .build_args
+                .get("BUILDKIT_CACHE_MOUNT_NS")
+                .cloned()
+                .unwrap_or_default();
+            let id = spec
+                .id
+                .clone()
+                .unwrap_or_else(|| paths::clean(&spec.target));
             m.kind = MountKind::Cache {
                 id: format!("{ns}/{id}"),
                 sharing: match spec.sharing {
@@ -275,12 +307,16 @@ fn mount_for(
             }
         }
         MountType::Tmpfs => {
-            m.kind = MountKind::Tmpfs { size: spec.size.unwrap_or(0) };
+            m.kind = MountKind::Tmpfs {
+                size: spec.size.unwrap_or(0),
+            };
             m.readonly = false;
         }
         MountType::Secret => {
             if spec.env.is_some() && spec.target.is_empty() {
-                return Err(Error::Input("secret mounts as environment variables are not supported yet".to_owned()));
+                return Err(Error::Input(
+                    "secret mounts as environment variables are not supported yet".to_owned(),
+                ));
             }
             m.kind = MountKind::Secret {
                 id: spec.id.clone().unwrap_or_default(),

@@ -56,16 +56,25 @@ impl Flags {
                         }
                     };
                     if out.bools.iter().any(|(n, _)| *n == flag.name) {
-                        return Err(Error::at(flag.span, format!("duplicate flag specified: {}", flag.name)));
+                        return Err(Error::at(
+                            flag.span,
+                            format!("duplicate flag specified: {}", flag.name),
+                        ));
                     }
                     out.bools.push((flag.name.clone(), v));
                 }
                 FlagKind::String | FlagKind::List => {
                     let Some(value) = &flag.value else {
-                        return Err(Error::at(flag.span, format!("missing a value on flag: {}", flag.name)));
+                        return Err(Error::at(
+                            flag.span,
+                            format!("missing a value on flag: {}", flag.name),
+                        ));
                     };
                     if kind == FlagKind::String && out.values.iter().any(|(n, _)| *n == flag.name) {
-                        return Err(Error::at(flag.span, format!("duplicate flag specified: {}", flag.name)));
+                        return Err(Error::at(
+                            flag.span,
+                            format!("duplicate flag specified: {}", flag.name),
+                        ));
                     }
                     out.values.push((
                         flag.name.clone(),
@@ -82,12 +91,19 @@ impl Flags {
 
     /// The value of a string flag.
     pub fn string(&self, name: &str) -> Option<FlagValue> {
-        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+        self.values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
     }
 
     /// Every value of a list flag, in order.
     pub fn list(&self, name: &str) -> Vec<FlagValue> {
-        self.values.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect()
+        self.values
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     /// A bool flag; absent is false.
@@ -108,13 +124,22 @@ mod tests {
         }
     }
 
-    const COPY: &[(&str, FlagKind)] = &[("from", FlagKind::String), ("link", FlagKind::Bool), ("exclude", FlagKind::List)];
+    const COPY: &[(&str, FlagKind)] = &[
+        ("from", FlagKind::String),
+        ("link", FlagKind::Bool),
+        ("exclude", FlagKind::List),
+    ];
 
     #[test]
     fn accepts_known_flags() {
         let f = Flags::parse(
             "copy",
-            &[flag("from", Some("a")), flag("link", None), flag("exclude", Some("x")), flag("exclude", Some("y"))],
+            &[
+                flag("from", Some("a")),
+                flag("link", None),
+                flag("exclude", Some("x")),
+                flag("exclude", Some("y")),
+            ],
             COPY,
         )
         .unwrap();
@@ -126,9 +151,18 @@ mod tests {
     #[test]
     fn rejects_bad_flags() {
         let err = |flags: &[Flag]| Flags::parse("copy", flags, COPY).unwrap_err().to_string();
-        assert_eq!(err(&[flag("chwon", Some("a"))]), "unknown flag: chwon for COPY");
-        assert_eq!(err(&[flag("from", Some("a")), flag("from", Some("b"))]), "duplicate flag specified: from");
+        assert_eq!(
+            err(&[flag("chwon", Some("a"))]),
+            "unknown flag: chwon for COPY"
+        );
+        assert_eq!(
+            err(&[flag("from", Some("a")), flag("from", Some("b"))]),
+            "duplicate flag specified: from"
+        );
         assert_eq!(err(&[flag("from", None)]), "missing a value on flag: from");
-        assert_eq!(err(&[flag("link", Some("yes"))]), "expecting boolean value for flag link, not: yes");
+        assert_eq!(
+            err(&[flag("link", Some("yes"))]),
+            "expecting boolean value for flag link, not: yes"
+        );
     }
 }

@@ -175,8 +175,24 @@ pub enum CommandKind {
 
 /// Keywords of the plain Dockerfile format.
 pub const KEYWORDS: &[&str] = &[
-    "add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from", "healthcheck", "label",
-    "maintainer", "onbuild", "run", "shell", "stopsignal", "user", "volume", "workdir",
+    "add",
+    "arg",
+    "cmd",
+    "copy",
+    "entrypoint",
+    "env",
+    "expose",
+    "from",
+    "healthcheck",
+    "label",
+    "maintainer",
+    "onbuild",
+    "run",
+    "shell",
+    "stopsignal",
+    "user",
+    "volume",
+    "workdir",
 ];
 
 /// Sorts a parsed file into stages, checking every instruction's shape.
@@ -241,7 +257,10 @@ fn lower_from(ins: &Instruction, index: usize) -> Result<Stage> {
         [base] => (base.clone(), None),
         [base, as_kw, name] if as_kw.text.eq_ignore_ascii_case("as") => (base.clone(), Some(name)),
         _ => {
-            return Err(Error::at(ins.span, "FROM requires either one or three arguments"));
+            return Err(Error::at(
+                ins.span,
+                "FROM requires either one or three arguments",
+            ));
         }
     };
     if let Some(name) = name {
@@ -275,7 +294,10 @@ fn no_flags(ins: &Instruction) -> Result<()> {
 
 fn need_args(ins: &Instruction, words: &[Word], min: usize, what: &str) -> Result<()> {
     if words.len() < min {
-        return Err(Error::at(ins.span, format!("{} requires {what}", ins.keyword.to_uppercase())));
+        return Err(Error::at(
+            ins.span,
+            format!("{} requires {what}", ins.keyword.to_uppercase()),
+        ));
     }
     Ok(())
 }
@@ -287,28 +309,59 @@ fn form(ins: &Instruction, args: &Args) -> Result<Form> {
         Args::Words(w) if !w.is_empty() => {
             let start = w[0].span.start;
             let end = w[w.len() - 1].span.end;
-            let text = w.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
-            Ok(Form::Shell(Word { text, span: Span { start, end } }))
+            let text = w
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            Ok(Form::Shell(Word {
+                text,
+                span: Span { start, end },
+            }))
         }
-        _ => Err(Error::at(ins.span, format!("{} requires at least one argument", ins.keyword.to_uppercase()))),
+        _ => Err(Error::at(
+            ins.span,
+            format!(
+                "{} requires at least one argument",
+                ins.keyword.to_uppercase()
+            ),
+        )),
     }
 }
 
 fn key_values(ins: &Instruction) -> Result<Vec<(Word, Word)>> {
     let Args::KeyValues(kvs) = &ins.args else {
-        return Err(Error::at(ins.span, format!("{} requires at least one argument", ins.keyword.to_uppercase())));
+        return Err(Error::at(
+            ins.span,
+            format!(
+                "{} requires at least one argument",
+                ins.keyword.to_uppercase()
+            ),
+        ));
     };
     if kvs.is_empty() {
-        return Err(Error::at(ins.span, format!("{} requires at least one argument", ins.keyword.to_uppercase())));
+        return Err(Error::at(
+            ins.span,
+            format!(
+                "{} requires at least one argument",
+                ins.keyword.to_uppercase()
+            ),
+        ));
     }
     kvs.iter()
         .map(|kv| {
             let value = kv.value.clone().unwrap_or(Word {
                 text: String::new(),
-                span: Span { start: kv.span.end, end: kv.span.end },
+                span: Span {
+                    start: kv.span.end,
+                    end: kv.span.end,
+                },
             });
             if kv.key.text.is_empty() {
-                return Err(Error::at(kv.span, format!("{} names can not be blank", ins.keyword.to_uppercase())));
+                return Err(Error::at(
+                    kv.span,
+                    format!("{} names can not be blank", ins.keyword.to_uppercase()),
+                ));
             }
             Ok((kv.key.clone(), value))
         })
@@ -330,7 +383,14 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                 kvs.iter()
                     .map(|kv| ArgDecl {
                         name: kv.key.clone(),
-                        default: if kv.has_equals { kv.value.clone().or(Some(Word { text: String::new(), span: kv.span })) } else { None },
+                        default: if kv.has_equals {
+                            kv.value.clone().or(Some(Word {
+                                text: String::new(),
+                                span: kv.span,
+                            }))
+                        } else {
+                            None
+                        },
                     })
                     .collect(),
             )
@@ -347,7 +407,11 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
             let f = Flags::parse(
                 kw,
                 &ins.flags,
-                &[("mount", FlagKind::List), ("network", FlagKind::String), ("security", FlagKind::String)],
+                &[
+                    ("mount", FlagKind::List),
+                    ("network", FlagKind::String),
+                    ("security", FlagKind::String),
+                ],
             )?;
             CommandKind::Run(Run {
                 form: form(ins, &ins.args)?,
@@ -366,7 +430,10 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                 ("exclude", FlagKind::List),
             ];
             if is_add {
-                allowed.extend([("checksum", FlagKind::String), ("keep-git-dir", FlagKind::Bool)]);
+                allowed.extend([
+                    ("checksum", FlagKind::String),
+                    ("keep-git-dir", FlagKind::Bool),
+                ]);
             } else {
                 allowed.extend([("from", FlagKind::String), ("parents", FlagKind::Bool)]);
             }
@@ -403,10 +470,22 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
             let one = match w.as_slice() {
                 [one] => one.clone(),
                 [first, .., last] if kw == "maintainer" || kw == "workdir" => Word {
-                    text: w.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),
-                    span: Span { start: first.span.start, end: last.span.end },
+                    text: w
+                        .iter()
+                        .map(|w| w.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    span: Span {
+                        start: first.span.start,
+                        end: last.span.end,
+                    },
                 },
-                _ => return Err(Error::at(ins.span, format!("{} requires exactly one argument", kw.to_uppercase()))),
+                _ => {
+                    return Err(Error::at(
+                        ins.span,
+                        format!("{} requires exactly one argument", kw.to_uppercase()),
+                    ))
+                }
             };
             match kw {
                 "workdir" => CommandKind::Workdir(one),
@@ -443,21 +522,37 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
             no_flags(ins)?;
             match &ins.args {
                 Args::Json(w) if !w.is_empty() => CommandKind::Shell(w.clone()),
-                _ => return Err(Error::at(ins.span, "SHELL requires the arguments to be in JSON form")),
+                _ => {
+                    return Err(Error::at(
+                        ins.span,
+                        "SHELL requires the arguments to be in JSON form",
+                    ))
+                }
             }
         }
         "healthcheck" => lower_healthcheck(ins)?,
         "onbuild" => {
             no_flags(ins)?;
             let Args::OnBuild(inner) = &ins.args else {
-                return Err(Error::at(ins.span, "ONBUILD requires at least one argument"));
+                return Err(Error::at(
+                    ins.span,
+                    "ONBUILD requires at least one argument",
+                ));
             };
             match inner.keyword.as_str() {
-                "onbuild" => return Err(Error::at(inner.keyword_span, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")),
+                "onbuild" => {
+                    return Err(Error::at(
+                        inner.keyword_span,
+                        "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+                    ))
+                }
                 "from" | "maintainer" => {
                     return Err(Error::at(
                         inner.keyword_span,
-                        format!("{} isn't allowed as an ONBUILD trigger", inner.keyword.to_uppercase()),
+                        format!(
+                            "{} isn't allowed as an ONBUILD trigger",
+                            inner.keyword.to_uppercase()
+                        ),
                     ))
                 }
                 _ => {}
@@ -469,7 +564,10 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
             let hint = suggest::closest(other, KEYWORDS)
                 .map(|s| format!(" (did you mean {}?)", s.to_uppercase()))
                 .unwrap_or_default();
-            return Err(Error::at(ins.keyword_span, format!("unknown instruction: {}{hint}", other.to_uppercase())));
+            return Err(Error::at(
+                ins.keyword_span,
+                format!("unknown instruction: {}{hint}", other.to_uppercase()),
+            ));
         }
     })
 }
@@ -493,7 +591,11 @@ fn lower_healthcheck(ins: &Instruction) -> Result<CommandKind> {
             ("retries", FlagKind::String),
         ],
     )?;
-    let Args::Healthcheck { kind: Some(kind), cmd } = &ins.args else {
+    let Args::Healthcheck {
+        kind: Some(kind),
+        cmd,
+    } = &ins.args
+    else {
         return Err(Error::at(ins.span, "HEALTHCHECK requires an argument"));
     };
     let check = match kind.text.to_uppercase().as_str() {
@@ -507,14 +609,26 @@ fn lower_healthcheck(ins: &Instruction) -> Result<CommandKind> {
             let Some(cmd) = cmd else {
                 return Err(Error::at(ins.span, "Missing command after HEALTHCHECK CMD"));
             };
-            let options = ["interval", "timeout", "start-period", "start-interval", "retries"]
-                .iter()
-                .filter_map(|n| f.string(n).map(|v| ((*n).to_owned(), v)))
-                .collect();
-            Healthcheck::Cmd { form: form(ins, cmd)?, options }
+            let options = [
+                "interval",
+                "timeout",
+                "start-period",
+                "start-interval",
+                "retries",
+            ]
+            .iter()
+            .filter_map(|n| f.string(n).map(|v| ((*n).to_owned(), v)))
+            .collect();
+            Healthcheck::Cmd {
+                form: form(ins, cmd)?,
+                options,
+            }
         }
         other => {
-            return Err(Error::at(kind.span, format!("Unknown type {other:?} in HEALTHCHECK (try CMD)")));
+            return Err(Error::at(
+                kind.span,
+                format!("Unknown type {other:?} in HEALTHCHECK (try CMD)"),
+            ));
         }
     };
     Ok(CommandKind::Healthcheck(check))

@@ -1,12 +1,13 @@
 //! "Did you mean …?" for misspelt keywords.
 
-/// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo
+/// (fewer than 3 edits, as BuildKit suggests).
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let word = word.to_lowercase();
     candidates
         .iter()
         .map(|c| (distance(&word, c), *c))
-        .filter(|(d, c)| *d > 0 && *d <= (c.len() / 3).max(1))
+        .filter(|(d, _)| *d > 0 && *d < 3)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }

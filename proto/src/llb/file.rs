@@ -241,18 +241,16 @@ impl FileOp {
                         allow_wildcard: r.allow_wildcard,
                     }),
                 ),
-                Action::Symlink(s) => {
-                    meta = meta.cap("file.symlinkcreate");
-                    (
-                        -1,
-                        pb::file_action::Action::Symlink(pb::FileActionSymlink {
-                            oldpath: s.oldpath,
-                            newpath: s.newpath,
-                            owner: chown_to_pb(s.owner, input),
-                            timestamp: s.timestamp.unwrap_or(-1),
-                        }),
-                    )
-                }
+                // No cap: BuildKit 0.13 predates symlink actions and its cap id.
+                Action::Symlink(s) => (
+                    -1,
+                    pb::file_action::Action::Symlink(pb::FileActionSymlink {
+                        oldpath: s.oldpath,
+                        newpath: s.newpath,
+                        owner: chown_to_pb(s.owner, input),
+                        timestamp: s.timestamp.unwrap_or(-1),
+                    }),
+                ),
             };
             pb_actions.push(pb::FileAction {
                 input,

@@ -1,0 +1,168 @@
+//! The gateway edge against a fake in-process BuildKit: the whole request flow
+//! (Ping → Solve/ReadFile of the Dockerfile → ResolveImageConfig → Solve → Return) and the
+//! error path, without a daemon.
+
+#![allow(clippy::unwrap_used)] // test helpers, not library code
+
+use prost::Message;
+use strata::build;
+use strata_proto::gateway::{errdefs, GatewayEnv};
+use strata_proto::testing::{spawn, FakeBridge};
+use strata_proto::{gateway_pb, pb};
+
+const BUSYBOX: &str = r#"{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["sh"],"WorkingDir":"/home"},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]}}"#;
+
+fn fake(dockerfile: &str) -> FakeBridge {
+    FakeBridge::new()
+        .with_file("Dockerfile", dockerfile)
+        .with_image("docker.io/library/busybox:local", BUSYBOX)
+        .with_llb_cap("exec.meta.setsdefaultpath")
+}
+
+fn env(opts: &[(&str, &str)]) -> GatewayEnv {
+    let mut vars = vec![("BUILDKIT_SESSION_ID".to_owned(), "sess-1".to_owned())];
+    for (i, (k, v)) in opts.iter().enumerate() {
+        vars.push((format!("BUILDKIT_FRONTEND_OPT_{i}"), format!("{k}={v}")));
+    }
+    GatewayEnv::from_vars(vars).unwrap()
+}
+
+fn ops(def: &pb::Definition) -> Vec<pb::Op> {
+    def.def
+        .iter()
+        .map(|b| pb::Op::decode(b.as_slice()).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn builds_and_returns_the_image_config() {
+    let dockerfile = "FROM busybox:local AS base\nARG GREETING=hi\nRUN echo $GREETING > /g\nFROM base\nENTRYPOINT [\"cat\", \"/g\"]\n";
+    let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
+    build::serve(
+        &bridge,
+        &env(&[
+            ("build-arg:GREETING", "hello"),
+            (
+                "cache-imports",
+                r#"[{"Type":"registry","Attrs":{"ref":"127.0.0.1:5000/c"}}]"#,
+            ),
+        ]),
+    )
+    .await
+    .unwrap();
+    let rec = handle.recorded();
+
+    // The Dockerfile is read from the `dockerfile` local of our session.
+    let first = ops(rec.solves[0].definition.as_ref().unwrap());
+    let Some(pb::op::Op::Source(src)) = &first[0].op else {
+        panic!("local source")
+    };
+    assert_eq!(src.identifier, "local://dockerfile");
+    assert_eq!(src.attrs["local.session"], "sess-1");
+    assert_eq!(rec.read_files[0].file_path, "Dockerfile");
+
+    // One image resolved, for the right platform, once (both stages share it).
+    assert_eq!(rec.resolves.len(), 1);
+    assert_eq!(rec.resolves[0].r#ref, "docker.io/library/busybox:local");
+    assert_eq!(
+        rec.resolves[0].platform.as_ref().unwrap().architecture,
+        "amd64"
+    );
+
+    // The build solve carries the cache imports and the build arg reached the RUN.
+    let solve = rec.solves.last().unwrap();
+    assert_eq!(solve.cache_imports.len(), 1);
+    assert_eq!(solve.cache_imports[0].attrs["ref"], "127.0.0.1:5000/c");
+    let exec = ops(solve.definition.as_ref().unwrap())
+        .into_iter()
+        .find_map(|op| match op.op {
+            Some(pb::op::Op::Exec(e)) => Some(e),
+            _ => None,
+        })
+        .unwrap();
+    let meta = exec.meta.unwrap();
+    assert!(
+        meta.env.contains(&"GREETING=hello".to_owned()),
+        "{:?}",
+        meta.env
+    );
+    assert_eq!(meta.cwd, "/home", "the base image's WorkingDir");
+
+    // Return: the ref and a config that inherited env and workdir, with CMD cleared by
+    // ENTRYPOINT in a stage that set no CMD.
+    assert_eq!(rec.returns.len(), 1);
+    let result = rec.returns[0]
+        .result
+        .as_ref()
+        .expect("a result, not an error");
+    let Some(gateway_pb::result::Result::Ref(r)) = &result.result else {
+        panic!("ref result")
+    };
+    assert!(r.id.starts_with("ref-"));
+    let config: serde_json::Value =
+        serde_json::from_slice(&result.metadata["containerimage.config"]).unwrap();
+    assert_eq!(config["config"]["Env"], serde_json::json!(["PATH=/bin"]));
+    assert_eq!(config["config"]["WorkingDir"], "/home");
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["cat", "/g"])
+    );
+    assert!(config["config"].get("Cmd").is_none());
+    assert!(result.metadata.contains_key("containerimage.base.config"));
+    assert!(result.metadata.contains_key("refs.platforms"));
+}
+
+#[tokio::test]
+async fn bad_input_returns_a_source_located_error() {
+    let (bridge, handle) = spawn(fake("FROM busybox:local\n\nRUNN echo\n"))
+        .await
+        .unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    assert_eq!(rec.returns.len(), 1);
+    let status = rec.returns[0]
+        .error
+        .as_ref()
+        .expect("an error, not a result");
+    assert_eq!(
+        status.message,
+        "Dockerfile:3: unknown instruction: RUNN (did you mean RUN?)"
+    );
+    let sources = errdefs::sources(status);
+    assert_eq!(sources.len(), 1);
+    let range = &sources[0].ranges[0];
+    assert_eq!(range.start.as_ref().unwrap().line, 3);
+    assert_eq!(sources[0].info.as_ref().unwrap().filename, "Dockerfile");
+    // Nothing was built: only the Dockerfile read was solved.
+    assert_eq!(
+        rec.solves.len(),
+        2,
+        "the Dockerfile and .dockerignore reads only"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_solve_is_returned_as_an_error() {
+    let mut f = fake("FROM busybox:local\nRUN exit 1\n");
+    f.solve_error = Some("process did not complete successfully".to_owned());
+    let (bridge, handle) = spawn(f).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    let status = rec.returns[0].error.as_ref().expect("an error");
+    assert!(
+        status.message.contains("did not complete"),
+        "{}",
+        status.message
+    );
+    assert!(rec.returns[0].result.is_none(), "never a half result");
+}
+
+#[tokio::test]
+async fn unknown_target_is_an_error() {
+    let (bridge, handle) = spawn(fake("FROM busybox:local AS a\n")).await.unwrap();
+    build::serve(&bridge, &env(&[("target", "nope")]))
+        .await
+        .unwrap();
+    let status = handle.recorded().returns[0].error.clone().expect("error");
+    assert_eq!(status.message, "target stage \"nope\" could not be found");
+}

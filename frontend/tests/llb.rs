@@ -1,0 +1,73 @@
+//! Golden tests: every `testdata/llb/*.Dockerfile` converts to the readable LLB and image
+//! config in its snapshot, and every `testdata/errors/*.Dockerfile` fails with the error
+//! (and line) in its snapshot. Options come from a sibling `<case>.args` file, one CLI
+//! argument per line (`--target`, `build`, `--build-arg`, `A=1`).
+
+#![allow(clippy::unwrap_used)] // test helpers, not library code
+
+use std::path::Path;
+
+use strata::cli::llb_json;
+use strata::options::BuildOptions;
+use strata::platform::Platform;
+
+fn options_for(path: &Path) -> BuildOptions {
+    let mut opts = BuildOptions::new(Platform::linux_amd64());
+    let args = std::fs::read_to_string(path.with_extension("args")).unwrap_or_default();
+    let mut it = args.lines().filter(|l| !l.is_empty());
+    while let Some(flag) = it.next() {
+        let value = it
+            .next()
+            .expect("every flag in a .args file has a value")
+            .to_owned();
+        match flag {
+            "--target" => opts.target = Some(value),
+            "--build-arg" => {
+                let (k, v) = value.split_once('=').unwrap_or((&value, ""));
+                opts.build_args.insert(k.to_owned(), v.to_owned());
+            }
+            "--platform" => opts.platforms = vec![Platform::parse(&value).expect("valid platform")],
+            other => panic!("unknown flag {other} in {}", path.display()),
+        }
+    }
+    opts
+}
+
+fn convert(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).expect("fixture is readable");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    rt.block_on(llb_json(&text, "Dockerfile", &options_for(path)))
+}
+
+#[test]
+fn golden_llb() {
+    insta::glob!("../../testdata/llb", "*.Dockerfile", |path| {
+        let out = convert(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        insta::assert_snapshot!(out);
+    });
+}
+
+#[test]
+fn golden_errors() {
+    insta::glob!("../../testdata/errors", "*.Dockerfile", |path| {
+        let err = match convert(path) {
+            Ok(_) => panic!("{} converted but must fail", path.display()),
+            Err(e) => e,
+        };
+        assert!(
+            err.starts_with("Dockerfile:"),
+            "error names file and line: {err}"
+        );
+        insta::assert_snapshot!(err);
+    });
+}
+
+/// The same input gives byte-identical LLB every time (cache keys depend on it).
+#[test]
+fn conversion_is_deterministic() {
+    insta::glob!("../../testdata/llb", "*.Dockerfile", |path| {
+        assert_eq!(convert(path), convert(path), "{}", path.display());
+    });
+}

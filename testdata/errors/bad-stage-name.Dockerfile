@@ -1,0 +1,1 @@
+FROM busybox:local AS 1bad

@@ -1,0 +1,3 @@
+FROM busybox:local AS a
+COPY --from=b /x /x
+FROM busybox:local AS b

@@ -1,0 +1,2 @@
+FROM busybox:local AS a
+FROM busybox:local AS A

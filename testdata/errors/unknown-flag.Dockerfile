@@ -1,0 +1,2 @@
+FROM busybox:local
+COPY --chwon=1 a b

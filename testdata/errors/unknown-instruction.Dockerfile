@@ -1,0 +1,2 @@
+FROM busybox:local
+RUNN echo hi

@@ -1,0 +1,3 @@
+FROM busybox:local
+RUN <<EOF
+echo never closed

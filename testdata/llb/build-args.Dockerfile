@@ -1,0 +1,9 @@
+ARG IMAGE=busybox
+ARG TAG=latest
+FROM ${IMAGE}:${TAG}
+ARG TAG
+ARG MODE=release
+ARG UNSET
+ARG TARGETARCH
+RUN echo "$MODE $TAG $TARGETARCH" > /info
+LABEL mode=${MODE} tag=$TAG

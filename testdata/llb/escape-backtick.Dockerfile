@@ -1,0 +1,5 @@
+# escape=`
+FROM busybox:local
+RUN echo a `
+    b > /c:\path
+COPY a\b.txt c:\dest\
