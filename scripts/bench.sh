@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# scripts/bench.sh -- wall-clock figures for Strata vs BuildKit's builtin
+# Dockerfile frontend on the local test bed (what `make bench` runs after
+# `make image`). It prints figures; it is not a test and asserts nothing except
+# that every build succeeds.
+#
+# (a) parallel   testdata/bench/parallel/Dockerfile: four independent stages,
+#                each `RUN sleep 2`, and a final stage copying from all four.
+#                Built with --no-cache, BENCH_PAR_RUNS times per frontend,
+#                alternating builtin/strata; median wall time. A serial solve
+#                would need at least 4 x 2 s = 8 s, so a figure well below 8 s
+#                shows the stages ran concurrently.
+# (b) cached     testdata/e2e/calculator/Dockerfile.multi, fully cached (warmed
+#                first by both frontends, which share cache keys), rebuilt
+#                BENCH_CACHED_RUNS times per frontend, interleaved; median wall
+#                time. This is almost pure frontend overhead: for Strata it
+#                includes starting the strata:dev gateway container, the
+#                image-config resolve of the base image and sending the LLB.
+#
+# Output choice: every timed build uses `--output type=cacheonly`. Both
+# frontends then run the same solve (same LLB, same cache keys) and BuildKit
+# exports nothing, so neither image export nor `--load`'s tarball transfer into
+# dockerd (identical for both and, for a cached build, larger than the frontend
+# work) dilutes the difference being measured. `--progress=quiet` keeps the
+# client's progress rendering cheap and equal for both.
+#
+# Timing: `date +%s.%N` around each `docker buildx build` (client start to
+# exit), medians and ratios via python3. Ratio = strata / builtin (< 1 means
+# Strata was faster).
+#
+# Environment: STRATA_IMAGE (default strata:dev), BENCH_PAR_RUNS (default 3),
+#              BENCH_CACHED_RUNS (default 10).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FRONTEND=${STRATA_IMAGE:-strata:dev}
+PAR_RUNS=${BENCH_PAR_RUNS:-3}
+CACHED_RUNS=${BENCH_CACHED_RUNS:-10}
+PAR_CTX="$ROOT/testdata/bench/parallel"
+CALC_CTX="$ROOT/testdata/e2e/calculator"
+LOG=$(mktemp /tmp/strata-bench.XXXXXX.log)
+
+die() { echo "bench: $*" >&2; exit 1; }
+docker image inspect "$FRONTEND" >/dev/null 2>&1 \
+  || die "frontend image $FRONTEND not found (run \`make image\`)"
+
+# build FRONTEND_KIND CONTEXT DOCKERFILE [extra buildx args...] -> prints seconds
+build() {
+  local kind=$1 ctx=$2 dockerfile=$3; shift 3
+  local args=(--progress=quiet --output type=cacheonly -f "$dockerfile" "$@")
+  [[ $kind == strata ]] && args+=(--build-arg BUILDKIT_SYNTAX="$FRONTEND")
+  local start end
+  start=$(date +%s.%N)
+  if ! docker buildx build "${args[@]}" "$ctx" >>"$LOG" 2>&1; then
+    tail -n 30 "$LOG" >&2
+    die "$kind build of $dockerfile failed (log: $LOG)"
+  fi
+  end=$(date +%s.%N)
+  python3 -c "print(f'{$end - $start:.3f}')"
+}
+
+median() { python3 -c 'import statistics,sys; print(f"{statistics.median(map(float, sys.argv[1:])):.2f}")' "$@"; }
+ratio() { python3 -c "print(f'{$2 / $1:.2f}')" "$@"; }
+
+echo "bench: frontend $FRONTEND, $(docker version --format 'dockerd {{.Server.Version}}'), log $LOG"
+
+echo "==> warm-up: calculator multi-stage, both frontends (cache + frontend image)"
+build builtin "$CALC_CTX" "$CALC_CTX/Dockerfile.multi" >/dev/null
+build strata "$CALC_CTX" "$CALC_CTX/Dockerfile.multi" >/dev/null
+
+echo "==> (a) parallel stages, --no-cache, $PAR_RUNS runs each (alternating)"
+par_b=() par_s=()
+for ((i = 1; i <= PAR_RUNS; i++)); do
+  t=$(build builtin "$PAR_CTX" "$PAR_CTX/Dockerfile" --no-cache); par_b+=("$t")
+  t2=$(build strata "$PAR_CTX" "$PAR_CTX/Dockerfile" --no-cache); par_s+=("$t2")
+  printf '    run %2d: builtin %6.2f s   strata %6.2f s\n' "$i" "$t" "$t2"
+done
+
+echo "==> (b) cached rebuild of calculator Dockerfile.multi, $CACHED_RUNS runs each (interleaved)"
+cac_b=() cac_s=()
+for ((i = 1; i <= CACHED_RUNS; i++)); do
+  t=$(build builtin "$CALC_CTX" "$CALC_CTX/Dockerfile.multi"); cac_b+=("$t")
+  t2=$(build strata "$CALC_CTX" "$CALC_CTX/Dockerfile.multi"); cac_s+=("$t2")
+  printf '    run %2d: builtin %6.2f s   strata %6.2f s\n' "$i" "$t" "$t2"
+done
+
+pb=$(median "${par_b[@]}") ps=$(median "${par_s[@]}")
+cb=$(median "${cac_b[@]}") cs=$(median "${cac_s[@]}")
+
+echo
+echo "| benchmark | builtin | strata | ratio (strata/builtin) |"
+echo "|---|---:|---:|---:|"
+echo "| 4 parallel stages × \`sleep 2\`, --no-cache (median of $PAR_RUNS; serial lower bound 8.00 s) | ${pb} s | ${ps} s | $(ratio "$pb" "$ps") |"
+echo "| calculator multi-stage, fully cached (median of $CACHED_RUNS) | ${cb} s | ${cs} s | $(ratio "$cb" "$cs") |"
+echo
+echo "bench: timed builds use --output type=cacheonly (no export); see the script header."
+rm -f "$LOG"
