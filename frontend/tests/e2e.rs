@@ -65,6 +65,19 @@ cases! {
     syntax_line => "syntax-line",
     copy_rules => "copy-rules",
     run_forms => "run-forms",
+    unused_stage_errors => "unused-stage-errors",
+    onbuild => "onbuild",
+    config_forms => "config-forms",
+    platform_args => "platform-args",
+    workdir_user => "workdir-user",
+    add_local => "add-local",
+    dockerignore_negation => "dockerignore-negation",
+    copy_heredoc => "copy-heredoc",
+    expansion => "expansion",
+    mounts => "mounts",
+    escape_directive => "escape-directive",
+    clear_config => "clear-config",
+    copy_link_from => "copy-link-from",
 }
 
 cases! {
@@ -73,6 +86,7 @@ cases! {
     error_failing_run => "errors/failing-run",
     error_missing_from => "errors/missing-from",
     error_copy_from_later_stage => "errors/copy-from-later-stage",
+    error_from_stage_uppercase => "errors/from-stage-uppercase",
 }
 
 /// Every case directory on disk has a test above, so none is silently dropped.
