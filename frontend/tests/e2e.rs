@@ -7,6 +7,8 @@
 //! Optional files in a case:
 //!   `args`    one extra `docker buildx build` argument per line (both builds get them)
 //!   `expect`  `log-contains: <text>` / `log-lacks: <text>` on Strata's progress log
+//!   `base/`   a Dockerfile built first (builtin frontend) and loaded as
+//!             `strata-e2e-base/<case>`, for cases about inheriting an image's config
 //! `testdata/e2e/errors/<case>/` holds builds Strata must reject: `expect` has
 //! `fails-with: <text>` and `line: N` (buildx's `Dockerfile:N` snippet header).
 //!
@@ -67,6 +69,8 @@ cases! {
     run_forms => "run-forms",
     unused_stage_errors => "unused-stage-errors",
     onbuild => "onbuild",
+    onbuild_image => "onbuild-image",
+    image_inherit => "image-inherit",
     config_forms => "config-forms",
     platform_args => "platform-args",
     workdir_user => "workdir-user",
@@ -87,6 +91,7 @@ cases! {
     error_missing_from => "errors/missing-from",
     error_copy_from_later_stage => "errors/copy-from-later-stage",
     error_from_stage_uppercase => "errors/from-stage-uppercase",
+    error_healthcheck_type => "errors/healthcheck-type",
 }
 
 /// Every case directory on disk has a test above, so none is silently dropped.
@@ -393,6 +398,10 @@ fn check_case(dir: &Path) {
         );
     }
     let scratch = Scratch::new(&case.name);
+    let mut loaded = LoadedImages(Vec::new());
+    if case.dir.join("base/Dockerfile").is_file() {
+        loaded.0.push(build_base_image(&case, &scratch.0));
+    }
     let tar_of = |f: Frontend| scratch.0.join(format!("{}.tar", f.name()));
     let tar_out = |f: Frontend| {
         vec![
@@ -427,7 +436,6 @@ fn check_case(dir: &Path) {
         case.name
     );
 
-    let mut loaded = LoadedImages(Vec::new());
     let mut configs = Vec::new();
     for f in [Frontend::Builtin, Frontend::Strata] {
         let tag = format!("strata-e2e/{}:{}", case.name, f.name());
@@ -446,6 +454,26 @@ fn check_case(dir: &Path) {
         "{}: image config differs (builtin vs strata):\n{diff}",
         case.name
     );
+}
+
+/// Builds the case's `base/` directory with the builtin frontend into the local image store
+/// as `strata-e2e-base/<case>`, for a Dockerfile that starts `FROM` an image made here.
+fn build_base_image(case: &Case, scratch: &Path) -> String {
+    let tag = format!("strata-e2e-base/{}", case.name);
+    let mut cmd = Command::new("docker");
+    cmd.args([
+        "buildx",
+        "build",
+        "--progress=plain",
+        "--load",
+        "-t",
+        &tag,
+        "base",
+    ])
+    .current_dir(&case.dir);
+    let b = run_logged(cmd, &scratch.join("base.log"));
+    assert!(b.ok, "{}: building base/ failed:\n{}", case.name, b.log);
+    tag
 }
 
 /// The `expect` file's log assertions, plus proof that Strata (not the builtin) ran.
