@@ -71,6 +71,7 @@ cases! {
     onbuild => "onbuild",
     onbuild_image => "onbuild-image",
     image_inherit => "image-inherit",
+    context_special => "context-special",
     config_forms => "config-forms",
     platform_args => "platform-args",
     workdir_user => "workdir-user",
@@ -621,4 +622,47 @@ fn diff_maps(builtin: &BTreeMap<String, Value>, strata: &BTreeMap<String, Value>
         }
     }
     out
+}
+
+/// The comparison itself sees what it must: content, mode, ids and link targets, not mtimes.
+#[test]
+fn rootfs_diff_sees_metadata_but_not_mtimes() {
+    let scratch = Scratch::new("self-test");
+    let write = |name: &str, mode: u32, uid: u64, body: &[u8], mtime: u64| {
+        let path = scratch.0.join(name);
+        let mut b = tar::Builder::new(fs::File::create(&path).expect("create tar"));
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(mode);
+        h.set_uid(uid);
+        h.set_gid(0);
+        h.set_mtime(mtime);
+        h.set_cksum();
+        b.append_data(&mut h, "etc/file", body).expect("append");
+        let mut l = tar::Header::new_gnu();
+        l.set_entry_type(tar::EntryType::Symlink);
+        l.set_size(0);
+        l.set_mode(0o777);
+        l.set_uid(0);
+        l.set_gid(0);
+        l.set_mtime(mtime);
+        b.append_link(
+            &mut l,
+            "etc/link",
+            if uid == 9 { "elsewhere" } else { "file" },
+        )
+        .expect("link");
+        b.finish().expect("finish tar");
+        rootfs(&path)
+    };
+    let base = write("a.tar", 0o644, 0, b"x", 1);
+    assert_eq!(diff_maps(&base, &write("b.tar", 0o644, 0, b"x", 2)), "");
+    for (other, what) in [
+        (write("c.tar", 0o600, 0, b"x", 1), "mode"),
+        (write("d.tar", 0o644, 0, b"y", 1), "sha256"),
+        (write("e.tar", 0o644, 9, b"x", 1), "elsewhere"),
+    ] {
+        let diff = diff_maps(&base, &other);
+        assert!(diff.contains(what), "diff misses {what}:\n{diff}");
+    }
 }
