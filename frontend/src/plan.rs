@@ -251,6 +251,9 @@ fn meta_args(
     Ok(env)
 }
 
+/// Per command index, the stages and images it reads.
+type Reads = BTreeMap<usize, Vec<FromRef>>;
+
 /// Stage `i`'s `COPY --from` and `RUN --mount from=` references, resolved.
 fn stage_reads(
     lowered: &Lowered,
@@ -259,7 +262,7 @@ fn stage_reads(
     opts: &BuildOptions,
     meta_args: &[(String, String)],
     lexer: &Lexer,
-) -> Result<(BTreeMap<usize, Vec<FromRef>>, Option<(Span, String)>)> {
+) -> Result<(Reads, Option<(Span, String)>)> {
     let stage = &lowered.stages[i];
     let current = stage.name.clone().unwrap_or_else(|| format!("stage-{i}"));
     // The variables the Dockerfile itself declares up to each command.
