@@ -9,6 +9,8 @@
 //!   `expect`  `log-contains: <text>` / `log-lacks: <text>` on Strata's progress log
 //!   `base/`   a Dockerfile built first (builtin frontend) and loaded as
 //!             `strata-e2e-base/<case>`, for cases about inheriting an image's config
+//! `testdata/compat/<case>/` (same conventions) is the compatibility suite: every instruction,
+//! flag and parser rule; each case is a `compat_<case>` test going through the same `check_case`.
 //! `testdata/e2e/errors/<case>/` holds builds Strata must reject: `expect` has
 //! `fails-with: <text>` and `line: N` (buildx's `Dockerfile:N` snippet header).
 //!
@@ -46,19 +48,19 @@ const CONFIG_FIELDS: &[&str] = &[
 ];
 
 macro_rules! cases {
-    ($list:ident, $check:ident: $($test:ident => $dir:literal),* $(,)?) => {
+    ($list:ident, $check:ident, $root:ident: $($test:ident => $dir:literal),* $(,)?) => {
         const $list: &[&str] = &[$($dir),*];
         $(
             #[test]
             fn $test() {
-                $check(&e2e_dir().join($dir));
+                $check(&$root().join($dir));
             }
         )*
     };
 }
 
 cases! {
-    CASES, check_case:
+    CASES, check_case, e2e_dir:
     multistage => "multistage",
     target => "target",
     build_arg => "build-arg",
@@ -86,7 +88,73 @@ cases! {
 }
 
 cases! {
-    ERROR_CASES, check_error_case:
+    COMPAT_CASES, check_case, compat_dir:
+    compat_add_local_archives => "add-local-archives",
+    compat_add_url => "add-url",
+    compat_arg_buildkit_args => "arg-buildkit-args",
+    compat_arg_defaults_overrides => "arg-defaults-overrides",
+    compat_arg_meta => "arg-meta",
+    compat_arg_predefined_platform => "arg-predefined-platform",
+    compat_arg_proxy => "arg-proxy",
+    compat_build_opt_filename => "build-opt-filename",
+    compat_build_opt_label_platform => "build-opt-label-platform",
+    compat_build_opt_no_cache => "build-opt-no-cache",
+    compat_build_opt_no_cache_filter => "build-opt-no-cache-filter",
+    compat_build_opt_target => "build-opt-target",
+    compat_cmd_base_interplay => "cmd-base-interplay",
+    compat_cmd_base_interplay_both => "cmd-base-interplay-both",
+    compat_cmd_base_interplay_cmd => "cmd-base-interplay-cmd",
+    compat_cmd_entrypoint_shell => "cmd-entrypoint-shell",
+    compat_cmd_shell_fallback => "cmd-shell-fallback",
+    compat_continuation_comments => "continuation-comments",
+    compat_copy_chmod => "copy-chmod",
+    compat_copy_chown_names => "copy-chown-names",
+    compat_copy_dir_rules => "copy-dir-rules",
+    compat_copy_from_sources => "copy-from-sources",
+    compat_copy_link => "copy-link",
+    compat_copy_wildcards => "copy-wildcards",
+    compat_debian_apt => "debian-apt",
+    compat_debian_user_app => "debian-user-app",
+    compat_directive_after_comment => "directive-after-comment",
+    compat_directive_check => "directive-check",
+    compat_directive_escape_backtick => "directive-escape-backtick",
+    compat_directive_escape_case => "directive-escape-case",
+    compat_dockerignore_patterns => "dockerignore-patterns",
+    compat_env_syntaxes => "env-syntaxes",
+    compat_expansion_forms => "expansion-forms",
+    compat_expansion_quotes_escapes => "expansion-quotes-escapes",
+    compat_expansion_which => "expansion-which",
+    compat_expose_forms => "expose-forms",
+    compat_from_platform => "from-platform",
+    compat_healthcheck_none => "healthcheck-none",
+    compat_healthcheck_options => "healthcheck-options",
+    compat_heredoc_copy_add => "heredoc-copy-add",
+    compat_heredoc_multi => "heredoc-multi",
+    compat_heredoc_run => "heredoc-run",
+    compat_json_and_shell_forms => "json-and-shell-forms",
+    compat_label_inherit => "label-inherit",
+    compat_label_options => "label-options",
+    compat_maintainer => "maintainer",
+    compat_maintainer_override => "maintainer-override",
+    compat_named_context => "named-context",
+    compat_named_context_image => "named-context-image",
+    compat_onbuild_image_triggers => "onbuild-image-triggers",
+    compat_onbuild_stage => "onbuild-stage",
+    compat_run_mount_bind => "run-mount-bind",
+    compat_run_mount_cache => "run-mount-cache",
+    compat_run_mount_secret => "run-mount-secret",
+    compat_run_mount_ssh => "run-mount-ssh",
+    compat_run_mount_tmpfs => "run-mount-tmpfs",
+    compat_run_network => "run-network",
+    compat_shell_instruction => "shell-instruction",
+    compat_stopsignal_forms => "stopsignal-forms",
+    compat_user_forms => "user-forms",
+    compat_volume_forms => "volume-forms",
+    compat_workdir_creation => "workdir-creation",
+}
+
+cases! {
+    ERROR_CASES, check_error_case, e2e_dir:
     error_unknown_instruction => "errors/unknown-instruction",
     error_failing_run => "errors/failing-run",
     error_missing_from => "errors/missing-from",
@@ -98,9 +166,16 @@ cases! {
 /// Every case directory on disk has a test above, so none is silently dropped.
 #[test]
 fn every_case_directory_has_a_test() {
-    let listed: Vec<&str> = CASES.iter().chain(ERROR_CASES).copied().collect();
+    let listed: Vec<String> = CASES
+        .iter()
+        .chain(ERROR_CASES)
+        .map(|d| (*d).to_owned())
+        .chain(COMPAT_CASES.iter().map(|d| format!("compat:{d}")))
+        .collect();
+    let listed: Vec<&str> = listed.iter().map(String::as_str).collect();
     let mut on_disk = case_dirs(&e2e_dir(), "");
     on_disk.extend(case_dirs(&e2e_dir().join("errors"), "errors/"));
+    on_disk.extend(case_dirs(&compat_dir(), "compat:"));
     let missing: Vec<&String> = on_disk
         .iter()
         .filter(|d| !listed.contains(&d.as_str()))
@@ -138,6 +213,11 @@ fn case_dirs(dir: &Path, prefix: &str) -> Vec<String> {
 
 fn e2e_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/e2e")
+}
+
+/// The compatibility suite: same conventions as `testdata/e2e/`, one `compat_` test each.
+fn compat_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/compat")
 }
 
 /// The frontend image under test; checked (once) together with docker, buildx and dockerd.
@@ -207,11 +287,16 @@ impl Case {
                 (key, v.trim().to_owned())
             })
             .collect();
-        let name = dir
-            .strip_prefix(e2e_dir())
-            .unwrap_or(dir)
-            .to_string_lossy()
-            .replace('/', "-");
+        let name = match dir.strip_prefix(e2e_dir()) {
+            Ok(rel) => rel.to_string_lossy().replace('/', "-"),
+            Err(_) => format!(
+                "compat-{}",
+                dir.strip_prefix(compat_dir())
+                    .unwrap_or(dir)
+                    .to_string_lossy()
+                    .replace('/', "-")
+            ),
+        };
         Case {
             dir: dir.to_owned(),
             name,
@@ -602,7 +687,7 @@ fn image_config(tag: &str) -> BTreeMap<String, Value> {
     for f in CONFIG_FIELDS {
         fields.insert(format!("Config.{f}"), img["Config"][f].clone());
     }
-    for f in ["Os", "Architecture"] {
+    for f in ["Os", "Architecture", "Variant", "Author"] {
         fields.insert(f.to_owned(), img[f].clone());
     }
     fields
