@@ -96,8 +96,10 @@ cases! {
     compat_arg_meta => "arg-meta",
     compat_arg_predefined_platform => "arg-predefined-platform",
     compat_arg_proxy => "arg-proxy",
+    compat_build_opt_add_host => "build-opt-add-host",
     compat_build_opt_filename => "build-opt-filename",
     compat_build_opt_label_platform => "build-opt-label-platform",
+    compat_build_opt_network_none => "build-opt-network-none",
     compat_build_opt_no_cache => "build-opt-no-cache",
     compat_build_opt_no_cache_filter => "build-opt-no-cache-filter",
     compat_build_opt_target => "build-opt-target",
@@ -148,6 +150,7 @@ cases! {
     compat_run_mount_ssh => "run-mount-ssh",
     compat_run_mount_tmpfs => "run-mount-tmpfs",
     compat_run_network => "run-network",
+    compat_run_network_host => "run-network-host",
     compat_shell_instruction => "shell-instruction",
     compat_stopsignal_forms => "stopsignal-forms",
     compat_user_forms => "user-forms",
@@ -181,6 +184,7 @@ cases! {
     error_unknown_flag_exclude => "errors/unknown-flag-exclude",
     error_unknown_flag_parents => "errors/unknown-flag-parents",
     error_unterminated_heredoc => "errors/unterminated-heredoc",
+    error_add_checksum_local => "errors/add-checksum-local",
 }
 
 /// Every case directory on disk has a test above, so none is silently dropped.
