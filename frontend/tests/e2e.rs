@@ -189,6 +189,8 @@ cases! {
     error_unknown_flag_parents => "errors/unknown-flag-parents",
     error_unterminated_heredoc => "errors/unterminated-heredoc",
     error_add_checksum_local => "errors/add-checksum-local",
+    error_secret_env_option => "errors/secret-env-option",
+    error_secret_source_and_id => "errors/secret-source-and-id",
 }
 
 /// Every case directory on disk has a test above, so none is silently dropped.
