@@ -5,32 +5,35 @@
 //! numbers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use prost::Message;
 use strata_proto::gateway::{errdefs, Bridge, CacheImport, GatewayEnv, SolveOptions};
-use strata_proto::llb::{self, OpMeta, SourceFile};
+use strata_proto::llb::{self, OpMeta};
 use strata_proto::{gateway_pb, pb, rpc};
 
 use crate::error::{Error, Result};
+use crate::includes::{self, Loader, Sources};
 use crate::options::BuildOptions;
 use crate::pipeline;
 use crate::platform::Platform;
 use crate::resolve::{self, BridgeResolver};
 use crate::syntax::LineIndex;
 
-/// A failed build, with the file its spans point into (once we have read it).
+/// A failed build, with the files its spans point into (once we have read them).
 #[derive(Debug)]
 pub struct Failure {
     /// What went wrong.
     pub error: Error,
-    /// The Dockerfile, when the error points into it.
-    pub file: Option<Arc<SourceFile>>,
+    /// The Dockerfile and its includes, when the error points into one of them.
+    pub sources: Option<Sources>,
 }
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Failure {
-        Failure { error, file: None }
+        Failure {
+            error,
+            sources: None,
+        }
     }
 }
 
@@ -56,17 +59,10 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         .into());
     }
     let (text, ignore) = read_dockerfile(bridge, &opts).await?;
-    let prepared = pipeline::prepare(&text, &opts.filename, &opts).map_err(|error| Failure {
-        error,
-        file: Some(Arc::new(SourceFile {
-            filename: opts.filename.clone(),
-            data: text.as_bytes().to_vec(),
-            language: "Dockerfile".to_owned(),
-        })),
-    })?;
+    let prepared = prepare_with_includes(bridge, &opts, &text).await?;
     let located = |error: Error| Failure {
         error,
-        file: Some(prepared.source.clone()),
+        sources: Some(prepared.sources.clone()),
     };
     let resolver = BridgeResolver {
         bridge: bridge.clone(),
@@ -121,6 +117,83 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         })),
         ..Default::default()
     })
+}
+
+/// Prepares the build, fetching the files it `INCLUDE`s from the `dockerfile` local.
+///
+/// The Dockerfile's own transfer is restricted to its name (`followpaths`), so included
+/// files need transfers of their own. Expansion is pure and synchronous, so it runs against
+/// the files fetched so far; the paths it asked for and did not have are then fetched in one
+/// solve (`followpaths` = exactly those paths), and expansion runs again. That costs one
+/// small transfer per level of nesting (none for a file without includes) and never sends
+/// the rest of the Dockerfile's directory, which may be the whole build context.
+async fn prepare_with_includes(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    text: &str,
+) -> Result<pipeline::Prepared, Failure> {
+    let fetched = Prefetched::default();
+    for _ in 0..=includes::MAX_DEPTH + 1 {
+        let result = pipeline::prepare_with(text, &opts.filename, opts, &fetched);
+        let wanted = std::mem::take(&mut *fetched.wanted.borrow_mut());
+        if wanted.is_empty() {
+            return result.map_err(|(error, sources)| Failure {
+                error,
+                sources: Some(sources),
+            });
+        }
+        let got = fetch_includes(bridge, opts, &wanted).await?;
+        fetched.files.borrow_mut().extend(got);
+    }
+    Err(Error::Input("INCLUDE nests too deeply".to_owned()).into())
+}
+
+/// Included files fetched so far; paths asked for but not fetched yet are noted in `wanted`.
+#[derive(Default)]
+struct Prefetched {
+    files: std::cell::RefCell<BTreeMap<String, Result<String, String>>>,
+    wanted: std::cell::RefCell<Vec<String>>,
+}
+
+impl Loader for Prefetched {
+    fn load(&self, path: &str) -> Result<String, String> {
+        if let Some(r) = self.files.borrow().get(path) {
+            return r.clone();
+        }
+        self.wanted.borrow_mut().push(path.to_owned());
+        Err("not fetched yet".to_owned())
+    }
+}
+
+/// Transfers `paths` from the `dockerfile` local and reads each (a missing one is an `Err`).
+async fn fetch_includes(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    paths: &[String],
+) -> Result<Vec<(String, Result<String, String>)>> {
+    let local = llb::local(llb::LocalSource {
+        name: opts.dockerfile_key.clone(),
+        session_id: opts.session_id.clone(),
+        shared_key_hint: Some("dockerfile-include".to_owned()),
+        follow_paths: paths.to_vec(),
+        differ: Some("none".to_owned()),
+        meta: OpMeta::named(format!("[internal] load included {}", paths.join(", "))),
+        ..Default::default()
+    });
+    let out = bridge
+        .solve(llb::marshal(&local), SolveOptions::default())
+        .await?;
+    let reference = out.reference.unwrap_or_default();
+    let mut got = Vec::new();
+    for p in paths {
+        let r = bridge
+            .read_file(&reference, p, None)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|_| "no such file or directory".to_owned());
+        got.push((p.clone(), r));
+    }
+    Ok(got)
 }
 
 /// Reads the Dockerfile (and its `.dockerignore`) from the client, as BuildKit's own
@@ -248,8 +321,9 @@ pub fn failure_status(f: &Failure) -> rpc::Status {
             details: Vec::new(),
         };
     }
-    match (&f.error, &f.file, f.error.span()) {
-        (_, Some(file), Some(span)) => {
+    match (&f.error, &f.sources, f.error.span()) {
+        (_, Some(sources), Some(span)) => {
+            let (file, span) = sources.locate(span);
             let text = String::from_utf8_lossy(&file.data);
             let index = LineIndex::new(&text);
             let start = index.line(span.start);

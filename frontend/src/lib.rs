@@ -9,6 +9,7 @@ pub mod convert;
 pub mod error;
 pub mod expand;
 pub mod image;
+pub mod includes;
 pub mod instructions;
 pub mod mounts;
 pub mod options;

@@ -12,13 +12,13 @@ pub mod paths;
 mod run;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
-use strata_proto::llb::{self, Location, OpMeta, SourceFile, State};
+use strata_proto::llb::{self, Location, OpMeta, State};
 
 use crate::error::{Error, Result};
 use crate::expand::{Env, Lexer};
 use crate::image::{Image, DEFAULT_PATH};
+use crate::includes::Sources;
 use crate::instructions::{Command, CommandKind, Lowered, Source};
 use crate::options::BuildOptions;
 use crate::plan::{Base, FromRef, Plan};
@@ -40,8 +40,8 @@ pub type BaseImages = BTreeMap<(String, Platform), BaseImage>;
 
 /// Everything the converter reads besides the instructions and the plan.
 pub struct Inputs<'a> {
-    /// The Dockerfile, for source locations on every op.
-    pub file: Arc<SourceFile>,
+    /// The Dockerfile and its included files, for source locations on every op.
+    pub sources: Sources,
     /// The escape character (`# escape=`).
     pub escape: char,
     /// Build options.
@@ -193,7 +193,7 @@ impl StageCtx<'_> {
     /// Op metadata for an instruction: progress name and source location.
     pub(crate) fn op_meta(&self, name: String, src: &Source) -> OpMeta {
         let mut meta = OpMeta::named(name).at(Location {
-            file: self.inputs.file.clone(),
+            file: self.inputs.sources.locate(src.span).0.clone(),
             ranges: vec![src.lines],
         });
         meta.ignore_cache = self.ignore_cache;
