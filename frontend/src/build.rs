@@ -75,6 +75,27 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         .await
         .map_err(located)?;
     let converted = pipeline::convert(&prepared, &opts, &images, ignore).map_err(located)?;
+    // Every CHECK of the needed stages runs beside the main solve; the result is returned
+    // only once all of them passed.
+    let mut checks = tokio::task::JoinSet::new();
+    for state in &converted.checks {
+        let bridge = bridge.clone();
+        let def = llb::marshal(state);
+        let cache_imports = cache_imports(&env.opts);
+        checks.spawn(async move {
+            bridge
+                .solve(
+                    def,
+                    SolveOptions {
+                        cache_imports,
+                        evaluate: true,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(|_| ())
+        });
+    }
     let def = llb::marshal(&converted.state);
     let reference = if def.def.is_empty() {
         String::new()
@@ -91,6 +112,10 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
             .map_err(|e| Failure::from(Error::Gateway(e)))?;
         out.reference.unwrap_or_default()
     };
+    while let Some(done) = checks.join_next().await {
+        done.map_err(|e| Error::Input(format!("a CHECK did not finish: {e}")))?
+            .map_err(|e| Failure::from(Error::Gateway(e)))?;
+    }
     let platform = opts.target_platform().clone();
     let mut metadata = HashMap::new();
     let config = serde_json::to_vec(&converted.image)

@@ -100,9 +100,17 @@ pub async fn llb_json_with(
         .await
         .map_err(located)?;
     let converted = pipeline::convert(&prepared, opts, &images, Vec::new()).map_err(located)?;
-    let out = serde_json::json!({
+    let mut out = serde_json::json!({
         "llb": strata_proto::llb::dump(&converted.state),
         "image": converted.image,
     });
+    if !converted.checks.is_empty() {
+        // CHECKs are solved beside the target, not part of it: one graph each.
+        out["checks"] = converted
+            .checks
+            .iter()
+            .map(strata_proto::llb::dump)
+            .collect();
+    }
     serde_json::to_string_pretty(&out).map_err(|e| e.to_string())
 }

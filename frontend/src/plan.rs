@@ -295,7 +295,7 @@ fn stage_reads(
                     found.push(resolve(&text).map_err(|m| Error::at(from.span, m))?);
                 }
             }
-            CommandKind::Run(r) => {
+            CommandKind::Run(r) | CommandKind::Check(r) => {
                 for m in &r.mounts {
                     let text = lexer
                         .expand_word(&m.text, &env)

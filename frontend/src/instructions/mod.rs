@@ -171,6 +171,8 @@ pub enum CommandKind {
     OnBuild(String),
     /// `MAINTAINER` (deprecated; sets the image author).
     Maintainer(Word),
+    /// Strata's `CHECK`: a command run on a throwaway copy of the stage (never `--security`).
+    Check(Run),
 }
 
 /// Keywords of the plain Dockerfile format.
@@ -418,6 +420,20 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                 mounts: f.list("mount"),
                 network: f.string("network"),
                 security: f.string("security"),
+                heredocs: ins.heredocs.clone(),
+            })
+        }
+        "check" => {
+            let f = Flags::parse(
+                kw,
+                &ins.flags,
+                &[("mount", FlagKind::List), ("network", FlagKind::String)],
+            )?;
+            CommandKind::Check(Run {
+                form: form(ins, &ins.args)?,
+                mounts: f.list("mount"),
+                network: f.string("network"),
+                security: None,
                 heredocs: ins.heredocs.clone(),
             })
         }

@@ -45,7 +45,8 @@ pub(crate) fn splitter_for(keyword: &str) -> Splitter {
     match keyword {
         "add" | "copy" | "volume" => Splitter::MaybeJsonToList,
         "arg" => Splitter::NameOrNameVal,
-        "cmd" | "entrypoint" | "run" | "shell" => Splitter::MaybeJson,
+        // `check` is Strata's CHECK, split like RUN.
+        "check" | "cmd" | "entrypoint" | "run" | "shell" => Splitter::MaybeJson,
         "env" | "label" => Splitter::NameVal,
         "expose" | "from" => Splitter::WhitespaceDelimited,
         "healthcheck" => Splitter::Health,
