@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use prost::Message;
-use strata_proto::gateway::{errdefs, Bridge, CacheImport, GatewayEnv, SolveOptions};
+use strata_proto::gateway::{caps, errdefs, Bridge, CacheImport, GatewayEnv, SolveOptions};
 use strata_proto::llb::{self, OpMeta};
 use strata_proto::{gateway_pb, pb, rpc};
 
@@ -17,6 +17,7 @@ use crate::options::BuildOptions;
 use crate::pipeline;
 use crate::platform::Platform;
 use crate::resolve::{self, BridgeResolver};
+use crate::startcheck;
 use crate::syntax::LineIndex;
 
 /// A failed build, with the files its spans point into (once we have read them).
@@ -97,6 +98,11 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         });
     }
     let def = llb::marshal(&converted.state);
+    let final_digest = def
+        .def
+        .last()
+        .map(|op| llb::digest_of(op))
+        .unwrap_or_default();
     let reference = if def.def.is_empty() {
         String::new()
     } else {
@@ -112,6 +118,16 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
             .map_err(|e| Failure::from(Error::Gateway(e)))?;
         out.reference.unwrap_or_default()
     };
+    start_check(
+        bridge,
+        &opts,
+        &reference,
+        &final_digest,
+        &converted,
+        &prepared.sources,
+    )
+    .await
+    .map_err(located)?;
     while let Some(done) = checks.join_next().await {
         done.map_err(|e| Error::Input(format!("a CHECK did not finish: {e}")))?
             .map_err(|e| Failure::from(Error::Gateway(e)))?;
@@ -142,6 +158,158 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         })),
         ..Default::default()
     })
+}
+
+/// The entrypoint check ([`startcheck`]) on the solved target: a warning naming the
+/// executable and the `CMD`/`ENTRYPOINT` line, or an error under `STRATA_STRICT=1`.
+///
+/// Warnings go through BuildKit's `Warn` (cap `gateway.warnings`), which
+/// `docker buildx build` prints after the build. The same text is also the name of a
+/// trivial progress step, so it is visible with any client and progress mode.
+async fn start_check(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    reference: &str,
+    digest: &str,
+    converted: &crate::convert::Converted,
+    sources: &Sources,
+) -> Result<()> {
+    if !bridge.caps().has_frontend(caps::ids::STAT_FILE) {
+        return Ok(());
+    }
+    let fs = BridgeFs { bridge, reference };
+    let Some(finding) = startcheck::check(&fs, &converted.image).await else {
+        return Ok(());
+    };
+    let strict = opts
+        .build_args
+        .get("STRATA_STRICT")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+    let setting = finding.setting;
+    let Some(src) = &converted.start_source else {
+        let message = format!(
+            "the image cannot start: {setting} (from the base image): {}",
+            finding.message
+        );
+        if strict {
+            return Err(Error::Input(message));
+        }
+        warn(bridge, digest, &message, None).await;
+        return Ok(());
+    };
+    if strict {
+        return Err(Error::at(
+            src.span,
+            format!(
+                "the image cannot start: {setting}: {} (STRATA_STRICT is set)",
+                finding.message
+            ),
+        ));
+    }
+    let (file, line) = sources.line_of(src.span);
+    let message = format!(
+        "{}:{line}: the image cannot start: {}: {}",
+        file.filename,
+        src.original.trim(),
+        finding.message
+    );
+    warn(bridge, digest, &message, Some((file, src.lines))).await;
+    Ok(())
+}
+
+/// Shows a warning: `Warn` when BuildKit has it, and a named no-op progress step.
+async fn warn(
+    bridge: &Bridge,
+    digest: &str,
+    message: &str,
+    at: Option<(&std::sync::Arc<llb::SourceFile>, (u32, u32))>,
+) {
+    eprintln!("strata: WARNING: {message}");
+    let (info, ranges) = match at {
+        Some((file, (start, end))) => (
+            Some(pb::SourceInfo {
+                filename: file.filename.clone(),
+                data: file.data.clone(),
+                language: file.language.clone(),
+                definition: None,
+            }),
+            vec![pb::Range {
+                start: Some(pb::Position {
+                    line: start as i32,
+                    character: 0,
+                }),
+                end: Some(pb::Position {
+                    line: end as i32,
+                    character: 0,
+                }),
+            }],
+        ),
+        None => (None, Vec::new()),
+    };
+    let req = gateway_pb::WarnRequest {
+        digest: digest.to_owned(),
+        level: 1,
+        short: message.as_bytes().to_vec(),
+        detail: Vec::new(),
+        url: String::new(),
+        info,
+        ranges,
+    };
+    if let Err(e) = bridge.warn(req).await {
+        eprintln!("strata: sending the warning failed: {e}");
+    }
+    let step = llb::FileOp::new(llb::State::scratch())
+        .mkdir(llb::MkdirAction {
+            path: "/warning".to_owned(),
+            mode: 0o755,
+            ..Default::default()
+        })
+        .meta(OpMeta::named(format!("WARNING: {message}")))
+        .build();
+    if let Err(e) = bridge
+        .solve(llb::marshal(&step), SolveOptions::default())
+        .await
+    {
+        eprintln!("strata: showing the warning failed: {e}");
+    }
+}
+
+/// The solved result, as [`startcheck`] reads it.
+struct BridgeFs<'a> {
+    bridge: &'a Bridge,
+    reference: &'a str,
+}
+
+impl startcheck::ImageFs for BridgeFs<'_> {
+    fn stat(&self, path: &str) -> impl std::future::Future<Output = Option<startcheck::Entry>> {
+        let path = path.to_owned();
+        async move {
+            if self.reference.is_empty() {
+                return None;
+            }
+            let st = self.bridge.stat_file(self.reference, &path).await.ok()?;
+            Some(startcheck::Entry {
+                mode: st.mode,
+                linkname: st.linkname,
+            })
+        }
+    }
+
+    fn read(
+        &self,
+        path: &str,
+        offset: u64,
+        len: u64,
+    ) -> impl std::future::Future<Output = Option<Vec<u8>>> {
+        let path = path.to_owned();
+        async move {
+            let range = (i64::try_from(offset).ok()?, i64::try_from(len).ok()?);
+            self.bridge
+                .read_file(self.reference, &path, Some(range))
+                .await
+                .ok()
+        }
+    }
 }
 
 /// Prepares the build, fetching the files it `INCLUDE`s from the `dockerfile` local.

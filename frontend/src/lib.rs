@@ -17,4 +17,5 @@ pub mod pipeline;
 pub mod plan;
 pub mod platform;
 pub mod resolve;
+pub mod startcheck;
 pub mod syntax;
