@@ -231,11 +231,11 @@ async fn checks_are_solved_and_a_runnable_image_has_no_warning() {
         .filter_map(|s| {
             let exec = ops(s.definition.as_ref()?)
                 .into_iter()
-                .filter_map(|op| match op.op {
+                .rev()
+                .find_map(|op| match op.op {
                     Some(pb::op::Op::Exec(e)) => Some(e),
                     _ => None,
-                })
-                .last()?;
+                })?;
             Some(exec.meta?.args)
         })
         .filter(|args| args.iter().any(|a| a.contains("test -d") || a == "true"))
