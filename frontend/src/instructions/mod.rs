@@ -430,7 +430,7 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                 &[("mount", FlagKind::List), ("network", FlagKind::String)],
             )?;
             CommandKind::Check(Run {
-                form: form(ins, &ins.args)?,
+                form: check_form(form(ins, &ins.args)?),
                 mounts: f.list("mount"),
                 network: f.string("network"),
                 security: None,
@@ -586,6 +586,24 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
             ));
         }
     })
+}
+
+/// CHECK's arguments: the parser splits an unknown keyword's arguments into words (it
+/// emulates upstream's parser, which knows no CHECK), so the exec form is recognised here,
+/// as upstream's `parseMaybeJSON` would: a JSON array of strings, else shell form.
+fn check_form(f: Form) -> Form {
+    let Form::Shell(w) = &f else { return f };
+    if !w.text.trim_start().starts_with('[') {
+        return f;
+    }
+    match serde_json::from_str::<Vec<String>>(&w.text) {
+        Ok(args) if !args.is_empty() => Form::Exec(
+            args.into_iter()
+                .map(|text| Word { text, span: w.span })
+                .collect(),
+        ),
+        _ => f,
+    }
 }
 
 /// `ONBUILD RUN x` → `RUN x`: the trigger as the image config stores it.

@@ -45,8 +45,7 @@ pub(crate) fn splitter_for(keyword: &str) -> Splitter {
     match keyword {
         "add" | "copy" | "volume" => Splitter::MaybeJsonToList,
         "arg" => Splitter::NameOrNameVal,
-        // `check` is Strata's CHECK, split like RUN.
-        "check" | "cmd" | "entrypoint" | "run" | "shell" => Splitter::MaybeJson,
+        "cmd" | "entrypoint" | "run" | "shell" => Splitter::MaybeJson,
         "env" | "label" => Splitter::NameVal,
         "expose" | "from" => Splitter::WhitespaceDelimited,
         "healthcheck" => Splitter::Health,

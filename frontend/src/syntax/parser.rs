@@ -66,14 +66,13 @@ fn trim_continuation(line: &str, escape: char) -> (usize, bool) {
     (line.len(), true)
 }
 
-/// RUN/COPY/ADD (and Strata's CHECK) not in JSON form, directly or as an ONBUILD trigger (`canContainHeredoc`).
+/// RUN/COPY/ADD not in JSON form, directly or as an ONBUILD trigger (`canContainHeredoc`).
 fn can_contain_heredoc(inst: &Instruction) -> bool {
     let target = match (&*inst.keyword, &inst.args) {
         ("onbuild", Args::OnBuild(inner)) => inner,
         _ => inst,
     };
-    matches!(&*target.keyword, "run" | "check" | "copy" | "add")
-        && !matches!(target.args, Args::Json(_))
+    matches!(&*target.keyword, "run" | "copy" | "add") && !matches!(target.args, Args::Json(_))
 }
 
 /// Parses a whole Dockerfile; see [`super::parse`].
