@@ -164,8 +164,8 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
 /// executable and the `CMD`/`ENTRYPOINT` line, or an error under `STRATA_STRICT=1`.
 ///
 /// Warnings go through BuildKit's `Warn` (cap `gateway.warnings`), which
-/// `docker buildx build` prints after the build. The same text is also the name of a
-/// trivial progress step, so it is visible with any client and progress mode.
+/// `docker buildx build` (0.13.1 tested) prints after the build as "1 warning found";
+/// a daemon without the cap gets a trivial progress step named after the warning.
 async fn start_check(
     bridge: &Bridge,
     opts: &BuildOptions,
@@ -217,7 +217,7 @@ async fn start_check(
     Ok(())
 }
 
-/// Shows a warning: `Warn` when BuildKit has it, and a named no-op progress step.
+/// Shows a warning: `Warn` when BuildKit has it, else a named no-op progress step.
 async fn warn(
     bridge: &Bridge,
     digest: &str,
@@ -255,9 +255,14 @@ async fn warn(
         info,
         ranges,
     };
-    if let Err(e) = bridge.warn(req).await {
-        eprintln!("strata: sending the warning failed: {e}");
+    if bridge.caps().has_frontend(caps::ids::WARNINGS) {
+        // buildx (0.13 included) prints these after the build: "1 warning found".
+        if let Err(e) = bridge.warn(req).await {
+            eprintln!("strata: sending the warning failed: {e}");
+        }
+        return;
     }
+    // Without the cap, a trivial step named after the warning shows it in the progress.
     let step = llb::FileOp::new(llb::State::scratch())
         .mkdir(llb::MkdirAction {
             path: "/warning".to_owned(),
@@ -267,7 +272,13 @@ async fn warn(
         .meta(OpMeta::named(format!("WARNING: {message}")))
         .build();
     if let Err(e) = bridge
-        .solve(llb::marshal(&step), SolveOptions::default())
+        .solve(
+            llb::marshal(&step),
+            SolveOptions {
+                evaluate: true,
+                ..Default::default()
+            },
+        )
         .await
     {
         eprintln!("strata: showing the warning failed: {e}");
