@@ -92,6 +92,7 @@ cases! {
     check_unreachable => "check-unreachable",
     calculator_broken => "calculator-broken",
     calculator_fixed => "calculator-fixed",
+    entrypoint_elf_interp => "entrypoint-elf-interp",
 }
 
 cases! {
@@ -495,18 +496,10 @@ fn check_strata_only(case: &Case, scratch: &Path) {
     check_log(case, &log);
     let fs = rootfs(&tar);
     for p in case.expected("present") {
-        assert!(
-            fs.contains_key(p),
-            "{}: the rootfs lacks {p:?}",
-            case.name
-        );
+        assert!(fs.contains_key(p), "{}: the rootfs lacks {p:?}", case.name);
     }
     for p in case.expected("absent") {
-        assert!(
-            !fs.contains_key(p),
-            "{}: the rootfs has {p:?}",
-            case.name
-        );
+        assert!(!fs.contains_key(p), "{}: the rootfs has {p:?}", case.name);
     }
 }
 
@@ -577,7 +570,11 @@ fn check_error_case(dir: &Path) {
         case.name, b.log
     );
     check_log(&case, &b.log);
-    let file = case.expected("file").first().copied().unwrap_or("Dockerfile");
+    let file = case
+        .expected("file")
+        .first()
+        .copied()
+        .unwrap_or("Dockerfile");
     let header = format!("{file}:{}", line.unwrap_or_default());
     assert!(
         b.log.lines().any(|l| l.trim() == header),
