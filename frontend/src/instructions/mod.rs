@@ -197,6 +197,10 @@ pub const KEYWORDS: &[&str] = &[
     "workdir",
 ];
 
+/// Strata's own keywords (`INCLUDE` never reaches lowering: `includes` splices it away),
+/// suggested for near-miss spellings like the plain ones.
+pub const EXTENSION_KEYWORDS: &[&str] = &["check", "include"];
+
 /// Sorts a parsed file into stages, checking every instruction's shape.
 pub fn lower(file: &Dockerfile) -> Result<Lowered> {
     let mut meta_args = Vec::new();
@@ -562,7 +566,8 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                         "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
                     ))
                 }
-                "from" | "maintainer" => {
+                // CHECK and INCLUDE are Strata's: an image's trigger must work anywhere.
+                "from" | "maintainer" | "check" | "include" => {
                     return Err(Error::at(
                         inner.keyword_span,
                         format!(
@@ -577,7 +582,8 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
             CommandKind::OnBuild(strip_keyword(&ins.original))
         }
         other => {
-            let hint = suggest::closest(other, KEYWORDS)
+            let known = KEYWORDS.iter().chain(EXTENSION_KEYWORDS).copied();
+            let hint = suggest::closest(other, &known.collect::<Vec<_>>())
                 .map(|s| format!(" (did you mean {}?)", s.to_uppercase()))
                 .unwrap_or_default();
             return Err(Error::at(
