@@ -111,6 +111,9 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
                 def,
                 SolveOptions {
                     cache_imports: cache_imports(&env.opts),
+                    // Built now, so a failing step is reported as itself and never as a
+                    // missing entrypoint when the check below reads the result.
+                    evaluate: true,
                     ..Default::default()
                 },
             )
