@@ -137,9 +137,15 @@ pub fn expand(text: &str, filename: &str, loader: &dyn Loader) -> (Sources, Resu
         sources: &mut sources,
         diagnostics: &mut diagnostics,
         escape: root.escape,
+        unreadable: None,
     };
     let instructions = std::mem::take(&mut root.instructions);
-    let result = ex.splice(instructions, &mut chain, &mut out);
+    let spliced = ex.splice(instructions, &mut chain, &mut out);
+    // An unreadable file comes first in file order when there is one (see `unreadable`).
+    let result = match ex.unreadable.take() {
+        Some(e) => Err(e),
+        None => spliced,
+    };
     root.instructions = out;
     root.diagnostics = diagnostics;
     (sources, result.map(|()| root))
@@ -158,6 +164,10 @@ struct Expander<'a> {
     sources: &'a mut Sources,
     diagnostics: &'a mut Vec<syntax::Diagnostic>,
     escape: char,
+    /// The first file that could not be read. Expansion goes on past it, so one pass asks
+    /// the loader for every file of this nesting level (the gateway then fetches them all
+    /// in one transfer); the build still fails with this error.
+    unreadable: Option<Error>,
 }
 
 impl Expander<'_> {
@@ -188,12 +198,17 @@ impl Expander<'_> {
                     format!("INCLUDE nests deeper than {MAX_DEPTH} files"),
                 ));
             }
-            let text = self.loader.load(&path).map_err(|e| {
-                Error::at(
-                    ins.span,
-                    format!("INCLUDE {path}: cannot read the file: {e}"),
-                )
-            })?;
+            let text = match self.loader.load(&path) {
+                Ok(text) => text,
+                Err(e) => {
+                    let e = Error::at(
+                        ins.span,
+                        format!("INCLUDE {path}: cannot read the file: {e}"),
+                    );
+                    self.unreadable.get_or_insert(e);
+                    continue;
+                }
+            };
             let base = self
                 .sources
                 .push(dockerfile_source(&path, &text))
@@ -400,6 +415,25 @@ mod tests {
         assert_eq!(
             err_at(&sources, &e),
             "inc/steps:3: COPY requires at least two arguments, but only one was provided. Destination could not be determined"
+        );
+    }
+
+    #[test]
+    fn every_file_of_a_level_is_asked_for_and_the_first_missing_one_reported() {
+        struct Recorder(std::cell::RefCell<Vec<String>>);
+        impl Loader for Recorder {
+            fn load(&self, path: &str) -> Result<String, String> {
+                self.0.borrow_mut().push(path.to_owned());
+                Err("not here".to_owned())
+            }
+        }
+        let rec = Recorder(Default::default());
+        let (sources, r) = expand("FROM x\nINCLUDE a\nINCLUDE b\n", "Dockerfile", &rec);
+        assert_eq!(*rec.0.borrow(), ["a", "b"]);
+        let e = r.unwrap_err();
+        assert_eq!(
+            err_at(&sources, &e),
+            "Dockerfile:2: INCLUDE a: cannot read the file: not here"
         );
     }
 

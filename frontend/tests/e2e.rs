@@ -108,6 +108,7 @@ cases! {
     error_include_missing => "errors/include-missing",
     error_check_fails => "errors/check-fails",
     error_calculator_strict => "errors/calculator-strict",
+    error_strict_failing_run => "errors/strict-failing-run",
 }
 
 /// Every case directory on disk has a test above, so none is silently dropped.

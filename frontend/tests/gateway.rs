@@ -175,8 +175,9 @@ async fn unknown_target_is_an_error() {
 
 #[tokio::test]
 async fn included_files_are_fetched_and_errors_name_them() {
-    let f = fake("FROM busybox:local\nINCLUDE inc/steps\n")
+    let f = fake("FROM busybox:local\nINCLUDE inc/steps\nINCLUDE inc/other\n")
         .with_file("inc/steps", "RUN true\nINCLUDE more\n")
+        .with_file("inc/other", "RUN true\n")
         .with_file("inc/more", "RUN true\n\nRUNN x\n");
     let (bridge, handle) = spawn(f).await.unwrap();
     build::serve(&bridge, &env(&[])).await.unwrap();
@@ -202,7 +203,7 @@ async fn included_files_are_fetched_and_errors_name_them() {
         })
         .collect();
     assert!(
-        follows.contains(&r#"["inc/steps"]"#.to_owned()),
+        follows.contains(&r#"["inc/steps","inc/other"]"#.to_owned()),
         "{follows:?}"
     );
     assert!(
