@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::includes::{DirLoader, Loader, NoFiles, Sources};
 use crate::options::BuildOptions;
 use crate::pipeline;
 use crate::platform::Platform;
@@ -63,28 +64,53 @@ pub async fn run(cli: Cli) -> Result<String, String> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            llb_json(&text, &name, &opts).await
+            let dir = dockerfile
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
+            llb_json_with(&text, &name, &opts, &DirLoader(dir)).await
         }
     }
 }
 
 /// The readable LLB and image config of `text`: what golden tests snapshot.
 pub async fn llb_json(text: &str, filename: &str, opts: &BuildOptions) -> Result<String, String> {
-    let located = |e: crate::error::Error| match e.span() {
+    llb_json_with(text, filename, opts, &NoFiles).await
+}
+
+/// [`llb_json`] for a Dockerfile whose `INCLUDE`s are read through `loader`. Errors name
+/// the file (the Dockerfile or an included one) and line they point at.
+pub async fn llb_json_with(
+    text: &str,
+    filename: &str,
+    opts: &BuildOptions,
+    loader: &dyn Loader,
+) -> Result<String, String> {
+    let located = |e: crate::error::Error, sources: &Sources| match e.span() {
         Some(span) => {
-            let line = crate::syntax::LineIndex::new(text).line(span.start);
-            format!("{filename}:{line}: {e}")
+            let (file, line) = sources.line_of(span);
+            format!("{}:{line}: {e}", file.filename)
         }
         None => e.to_string(),
     };
-    let prepared = pipeline::prepare(text, filename, opts).map_err(located)?;
+    let prepared = pipeline::prepare_with(text, filename, opts, loader)
+        .map_err(|(e, sources)| located(e, &sources))?;
+    let located = |e| located(e, &prepared.sources);
     let images = resolve::resolve_all(&OfflineResolver, &prepared.plan)
         .await
         .map_err(located)?;
     let converted = pipeline::convert(&prepared, opts, &images, Vec::new()).map_err(located)?;
-    let out = serde_json::json!({
+    let mut out = serde_json::json!({
         "llb": strata_proto::llb::dump(&converted.state),
         "image": converted.image,
     });
+    if !converted.checks.is_empty() {
+        // CHECKs are solved beside the target, not part of it: one graph each.
+        out["checks"] = converted
+            .checks
+            .iter()
+            .map(strata_proto::llb::dump)
+            .collect();
+    }
     serde_json::to_string_pretty(&out).map_err(|e| e.to_string())
 }

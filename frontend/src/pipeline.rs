@@ -2,22 +2,19 @@
 //! [`prepare`] (parse → instructions → plan) and [`convert`] (plan + base images → LLB).
 //! Both the gateway edge and the CLI call these, so they cannot drift apart.
 
-use std::sync::Arc;
-
-use strata_proto::llb::SourceFile;
-
 use crate::convert::{self, BaseImages, Converted, Inputs};
 use crate::error::{Error, Result};
+use crate::includes::{self, Loader, Sources};
 use crate::instructions::{self, Lowered};
 use crate::options::BuildOptions;
 use crate::plan::{self, Plan};
-use crate::syntax::{self, Severity};
+use crate::syntax::Severity;
 
 /// A Dockerfile parsed, checked and planned; what remains is resolving its base images.
 #[derive(Clone, Debug)]
 pub struct Prepared {
-    /// The file, for source maps.
-    pub source: Arc<SourceFile>,
+    /// The Dockerfile and every file it includes, for errors and source maps.
+    pub sources: Sources,
     /// Its escape character.
     pub escape: char,
     /// Its stages.
@@ -26,28 +23,42 @@ pub struct Prepared {
     pub plan: Plan,
 }
 
-/// Parses, lowers and plans `text` (the file called `filename`).
+/// Parses, lowers and plans `text` (the file called `filename`), which includes nothing.
 pub fn prepare(text: &str, filename: &str, opts: &BuildOptions) -> Result<Prepared> {
-    let file = syntax::parse(text);
-    if let Some(d) = file
-        .diagnostics
-        .iter()
-        .find(|d| d.severity == Severity::Error)
-    {
-        return Err(Error::at(d.span, d.message.clone()));
-    }
-    let lowered = instructions::lower(&file)?;
-    let plan = plan::plan(&lowered, opts, file.escape)?;
-    Ok(Prepared {
-        source: Arc::new(SourceFile {
-            filename: filename.to_owned(),
-            data: text.as_bytes().to_vec(),
-            language: "Dockerfile".to_owned(),
+    prepare_with(text, filename, opts, &includes::NoFiles).map_err(|(e, _)| e)
+}
+
+/// Parses `text`, splices in the files it `INCLUDE`s (read through `loader`), then lowers
+/// and plans. A failure comes with the files read so far, so its span can be shown in the
+/// right one.
+pub fn prepare_with(
+    text: &str,
+    filename: &str,
+    opts: &BuildOptions,
+    loader: &dyn Loader,
+) -> Result<Prepared, (Error, Sources)> {
+    let (sources, file) = includes::expand(text, filename, loader);
+    let planned = file.and_then(|file| {
+        if let Some(d) = file
+            .diagnostics
+            .iter()
+            .find(|d| d.severity == Severity::Error)
+        {
+            return Err(Error::at(d.span, d.message.clone()));
+        }
+        let lowered = instructions::lower(&file)?;
+        let plan = plan::plan(&lowered, opts, file.escape)?;
+        Ok((file.escape, lowered, plan))
+    });
+    match planned {
+        Ok((escape, lowered, plan)) => Ok(Prepared {
+            sources,
+            escape,
+            lowered,
+            plan,
         }),
-        escape: file.escape,
-        lowered,
-        plan,
-    })
+        Err(e) => Err((e, sources)),
+    }
 }
 
 /// Converts a prepared build once its base images are known.
@@ -61,7 +72,7 @@ pub fn convert(
         &p.lowered,
         &p.plan,
         &Inputs {
-            file: p.source.clone(),
+            sources: p.sources.clone(),
             escape: p.escape,
             opts,
             images,

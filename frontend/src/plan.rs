@@ -343,7 +343,7 @@ fn stage_reads(
                     }
                 }
             }
-            CommandKind::Run(r) => {
+            CommandKind::Run(r) | CommandKind::Check(r) => {
                 for m in &r.mounts {
                     let text = lexer
                         .expand_word(&m.text, &env)

@@ -9,10 +9,14 @@
 //!   `expect`  `log-contains: <text>` / `log-lacks: <text>` on Strata's progress log
 //!   `base/`   a Dockerfile built first (builtin frontend) and loaded as
 //!             `strata-e2e-base/<case>`, for cases about inheriting an image's config
+//!   `expect`  `strata-only: <why>`: an extension case (INCLUDE, CHECK, …) the builtin
+//!             frontend cannot build; built by Strata alone, then `present: <path>` /
+//!             `absent: <path>` are checked in its exported rootfs
 //! `testdata/compat/<case>/` (same conventions) is the compatibility suite: every instruction,
 //! flag and parser rule; each case is a `compat_<case>` test going through the same `check_case`.
 //! `testdata/e2e/errors/<case>/` holds builds Strata must reject: `expect` has
-//! `fails-with: <text>` and `line: N` (buildx's `Dockerfile:N` snippet header).
+//! `fails-with: <text>` and `line: N` (buildx's `Dockerfile:N` snippet header; `file: <name>`
+//! when the snippet is of another file, e.g. an INCLUDEd one).
 //!
 //! Needs the test bed: `make testbed image`, then `make e2e`. Missing pieces fail the tests.
 
@@ -85,6 +89,12 @@ cases! {
     escape_directive => "escape-directive",
     clear_config => "clear-config",
     copy_link_from => "copy-link-from",
+    include_nested => "include-nested",
+    check_pass => "check-pass",
+    check_unreachable => "check-unreachable",
+    calculator_broken => "calculator-broken",
+    calculator_fixed => "calculator-fixed",
+    entrypoint_elf_interp => "entrypoint-elf-interp",
 }
 
 cases! {
@@ -191,6 +201,12 @@ cases! {
     error_add_checksum_local => "errors/add-checksum-local",
     error_secret_env_option => "errors/secret-env-option",
     error_secret_source_and_id => "errors/secret-source-and-id",
+    error_include_cycle => "errors/include-cycle",
+    error_include_error => "errors/include-error",
+    error_include_missing => "errors/include-missing",
+    error_check_fails => "errors/check-fails",
+    error_calculator_strict => "errors/calculator-strict",
+    error_strict_failing_run => "errors/strict-failing-run",
 }
 
 /// Every case directory on disk has a test above, so none is silently dropped.
@@ -308,7 +324,16 @@ impl Case {
                     .split_once(':')
                     .unwrap_or_else(|| panic!("{}/expect: bad line {l:?}", dir.display()));
                 let key = k.trim().to_owned();
-                let known = ["log-contains", "log-lacks", "fails-with", "line"];
+                let known = [
+                    "log-contains",
+                    "log-lacks",
+                    "fails-with",
+                    "line",
+                    "file",
+                    "strata-only",
+                    "present",
+                    "absent",
+                ];
                 assert!(
                     known.contains(&key.as_str()),
                     "{}/expect: unknown key {key:?}",
@@ -514,6 +539,10 @@ fn check_case(dir: &Path) {
         );
     }
     let scratch = Scratch::new(&case.name);
+    if !case.expected("strata-only").is_empty() {
+        check_strata_only(&case, &scratch.0);
+        return;
+    }
     let mut loaded = LoadedImages(Vec::new());
     if case.dir.join("base/Dockerfile").is_file() {
         loaded.0.push(build_base_image(&case, &scratch.0));
@@ -570,6 +599,24 @@ fn check_case(dir: &Path) {
         "{}: image config differs (builtin vs strata):\n{diff}",
         case.name
     );
+}
+
+/// An extension case: Strata alone builds it; the log and the rootfs say it did right.
+fn check_strata_only(case: &Case, scratch: &Path) {
+    let tar = scratch.join("strata.tar");
+    let out = vec![
+        "--output".to_owned(),
+        format!("type=tar,dest={}", tar.display()),
+    ];
+    let log = build_ok(case, Frontend::Strata, &out, scratch);
+    check_log(case, &log);
+    let fs = rootfs(&tar);
+    for p in case.expected("present") {
+        assert!(fs.contains_key(p), "{}: the rootfs lacks {p:?}", case.name);
+    }
+    for p in case.expected("absent") {
+        assert!(!fs.contains_key(p), "{}: the rootfs has {p:?}", case.name);
+    }
 }
 
 /// Builds the case's `base/` directory with the builtin frontend into the local image store
@@ -639,7 +686,12 @@ fn check_error_case(dir: &Path) {
         case.name, b.log
     );
     check_log(&case, &b.log);
-    let header = format!("Dockerfile:{}", line.unwrap_or_default());
+    let file = case
+        .expected("file")
+        .first()
+        .copied()
+        .unwrap_or("Dockerfile");
+    let header = format!("{file}:{}", line.unwrap_or_default());
     assert!(
         b.log.lines().any(|l| l.trim() == header),
         "{}: no `{header}` source snippet in the output:\n{}",

@@ -70,7 +70,13 @@ async fn builds_and_returns_the_image_config() {
     );
 
     // The build solve carries the cache imports and the build arg reached the RUN.
-    let solve = rec.solves.last().unwrap();
+    // (Later solves may show a warning: the fake's `cat` is not executable.)
+    let solve = rec
+        .solves
+        .iter()
+        .rev()
+        .find(|s| !s.cache_imports.is_empty())
+        .unwrap();
     assert_eq!(solve.cache_imports.len(), 1);
     assert_eq!(solve.cache_imports[0].attrs["ref"], "127.0.0.1:5000/c");
     let exec = ops(solve.definition.as_ref().unwrap())
@@ -165,4 +171,106 @@ async fn unknown_target_is_an_error() {
         .unwrap();
     let status = handle.recorded().returns[0].error.clone().expect("error");
     assert_eq!(status.message, "target stage \"nope\" could not be found");
+}
+
+#[tokio::test]
+async fn included_files_are_fetched_and_errors_name_them() {
+    let f = fake("FROM busybox:local\nINCLUDE inc/steps\nINCLUDE inc/other\n")
+        .with_file("inc/steps", "RUN true\nINCLUDE more\n")
+        .with_file("inc/other", "RUN true\n")
+        .with_file("inc/more", "RUN true\n\nRUNN x\n");
+    let (bridge, handle) = spawn(f).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    let status = rec.returns[0].error.as_ref().expect("an error");
+    assert_eq!(
+        status.message,
+        "inc/more:3: unknown instruction: RUNN (did you mean RUN?)"
+    );
+    let sources = errdefs::sources(status);
+    assert_eq!(sources[0].info.as_ref().unwrap().filename, "inc/more");
+    assert_eq!(sources[0].ranges[0].start.as_ref().unwrap().line, 3);
+    // One extra transfer per nesting level, of exactly the included paths.
+    let follows: Vec<String> = rec
+        .solves
+        .iter()
+        .filter_map(|s| {
+            let op = ops(s.definition.as_ref()?).into_iter().next()?;
+            match op.op {
+                Some(pb::op::Op::Source(src)) => src.attrs.get("local.followpaths").cloned(),
+                _ => None,
+            }
+        })
+        .collect();
+    assert!(
+        follows.contains(&r#"["inc/steps","inc/other"]"#.to_owned()),
+        "{follows:?}"
+    );
+    assert!(
+        follows.contains(&r#"["inc/more"]"#.to_owned()),
+        "{follows:?}"
+    );
+}
+
+#[tokio::test]
+async fn checks_are_solved_and_a_runnable_image_has_no_warning() {
+    let f = fake("FROM busybox:local AS unused\nCHECK false\nFROM busybox:local\nCHECK test -d /\nRUN true\nCHECK --network=none true\nCMD [\"/bin/app\"]\n")
+        .with_file("bin/app", "#!/bin/app\n")
+        .with_llb_cap("exec.meta.network");
+    let (bridge, handle) = spawn(f).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    assert!(
+        rec.returns[0].result.is_some(),
+        "{:?}",
+        rec.returns[0].error
+    );
+    assert!(rec.warns.is_empty(), "{:?}", rec.warns);
+    let check_args: Vec<Vec<String>> = rec
+        .solves
+        .iter()
+        .filter_map(|s| {
+            let exec = ops(s.definition.as_ref()?)
+                .into_iter()
+                .rev()
+                .find_map(|op| match op.op {
+                    Some(pb::op::Op::Exec(e)) => Some(e),
+                    _ => None,
+                })?;
+            Some(exec.meta?.args)
+        })
+        .filter(|args| args.iter().any(|a| a.contains("test -d") || a == "true"))
+        .collect();
+    // Two checks of the target (not the unused stage's `false`), plus the main build.
+    assert!(
+        check_args.iter().all(|a| !a.contains(&"false".to_owned())),
+        "{check_args:?}"
+    );
+    assert_eq!(check_args.len(), 3, "{check_args:?}");
+}
+
+#[tokio::test]
+async fn a_missing_executable_warns_or_fails_under_strict() {
+    let dockerfile = "FROM busybox:local\nCOPY . /app\nCMD [\"python3\", \"calc.py\"]\n";
+    let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    assert!(rec.returns[0].result.is_some(), "a warning by default");
+    let short = String::from_utf8_lossy(&rec.warns[0].short).into_owned();
+    assert!(short.starts_with("Dockerfile:3: the image cannot start: CMD [\"python3\", \"calc.py\"]: executable \"python3\" was not found"), "{short}");
+
+    let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
+    build::serve(&bridge, &env(&[("build-arg:STRATA_STRICT", "1")]))
+        .await
+        .unwrap();
+    let rec = handle.recorded();
+    assert!(rec.returns[0].result.is_none(), "nothing is exported");
+    let status = rec.returns[0].error.as_ref().expect("an error");
+    assert!(
+        status
+            .message
+            .starts_with("Dockerfile:3: the image cannot start: CMD: executable \"python3\""),
+        "{}",
+        status.message
+    );
 }

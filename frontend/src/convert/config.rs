@@ -300,7 +300,10 @@ pub(crate) fn dispatch_config(
             d.image.author = Some(w.text.clone());
             d.image.add_history(format!("MAINTAINER {}", w.text), true);
         }
-        CommandKind::Run(_) | CommandKind::Copy(_) | CommandKind::Workdir(_) => {}
+        CommandKind::Run(_)
+        | CommandKind::Check(_)
+        | CommandKind::Copy(_)
+        | CommandKind::Workdir(_) => {}
     }
     Ok(())
 }

@@ -12,13 +12,13 @@ pub mod paths;
 mod run;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
-use strata_proto::llb::{self, Location, OpMeta, SourceFile, State};
+use strata_proto::llb::{self, Location, OpMeta, State};
 
 use crate::error::{Error, Result};
 use crate::expand::{Env, Lexer};
 use crate::image::{Image, DEFAULT_PATH};
+use crate::includes::Sources;
 use crate::instructions::{Command, CommandKind, Lowered, Source};
 use crate::options::BuildOptions;
 use crate::plan::{Base, FromRef, Plan};
@@ -40,8 +40,8 @@ pub type BaseImages = BTreeMap<(String, Platform), BaseImage>;
 
 /// Everything the converter reads besides the instructions and the plan.
 pub struct Inputs<'a> {
-    /// The Dockerfile, for source locations on every op.
-    pub file: Arc<SourceFile>,
+    /// The Dockerfile and its included files, for source locations on every op.
+    pub sources: Sources,
     /// The escape character (`# escape=`).
     pub escape: char,
     /// Build options.
@@ -61,6 +61,13 @@ pub struct Converted {
     pub image: Image,
     /// The unmodified config of the target's base image (`containerimage.base.config`).
     pub base_config: Option<Vec<u8>>,
+    /// One state per `CHECK` of every stage the target needs: solving it runs the check.
+    /// None of them is part of `state`; the build must solve them all before returning.
+    pub checks: Vec<State>,
+    /// The instruction that set the command the image starts with (the last `ENTRYPOINT`
+    /// when there is one, else the last `CMD`) in the target or a stage it builds on;
+    /// `None` when it came from the base image or was never set.
+    pub start_source: Option<Source>,
 }
 
 /// Converts the target stage of `lowered` as planned.
@@ -133,6 +140,10 @@ pub(crate) struct Dispatch {
     pub base_config: Option<Vec<u8>>,
     /// Progress-name prefix state.
     pub names: names::StepNames,
+    /// This stage's `CHECK`s, as states that run them.
+    pub checks: Vec<State>,
+    /// The last `CMD` and `ENTRYPOINT` instructions seen (inherited from a parent stage).
+    pub start_sources: (Option<Source>, Option<Source>),
 }
 
 impl Dispatch {
@@ -193,7 +204,7 @@ impl StageCtx<'_> {
     /// Op metadata for an instruction: progress name and source location.
     pub(crate) fn op_meta(&self, name: String, src: &Source) -> OpMeta {
         let mut meta = OpMeta::named(name).at(Location {
-            file: self.inputs.file.clone(),
+            file: self.inputs.sources.locate(src.span).0.clone(),
             ranges: vec![src.lines],
         });
         meta.ignore_cache = self.ignore_cache;
@@ -225,7 +236,10 @@ fn convert_with(
             .filter(|c| {
                 matches!(
                     c.kind,
-                    CommandKind::Run(_) | CommandKind::Copy(_) | CommandKind::Workdir(_)
+                    CommandKind::Run(_)
+                        | CommandKind::Check(_)
+                        | CommandKind::Copy(_)
+                        | CommandKind::Workdir(_)
                 )
             })
             .count();
@@ -248,6 +262,7 @@ fn convert_with(
                 d.names = names::StepNames::new(stage_label, counted);
                 d.cmd_set = false;
                 d.args.clear();
+                d.checks.clear();
                 // Image env entries move after inherited ARG values.
                 for kv in d.image.config.env.clone().unwrap_or_default() {
                     let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
@@ -317,6 +332,12 @@ fn convert_with(
         }
         done[i] = Some(d);
     }
+    let checks = plan
+        .order
+        .iter()
+        .filter_map(|&i| done[i].as_ref())
+        .flat_map(|d| d.checks.iter().cloned())
+        .collect();
     let d = done[plan.target]
         .take()
         .ok_or_else(|| Error::Input("target stage was not converted".to_owned()))?;
@@ -332,10 +353,22 @@ fn convert_with(
         image.variant = (!p.variant.is_empty()).then(|| p.variant.clone());
     }
     let _ = lexer;
+    let start_source = if image
+        .config
+        .entrypoint
+        .as_ref()
+        .is_some_and(|e| !e.is_empty())
+    {
+        d.start_sources.1
+    } else {
+        d.start_sources.0
+    };
     Ok(Converted {
         state: d.fs,
         image,
         base_config: d.base_config,
+        checks,
+        start_source,
     })
 }
 
@@ -433,6 +466,8 @@ fn from_image(
         base_config: base.map(|b| b.raw.clone()),
         names: names::StepNames::new(label, total),
         image,
+        checks: Vec::new(),
+        start_sources: (None, None),
     };
     for kv in d.image.config.env.clone().unwrap_or_default() {
         let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
@@ -449,7 +484,16 @@ fn dispatch(
     used: &mut ContextUse,
 ) -> Result<()> {
     match &cmd.kind {
+        CommandKind::Cmd(_) => d.start_sources.0 = Some(cmd.source.clone()),
+        CommandKind::Entrypoint(_) => {
+            // An ENTRYPOINT resets an inherited CMD (unless this stage sets one later).
+            d.start_sources = (None, Some(cmd.source.clone()));
+        }
+        _ => {}
+    }
+    match &cmd.kind {
         CommandKind::Run(r) => run::dispatch_run(d, r, &cmd.source, ctx, reads, used),
+        CommandKind::Check(r) => run::dispatch_check(d, r, &cmd.source, ctx, reads, used),
         CommandKind::Copy(c) => copy::dispatch_copy(d, c, &cmd.source, ctx, reads.first(), used),
         CommandKind::Workdir(w) => config::dispatch_workdir(d, w, &cmd.source, ctx),
         other => config::dispatch_config(d, other, ctx),

@@ -31,6 +31,37 @@ pub(crate) fn dispatch_run(
     reads: &[llb::State],
     used: &mut ContextUse,
 ) -> Result<()> {
+    let (exec, args) = exec_for(d, r, src, ctx, reads, used)?;
+    d.fs = exec.run().root;
+    d.image.add_history(run_history(d, &args), false);
+    Ok(())
+}
+
+/// `CHECK`: the same exec as a `RUN` at this point of the stage, on a copy of its
+/// filesystem. Its output is kept aside (solving it runs the check) and the stage goes on
+/// from the filesystem and config it had before: a check changes nothing.
+pub(crate) fn dispatch_check(
+    d: &mut Dispatch,
+    r: &Run,
+    src: &Source,
+    ctx: &StageCtx<'_>,
+    reads: &[llb::State],
+    used: &mut ContextUse,
+) -> Result<()> {
+    let (exec, _) = exec_for(d, r, src, ctx, reads, used)?;
+    d.checks.push(exec.run().root);
+    Ok(())
+}
+
+/// The exec op a `RUN` (or `CHECK`) makes at this point of the stage, and its args.
+fn exec_for(
+    d: &mut Dispatch,
+    r: &Run,
+    src: &Source,
+    ctx: &StageCtx<'_>,
+    reads: &[llb::State],
+    used: &mut ContextUse,
+) -> Result<(Exec, Vec<String>)> {
     let mut extra_mounts = Vec::new();
     let (args, script_mount) = command_args(d, r)?;
     if let Some(m) = script_mount {
@@ -107,9 +138,7 @@ pub(crate) fn dispatch_run(
     for m in extra_mounts {
         exec = exec.mount(m);
     }
-    d.fs = exec.run().root;
-    d.image.add_history(run_history(d, &args), false);
-    Ok(())
+    Ok((exec, args))
 }
 
 /// The process args, and a script mount when a heredoc is an executable script.

@@ -171,6 +171,8 @@ pub enum CommandKind {
     OnBuild(String),
     /// `MAINTAINER` (deprecated; sets the image author).
     Maintainer(Word),
+    /// Strata's `CHECK`: a command run on a throwaway copy of the stage (never `--security`).
+    Check(Run),
 }
 
 /// Keywords of the plain Dockerfile format.
@@ -194,6 +196,10 @@ pub const KEYWORDS: &[&str] = &[
     "volume",
     "workdir",
 ];
+
+/// Strata's own keywords (`INCLUDE` never reaches lowering: `includes` splices it away),
+/// suggested for near-miss spellings like the plain ones.
+pub const EXTENSION_KEYWORDS: &[&str] = &["check", "include"];
 
 /// Sorts a parsed file into stages, checking every instruction's shape.
 pub fn lower(file: &Dockerfile) -> Result<Lowered> {
@@ -421,6 +427,20 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                 heredocs: ins.heredocs.clone(),
             })
         }
+        "check" => {
+            let f = Flags::parse(
+                kw,
+                &ins.flags,
+                &[("mount", FlagKind::List), ("network", FlagKind::String)],
+            )?;
+            CommandKind::Check(Run {
+                form: check_form(form(ins, &ins.args)?),
+                mounts: f.list("mount"),
+                network: f.string("network"),
+                security: None,
+                heredocs: ins.heredocs.clone(),
+            })
+        }
         "copy" | "add" => {
             let is_add = kw == "add";
             let mut allowed = vec![
@@ -546,7 +566,8 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                         "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
                     ))
                 }
-                "from" | "maintainer" => {
+                // CHECK and INCLUDE are Strata's: an image's trigger must work anywhere.
+                "from" | "maintainer" | "check" | "include" => {
                     return Err(Error::at(
                         inner.keyword_span,
                         format!(
@@ -561,7 +582,8 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
             CommandKind::OnBuild(strip_keyword(&ins.original))
         }
         other => {
-            let hint = suggest::closest(other, KEYWORDS)
+            let known = KEYWORDS.iter().chain(EXTENSION_KEYWORDS).copied();
+            let hint = suggest::closest(other, &known.collect::<Vec<_>>())
                 .map(|s| format!(" (did you mean {}?)", s.to_uppercase()))
                 .unwrap_or_default();
             return Err(Error::at(
@@ -570,6 +592,24 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
             ));
         }
     })
+}
+
+/// CHECK's arguments: the parser splits an unknown keyword's arguments into words (it
+/// emulates upstream's parser, which knows no CHECK), so the exec form is recognised here,
+/// as upstream's `parseMaybeJSON` would: a JSON array of strings, else shell form.
+fn check_form(f: Form) -> Form {
+    let Form::Shell(w) = &f else { return f };
+    if !w.text.trim_start().starts_with('[') {
+        return f;
+    }
+    match serde_json::from_str::<Vec<String>>(&w.text) {
+        Ok(args) if !args.is_empty() => Form::Exec(
+            args.into_iter()
+                .map(|text| Word { text, span: w.span })
+                .collect(),
+        ),
+        _ => f,
+    }
 }
 
 /// `ONBUILD RUN x` → `RUN x`: the trigger as the image config stores it.

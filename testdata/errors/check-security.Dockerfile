@@ -1,0 +1,2 @@
+FROM busybox:local
+CHECK --security=insecure true

@@ -1,0 +1,3 @@
+FROM busybox:local
+
+INCLUDE include/does-not-exist.inc
