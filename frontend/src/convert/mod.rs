@@ -309,6 +309,13 @@ fn convert_with(
                 d
             }
         };
+        // The base's ONBUILD triggers run first, as if written right after FROM; the
+        // stage's own ONBUILD lines then start a fresh list.
+        let triggers = d.image.config.on_build.take().unwrap_or_default();
+        for trigger in &triggers {
+            run_trigger(&mut d, trigger, stage, lowered, &done, &ctx, used)
+                .map_err(|e| relocate(e, stage.from.span))?;
+        }
         for (ci, cmd) in stage.commands.iter().enumerate() {
             let reads = sp.reads.get(&ci).map(Vec::as_slice).unwrap_or(&[]);
             let sources = resolve_reads(reads, &done, &ctx, &d, &cmd.source)?;
@@ -337,6 +344,76 @@ fn convert_with(
         image,
         base_config: d.base_config,
     })
+}
+
+/// Parses and dispatches one ONBUILD trigger in stage `stage`. Its ops point at the `FROM`
+/// line (the trigger's own text is not in the Dockerfile).
+fn run_trigger(
+    d: &mut Dispatch,
+    trigger: &str,
+    stage: &crate::instructions::Stage,
+    lowered: &Lowered,
+    done: &[Option<Dispatch>],
+    ctx: &StageCtx<'_>,
+    used: &mut ContextUse,
+) -> Result<()> {
+    let mut cmd = crate::instructions::lower_trigger(trigger)?;
+    cmd.source.span = stage.from.span;
+    cmd.source.lines = stage.from.lines;
+    let refs = trigger_reads(&cmd, d, lowered, ctx)?;
+    let sources = resolve_reads(&refs, done, ctx, d, &cmd.source)?;
+    dispatch(d, &cmd, ctx, &sources, used)
+}
+
+/// What a trigger's `COPY --from` / `RUN --mount from=` name. Like upstream, the stage
+/// lookup happens at dispatch time on the name as written (a number is a stage index).
+fn trigger_reads(
+    cmd: &Command,
+    d: &Dispatch,
+    lowered: &Lowered,
+    ctx: &StageCtx<'_>,
+) -> Result<Vec<FromRef>> {
+    let find = |text: &str| -> FromRef {
+        if let Ok(n) = text.parse::<usize>() {
+            return FromRef::Stage(n);
+        }
+        match lowered.stages.iter().position(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(text))
+        }) {
+            Some(j) => FromRef::Stage(j),
+            None => FromRef::Image(text.to_owned()),
+        }
+    };
+    let mut refs = Vec::new();
+    match &cmd.kind {
+        CommandKind::Copy(c) => {
+            if let Some(from) = &c.from {
+                refs.push(find(&from.text));
+            }
+        }
+        CommandKind::Run(r) => {
+            for m in &r.mounts {
+                let text = ctx.expand(d, &m.text, m.span)?;
+                let spec = crate::mounts::parse(&text).map_err(|msg| Error::at(m.span, msg))?;
+                if let Some(from) = &spec.from {
+                    refs.push(find(from));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(refs)
+}
+
+/// Moves an error to `span` (a trigger's errors are reported at its stage's `FROM` line).
+fn relocate(e: Error, span: crate::syntax::Span) -> Error {
+    match e {
+        Error::Located { message, .. } => Error::at(span, message),
+        Error::Input(message) => Error::at(span, message),
+        other => other,
+    }
 }
 
 fn with_default_span(e: Error, span: crate::syntax::Span) -> Error {
@@ -369,8 +446,9 @@ fn resolve_reads(
     reads
         .iter()
         .map(|r| match r {
-            FromRef::Stage(j) => done[*j]
-                .as_ref()
+            FromRef::Stage(j) => done
+                .get(*j)
+                .and_then(Option::as_ref)
                 .map(|s| s.fs.clone())
                 .ok_or_else(|| Error::at(src.span, "stage was not converted before use")),
             FromRef::Image(reference) => {
@@ -408,8 +486,6 @@ fn from_image(
             img
         }
     };
-    // Base triggers are not inherited (running them is ONBUILD's business).
-    image.config.on_build = None;
     if image.env("PATH").is_none() {
         image
             .config
@@ -453,5 +529,79 @@ fn dispatch(
         CommandKind::Copy(c) => copy::dispatch_copy(d, c, &cmd.source, ctx, reads.first(), used),
         CommandKind::Workdir(w) => config::dispatch_workdir(d, w, &cmd.source, ctx),
         other => config::dispatch_config(d, other, ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::pipeline;
+
+    /// Converts `text` with `busybox` resolving to an image whose config has `triggers`.
+    fn convert_with_triggers(text: &str, triggers: &[&str]) -> Result<Converted> {
+        let opts = BuildOptions::new(Platform::linux_amd64());
+        let prepared = pipeline::prepare(text, "Dockerfile", &opts)?;
+        let mut config = Image::empty(&Platform::linux_amd64());
+        config.rootfs.diff_ids.push("sha256:layer".to_owned());
+        config.config.on_build = Some(triggers.iter().map(|t| (*t).to_owned()).collect());
+        let mut images = BaseImages::new();
+        images.insert(
+            ("busybox".to_owned(), Platform::linux_amd64()),
+            BaseImage {
+                digest: None,
+                raw: serde_json::to_vec(&config).unwrap(),
+                config,
+            },
+        );
+        pipeline::convert(&prepared, &opts, &images, Vec::new())
+    }
+
+    #[test]
+    fn base_image_triggers_run_first_and_are_cleared() {
+        let c = convert_with_triggers(
+            "FROM busybox\nRUN echo own\nONBUILD RUN echo next\n",
+            &["ENV A=1", "RUN echo trigger"],
+        )
+        .unwrap();
+        assert_eq!(c.image.env("A"), Some("1"));
+        assert_eq!(
+            c.image.config.on_build,
+            Some(vec!["RUN echo next".to_owned()])
+        );
+        let created: Vec<_> = c
+            .image
+            .history
+            .iter()
+            .filter_map(|h| h.created_by.clone())
+            .collect();
+        assert_eq!(
+            created,
+            [
+                "ENV A=1",
+                "RUN /bin/sh -c echo trigger # buildkit",
+                "RUN /bin/sh -c echo own # buildkit"
+            ]
+        );
+        let dump = strata_proto::llb::dump(&c.state).to_string();
+        assert!(dump.contains("[2/2] RUN echo trigger"), "{dump}");
+        assert!(dump.contains("[3/2] RUN echo own"), "{dump}");
+    }
+
+    #[test]
+    fn a_bad_trigger_is_reported_at_the_from_line() {
+        let text = "FROM scratch\nFROM busybox AS x\nRUN true\n";
+        for bad in ["RUNN x", "RUN a\nRUN b", "FROM x", "COPY onlyone"] {
+            let err = convert_with_triggers(text, &[bad]).unwrap_err();
+            let span = err.span().unwrap();
+            assert_eq!(
+                &text[span.start as usize..span.end as usize],
+                "FROM busybox AS x",
+                "{bad}: {err}"
+            );
+        }
+        let err = convert_with_triggers(text, &["COPY --from=9 a b"]).unwrap_err();
+        assert!(err.span().is_some(), "{err}");
     }
 }

@@ -8,7 +8,7 @@ mod flags;
 mod suggest;
 
 use crate::error::{Error, Result};
-use crate::syntax::{Args, Dockerfile, Heredoc, Instruction, Span, Word};
+use crate::syntax::{self, Args, Dockerfile, Heredoc, Instruction, Severity, Span, Word};
 
 pub use flags::{FlagKind, FlagValue, Flags};
 
@@ -558,7 +558,13 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                 _ => {}
             }
             lower_command(inner)?;
-            CommandKind::OnBuild(strip_keyword(&ins.original))
+            let mut expression = strip_keyword(&ins.original);
+            for h in &ins.heredocs {
+                expression.push('\n');
+                expression.push_str(&h.content);
+                expression.push_str(&h.name);
+            }
+            CommandKind::OnBuild(expression)
         }
         other => {
             let hint = suggest::closest(other, KEYWORDS)
@@ -572,11 +578,45 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
     })
 }
 
-/// `ONBUILD RUN x` → `RUN x`: the trigger as the image config stores it.
+/// `ONBUILD RUN x` → `RUN x`: the trigger as the image config stores it. Like upstream's
+/// `(?i)^\s*ONBUILD\s*` replacement, only the leading keyword and the blanks around it go;
+/// trailing text is kept byte for byte.
 fn strip_keyword(original: &str) -> String {
     let trimmed = original.trim_start();
-    let rest = trimmed.get(7..).unwrap_or("");
-    rest.trim().to_owned()
+    let rest = match trimmed.get(..7) {
+        Some(kw) if kw.eq_ignore_ascii_case("onbuild") => &trimmed[7..],
+        _ => trimmed,
+    };
+    rest.trim_start().to_owned()
+}
+
+/// Parses one `ONBUILD` trigger as an image config stores it (`RUN make`), so a stage built
+/// `FROM` that image (or stage) can run it. The returned command's spans point into
+/// `trigger`, not the Dockerfile: the caller re-locates errors and ops at its `FROM` line.
+pub fn lower_trigger(trigger: &str) -> Result<Command> {
+    let file = syntax::parse(trigger);
+    if let Some(d) = file
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+    {
+        return Err(Error::at(d.span, d.message.clone()));
+    }
+    let [ins] = file.instructions.as_slice() else {
+        return Err(Error::Input(
+            "onbuild trigger should be a single expression".to_owned(),
+        ));
+    };
+    if ins.keyword == "from" {
+        return Err(Error::at(
+            ins.keyword_span,
+            "FROM isn't allowed as an ONBUILD trigger",
+        ));
+    }
+    Ok(Command {
+        kind: lower_command(ins)?,
+        source: source_of(ins),
+    })
 }
 
 fn lower_healthcheck(ins: &Instruction) -> Result<CommandKind> {
