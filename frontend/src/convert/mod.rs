@@ -9,6 +9,7 @@ mod config;
 mod copy;
 mod names;
 pub mod paths;
+mod remote;
 mod run;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -423,11 +423,12 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
         }
         "copy" | "add" => {
             let is_add = kw == "add";
+            // `--exclude` and `--parents` exist only in BuildKit's labs builds; the builtin
+            // frontend we match rejects them as unknown flags, and so do we.
             let mut allowed = vec![
                 ("chown", FlagKind::String),
                 ("chmod", FlagKind::String),
                 ("link", FlagKind::Bool),
-                ("exclude", FlagKind::List),
             ];
             if is_add {
                 allowed.extend([
@@ -435,7 +436,7 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                     ("keep-git-dir", FlagKind::Bool),
                 ]);
             } else {
-                allowed.extend([("from", FlagKind::String), ("parents", FlagKind::Bool)]);
+                allowed.push(("from", FlagKind::String));
             }
             let f = Flags::parse(kw, &ins.flags, &allowed)?;
             let mut args = words(ins);

@@ -22,7 +22,10 @@ pub use file::{
 };
 pub use marshal::{digest_of, marshal};
 pub use meta::{Location, OpMeta, SourceFile};
-pub use source::{image, local, normalize_image_reference, ImageSource, LocalSource};
+pub use source::{
+    git, http, image, local, normalize_image_reference, GitSource, HttpSource, ImageSource,
+    LocalSource,
+};
 pub use state::State;
 
 /// A target platform (`os/arch[/variant]`), as ops and image configs name it.
