@@ -56,7 +56,55 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         .into());
     }
     let (text, ignore) = read_dockerfile(bridge, &opts).await?;
-    let prepared = pipeline::prepare(&text, &opts.filename, &opts).map_err(|error| Failure {
+    // One conversion per target platform (just the pipeline with another target), solved
+    // concurrently as BuildKit's own frontend does.
+    let targets: Vec<Option<Platform>> = if opts.platforms.is_empty() {
+        vec![None]
+    } else {
+        opts.platforms.iter().cloned().map(Some).collect()
+    };
+    let cache = cache_imports(&env.opts);
+    let mut set = tokio::task::JoinSet::new();
+    for (i, target) in targets.into_iter().enumerate() {
+        let mut popts = opts.clone();
+        if let Some(p) = target {
+            popts.platforms = vec![p];
+        }
+        let (bridge, text, ignore, cache) =
+            (bridge.clone(), text.clone(), ignore.clone(), cache.clone());
+        set.spawn(async move {
+            let built = build_for(&bridge, &popts, &text, ignore, cache).await;
+            (i, built)
+        });
+    }
+    let mut built = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let (i, one) =
+            joined.map_err(|e| Error::Input(format!("platform build task failed: {e}")))?;
+        built.push((i, one?));
+    }
+    built.sort_by_key(|(i, _)| *i);
+    let built: Vec<Built> = built.into_iter().map(|(_, b)| b).collect();
+    result(&built, opts.multi_platform)
+}
+
+/// One platform's solved result.
+struct Built {
+    platform: Platform,
+    reference: String,
+    config: Vec<u8>,
+    base_config: Option<Vec<u8>>,
+}
+
+/// Converts and solves the build for the single target platform in `opts`.
+async fn build_for(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    text: &str,
+    ignore: Vec<String>,
+    cache: Vec<CacheImport>,
+) -> Result<Built, Failure> {
+    let prepared = pipeline::prepare(text, &opts.filename, opts).map_err(|error| Failure {
         error,
         file: Some(Arc::new(SourceFile {
             filename: opts.filename.clone(),
@@ -68,17 +116,19 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         error,
         file: Some(prepared.source.clone()),
     };
+    let platform = opts.target_platform().clone();
     let resolver = BridgeResolver {
         bridge: bridge.clone(),
         mode: opts
             .image_resolve_mode
             .clone()
             .unwrap_or_else(|| "default".to_owned()),
+        log_prefix: opts.multi_platform.then(|| format!("{platform} internal")),
     };
     let images = resolve::resolve_all(&resolver, &prepared.plan)
         .await
         .map_err(located)?;
-    let converted = pipeline::convert(&prepared, &opts, &images, ignore).map_err(located)?;
+    let converted = pipeline::convert(&prepared, opts, &images, ignore).map_err(located)?;
     let def = llb::marshal(&converted.state);
     let reference = if def.def.is_empty() {
         String::new()
@@ -87,7 +137,7 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
             .solve(
                 def,
                 SolveOptions {
-                    cache_imports: cache_imports(&env.opts),
+                    cache_imports: cache,
                     ..Default::default()
                 },
             )
@@ -95,30 +145,70 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
             .map_err(|e| Failure::from(Error::Gateway(e)))?;
         out.reference.unwrap_or_default()
     };
-    let platform = opts.target_platform().clone();
-    let mut metadata = HashMap::new();
     let config = serde_json::to_vec(&converted.image)
         .map_err(|e| Error::Input(format!("image config: {e}")))?;
-    metadata.insert("containerimage.config".to_owned(), config);
-    if let Some(base) = converted.base_config {
-        metadata.insert("containerimage.base.config".to_owned(), base);
+    Ok(Built {
+        platform,
+        reference,
+        config,
+        base_config: converted.base_config,
+    })
+}
+
+/// The gateway result: one ref (or one per platform when multi-platform) with the image
+/// config metadata BuildKit's exporters read and `refs.platforms` listing every platform.
+fn result(built: &[Built], multi: bool) -> Result<gateway_pb::Result, Failure> {
+    let mut metadata = HashMap::new();
+    let mut platforms = Vec::new();
+    let mut refs = HashMap::new();
+    for b in built {
+        let id = b.platform.to_string();
+        let (config_key, base_key) = if multi {
+            (
+                format!("containerimage.config/{id}"),
+                format!("containerimage.base.config/{id}"),
+            )
+        } else {
+            (
+                "containerimage.config".to_owned(),
+                "containerimage.base.config".to_owned(),
+            )
+        };
+        metadata.insert(config_key, b.config.clone());
+        if let Some(base) = &b.base_config {
+            metadata.insert(base_key, base.clone());
+        }
+        let mut p = serde_json::json!({
+            "architecture": b.platform.architecture,
+            "os": b.platform.os,
+        });
+        if !b.platform.variant.is_empty() {
+            p["variant"] = serde_json::json!(b.platform.variant);
+        }
+        platforms.push(serde_json::json!({ "ID": id, "Platform": p }));
+        refs.insert(
+            id,
+            gateway_pb::Ref {
+                id: b.reference.clone(),
+                def: None,
+            },
+        );
     }
-    let platforms = serde_json::json!({
-        "Platforms": [{
-            "ID": platform.to_string(),
-            "Platform": { "architecture": platform.architecture, "os": platform.os },
-        }]
-    });
     metadata.insert(
         "refs.platforms".to_owned(),
-        platforms.to_string().into_bytes(),
+        serde_json::json!({ "Platforms": platforms })
+            .to_string()
+            .into_bytes(),
     );
+    let result = if multi {
+        gateway_pb::result::Result::Refs(gateway_pb::RefMap { refs })
+    } else {
+        let only = refs.into_values().next().unwrap_or_default();
+        gateway_pb::result::Result::Ref(only)
+    };
     Ok(gateway_pb::Result {
         metadata,
-        result: Some(gateway_pb::result::Result::Ref(gateway_pb::Ref {
-            id: reference,
-            def: None,
-        })),
+        result: Some(result),
         ..Default::default()
     })
 }

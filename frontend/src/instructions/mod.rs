@@ -407,11 +407,9 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
             let f = Flags::parse(
                 kw,
                 &ins.flags,
-                &[
-                    ("mount", FlagKind::List),
-                    ("network", FlagKind::String),
-                    ("security", FlagKind::String),
-                ],
+                // `--security` exists only in BuildKit's labs builds: unknown here, as in
+                // the builtin frontend.
+                &[("mount", FlagKind::List), ("network", FlagKind::String)],
             )?;
             CommandKind::Run(Run {
                 form: form(ins, &ins.args)?,

@@ -99,11 +99,12 @@ pub fn http(src: HttpSource) -> State {
     }
     if let Some(uid) = src.uid.filter(|u| *u != 0) {
         attrs.insert("http.uid".to_owned(), uid.to_string());
-        meta = meta.cap("source.http.uidgid");
+        // BuildKit's cap id really is spelled this way.
+        meta = meta.cap("soruce.http.uidgid");
     }
     if let Some(gid) = src.gid.filter(|g| *g != 0) {
         attrs.insert("http.gid".to_owned(), gid.to_string());
-        meta = meta.cap("source.http.uidgid");
+        meta = meta.cap("soruce.http.uidgid");
     }
     source_state(src.url, attrs, meta.cap("source.http"))
 }
