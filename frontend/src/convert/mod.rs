@@ -22,7 +22,7 @@ use crate::expand::{Env, Lexer};
 use crate::image::{Image, DEFAULT_PATH};
 use crate::instructions::{Command, CommandKind, Lowered, Source};
 use crate::options::BuildOptions;
-use crate::plan::{Base, FromRef, Plan};
+use crate::plan::{Base, FromRef, NamedContext, Plan};
 use crate::platform::Platform;
 
 /// A resolved base image: what `ResolveImageConfig` told us.
@@ -256,6 +256,24 @@ fn convert_with(
                 }
                 d
             }
+            Base::Context(nc) => {
+                let (fs, config) = named_context_state(nc, &sp.platform, &ctx)
+                    .map_err(|e| relocate(e, stage.from.span))?;
+                let total = if sp.replaced { 0 } else { counted + 1 };
+                let mut d = from_image(
+                    config.as_ref(),
+                    &fs,
+                    sp.platform.clone(),
+                    stage_label,
+                    total,
+                );
+                // The context's config is the stage's; there is no base image to report.
+                d.base_config = None;
+                // FROM counts as a step, but the context's own op carries its name.
+                d.names = names::StepNames::new(d.names.label().to_owned(), total);
+                d.names.skip();
+                d
+            }
             Base::Scratch => from_image(
                 None,
                 &State::scratch(),
@@ -312,6 +330,11 @@ fn convert_with(
         };
         // The base's ONBUILD triggers run first, as if written right after FROM; the
         // stage's own ONBUILD lines then start a fresh list.
+        if sp.replaced {
+            // A named context with this stage's name is the stage: nothing runs.
+            done[i] = Some(d);
+            continue;
+        }
         let triggers = d.image.config.on_build.take().unwrap_or_default();
         for trigger in &triggers {
             run_trigger(&mut d, trigger, stage, lowered, &done, &ctx, used)
@@ -432,6 +455,7 @@ fn implicit_images(plan: &Plan) -> BTreeSet<String> {
         .flat_map(|s| s.reads.values().flatten())
         .filter_map(|r| match r {
             FromRef::Image(i) => Some(i.clone()),
+            FromRef::Context(c) => Some(c.name.clone()),
             FromRef::Stage(_) => None,
         })
         .collect()
@@ -452,6 +476,9 @@ fn resolve_reads(
                 .and_then(Option::as_ref)
                 .map(|s| s.fs.clone())
                 .ok_or_else(|| Error::at(src.span, "stage was not converted before use")),
+            FromRef::Context(nc) => named_context_state(nc, &d.platform, ctx)
+                .map(|(s, _)| s)
+                .map_err(|e| relocate(e, src.span)),
             FromRef::Image(reference) => {
                 let normalized = llb::normalize_image_reference(reference);
                 let mut meta = ctx.op_meta(format!("FROM {normalized}"), src);
@@ -465,6 +492,46 @@ fn resolve_reads(
             }
         })
         .collect()
+}
+
+/// The filesystem of a named context, and its image config when it is an image whose
+/// config was resolved. Like BuildKit, an image context is not pinned to a digest.
+fn named_context_state(
+    nc: &NamedContext,
+    platform: &Platform,
+    ctx: &StageCtx<'_>,
+) -> Result<(State, Option<BaseImage>)> {
+    if let Some(reference) = nc.image() {
+        if reference == "scratch" {
+            return Ok((State::scratch(), None));
+        }
+        let config = ctx
+            .inputs
+            .images
+            .get(&(reference.to_owned(), platform.clone()))
+            .cloned();
+        let state = llb::image(llb::ImageSource {
+            reference: reference.to_owned(),
+            platform: Some(platform.to_pb()),
+            meta: OpMeta::named(format!("[context {}] {reference}", nc.name)),
+            ..Default::default()
+        });
+        return Ok((state, config));
+    }
+    if let Some(local) = nc.value.strip_prefix("local:") {
+        let state = llb::local(llb::LocalSource {
+            name: local.to_owned(),
+            session_id: ctx.inputs.opts.session_id.clone(),
+            shared_key_hint: Some(format!("context:{}", nc.name)),
+            meta: OpMeta::named(format!("[context {}] load from client", nc.name)),
+            ..Default::default()
+        });
+        return Ok((state, None));
+    }
+    Err(Error::Input(format!(
+        "named context {} ({}) is not supported by Strata: use a docker-image:// or local directory context",
+        nc.name, nc.value
+    )))
 }
 
 /// A fresh dispatch state on an image (or scratch when `base` is `None`).

@@ -19,6 +19,16 @@ impl StepNames {
         }
     }
 
+    /// The stage label (empty when the build has one stage).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Counts a step that shows no numbered name of its own (`FROM` a named context).
+    pub fn skip(&mut self) {
+        self.index += 1;
+    }
+
     /// The next step's name for `text`.
     pub fn next(&mut self, text: &str) -> String {
         self.index += 1;
