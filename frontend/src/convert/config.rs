@@ -14,6 +14,9 @@ use crate::image::{Empty, HealthConfig};
 use crate::instructions::{CommandKind, Form, Healthcheck, Source};
 use crate::syntax::Word;
 
+/// Build args that configure BuildKit's SBOM scanning; they never reach `RUN`'s env.
+const NON_ENV_ARGS: &[&str] = &["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
+
 pub(crate) fn dispatch_workdir(
     d: &mut Dispatch,
     w: &Word,
@@ -100,15 +103,21 @@ pub(crate) fn dispatch_config(
                 .add_history(format!("ENV {}", shown.join(" ")), true);
         }
         CommandKind::Arg(decls) => {
-            let mut shown = Vec::new();
+            // Like BuildKit, every name and default is expanded against the environment
+            // as it was before this instruction, then the declarations apply in order.
+            let mut expanded = Vec::new();
             for decl in decls {
                 let name = ctx.expand(d, &decl.name.text, decl.name.span)?;
                 let default = match &decl.default {
                     Some(w) => Some(ctx.expand(d, &w.text, w.span)?),
                     None => None,
                 };
-                shown.push(match &decl.default {
-                    Some(w) => format!("{name}={}", w.text),
+                expanded.push((name, default));
+            }
+            let mut shown = Vec::new();
+            for (name, default) in expanded {
+                shown.push(match &default {
+                    Some(v) => format!("{name}={v}"),
                     None => name.clone(),
                 });
                 let value = ctx
@@ -119,10 +128,15 @@ pub(crate) fn dispatch_config(
                     .cloned()
                     .or(default)
                     .or_else(|| ctx.meta_arg(&name));
-                d.args.retain(|(k, _)| *k != name);
-                d.args.push((name.clone(), value.clone()));
-                if let Some(v) = value {
-                    d.add_env(&name, &v);
+                if let Some(v) = &value {
+                    if !NON_ENV_ARGS.contains(&name.as_str()) {
+                        d.add_env(&name, v);
+                    }
+                }
+                // A re-declared ARG keeps its first position in `RUN |N …` history.
+                match d.args.iter_mut().find(|(k, _)| *k == name) {
+                    Some(slot) => slot.1 = value,
+                    None => d.args.push((name, value)),
                 }
             }
             d.image
