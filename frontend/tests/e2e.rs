@@ -1,1 +1,668 @@
-//! Placeholder: the e2e harness lands next.
+//! End-to-end: real `docker buildx build` runs, Strata against BuildKit's builtin frontend.
+//!
+//! Every directory `testdata/e2e/<case>/` with a `Dockerfile` is built twice, once by the
+//! builtin frontend and once by Strata (`--build-arg BUILDKIT_SYNTAX=$STRATA_IMAGE`, or the
+//! case's own `# syntax=` line), and the two results must agree: the exported rootfs tars
+//! entry by entry (everything but mtimes) and the image config of `--load`ed images.
+//! Optional files in a case:
+//!   `args`    one extra `docker buildx build` argument per line (both builds get them)
+//!   `expect`  `log-contains: <text>` / `log-lacks: <text>` on Strata's progress log
+//!   `base/`   a Dockerfile built first (builtin frontend) and loaded as
+//!             `strata-e2e-base/<case>`, for cases about inheriting an image's config
+//! `testdata/e2e/errors/<case>/` holds builds Strata must reject: `expect` has
+//! `fails-with: <text>` and `line: N` (buildx's `Dockerfile:N` snippet header).
+//!
+//! Needs the test bed: `make testbed image`, then `make e2e`. Missing pieces fail the tests.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// One `docker buildx build` may take this long before the test gives up on it.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The `.Config` fields of `docker image inspect` both frontends must agree on.
+const CONFIG_FIELDS: &[&str] = &[
+    "Env",
+    "Cmd",
+    "Entrypoint",
+    "WorkingDir",
+    "User",
+    "ExposedPorts",
+    "Labels",
+    "Volumes",
+    "StopSignal",
+    "Healthcheck",
+    "Shell",
+    "OnBuild",
+];
+
+macro_rules! cases {
+    ($list:ident, $check:ident: $($test:ident => $dir:literal),* $(,)?) => {
+        const $list: &[&str] = &[$($dir),*];
+        $(
+            #[test]
+            fn $test() {
+                $check(&e2e_dir().join($dir));
+            }
+        )*
+    };
+}
+
+cases! {
+    CASES, check_case:
+    multistage => "multistage",
+    target => "target",
+    build_arg => "build-arg",
+    copy_from_image => "copy-from-image",
+    base_config => "base-config",
+    syntax_line => "syntax-line",
+    copy_rules => "copy-rules",
+    run_forms => "run-forms",
+    unused_stage_errors => "unused-stage-errors",
+    onbuild => "onbuild",
+    onbuild_image => "onbuild-image",
+    image_inherit => "image-inherit",
+    context_special => "context-special",
+    config_forms => "config-forms",
+    platform_args => "platform-args",
+    workdir_user => "workdir-user",
+    add_local => "add-local",
+    dockerignore_negation => "dockerignore-negation",
+    copy_heredoc => "copy-heredoc",
+    expansion => "expansion",
+    mounts => "mounts",
+    escape_directive => "escape-directive",
+    clear_config => "clear-config",
+    copy_link_from => "copy-link-from",
+}
+
+cases! {
+    ERROR_CASES, check_error_case:
+    error_unknown_instruction => "errors/unknown-instruction",
+    error_failing_run => "errors/failing-run",
+    error_missing_from => "errors/missing-from",
+    error_copy_from_later_stage => "errors/copy-from-later-stage",
+    error_from_stage_uppercase => "errors/from-stage-uppercase",
+    error_healthcheck_type => "errors/healthcheck-type",
+}
+
+/// Every case directory on disk has a test above, so none is silently dropped.
+#[test]
+fn every_case_directory_has_a_test() {
+    let listed: Vec<&str> = CASES.iter().chain(ERROR_CASES).copied().collect();
+    let mut on_disk = case_dirs(&e2e_dir(), "");
+    on_disk.extend(case_dirs(&e2e_dir().join("errors"), "errors/"));
+    let missing: Vec<&String> = on_disk
+        .iter()
+        .filter(|d| !listed.contains(&d.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "case directories without a test in tests/e2e.rs: {missing:?}"
+    );
+    let stale: Vec<&&str> = listed
+        .iter()
+        .filter(|d| !on_disk.iter().any(|o| o == *d))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "tests naming case directories that do not exist (or lack a Dockerfile): {stale:?}"
+    );
+}
+
+/// Subdirectories of `dir` that hold a `Dockerfile`, as `prefix` + name.
+fn case_dirs(dir: &Path, prefix: &str) -> Vec<String> {
+    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut out: Vec<String> = entries
+        .map(|e| e.expect("readable directory entry").path())
+        .filter(|p| p.join("Dockerfile").is_file())
+        .map(|p| {
+            format!(
+                "{prefix}{}",
+                p.file_name().expect("named").to_string_lossy()
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn e2e_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/e2e")
+}
+
+/// The frontend image under test; checked (once) together with docker, buildx and dockerd.
+fn strata_image() -> &'static str {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let image = std::env::var("STRATA_IMAGE").unwrap_or_else(|_| "strata:dev".to_owned());
+        let hint = "run `make testbed image` first (or `make e2e`)";
+        for (what, args) in [
+            ("the docker CLI / dockerd", vec!["version"]),
+            ("docker buildx", vec!["buildx", "version"]),
+            (
+                "the Strata frontend image",
+                vec!["image", "inspect", "--format", "{{.Id}}", image.as_str()],
+            ),
+        ] {
+            let out = Command::new("docker").args(&args).output();
+            match out {
+                Ok(o) if o.status.success() => {}
+                Ok(o) => panic!(
+                    "e2e: {what} is not available (`docker {}` failed: {}); {hint}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&o.stderr).trim()
+                ),
+                Err(e) => panic!("e2e: cannot run `docker`: {e}; {hint}"),
+            }
+        }
+        image
+    })
+}
+
+/// A case directory's optional files.
+struct Case {
+    dir: PathBuf,
+    name: String,
+    dockerfile: String,
+    args: Vec<String>,
+    expect: Vec<(String, String)>,
+}
+
+impl Case {
+    fn load(dir: &Path) -> Case {
+        let read = |f: &str| fs::read_to_string(dir.join(f)).ok();
+        let dockerfile =
+            read("Dockerfile").unwrap_or_else(|| panic!("{}: no Dockerfile", dir.display()));
+        let lines = |text: Option<String>| -> Vec<String> {
+            text.unwrap_or_default()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect()
+        };
+        let expect = lines(read("expect"))
+            .into_iter()
+            .map(|l| {
+                let (k, v) = l
+                    .split_once(':')
+                    .unwrap_or_else(|| panic!("{}/expect: bad line {l:?}", dir.display()));
+                let key = k.trim().to_owned();
+                let known = ["log-contains", "log-lacks", "fails-with", "line"];
+                assert!(
+                    known.contains(&key.as_str()),
+                    "{}/expect: unknown key {key:?}",
+                    dir.display()
+                );
+                (key, v.trim().to_owned())
+            })
+            .collect();
+        let name = dir
+            .strip_prefix(e2e_dir())
+            .unwrap_or(dir)
+            .to_string_lossy()
+            .replace('/', "-");
+        Case {
+            dir: dir.to_owned(),
+            name,
+            dockerfile,
+            args: lines(read("args")),
+            expect,
+        }
+    }
+
+    /// The image named by a `# syntax=` first line, if any.
+    fn syntax_line(&self) -> Option<&str> {
+        let first = self.dockerfile.lines().next()?;
+        let rest = first.strip_prefix('#')?.trim_start();
+        let value = rest
+            .strip_prefix("syntax")?
+            .trim_start()
+            .strip_prefix('=')?;
+        Some(value.trim())
+    }
+
+    fn expected(&self, key: &str) -> Vec<&str> {
+        self.expect
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// A scratch directory removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("strata-e2e-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create scratch dir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Images `--load`ed by a test, removed on drop (also when the test fails).
+struct LoadedImages(Vec<String>);
+
+impl Drop for LoadedImages {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            let _ = Command::new("docker")
+                .args(["image", "rm", "-f"])
+                .args(&self.0)
+                .output();
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Frontend {
+    Builtin,
+    Strata,
+}
+
+impl Frontend {
+    fn name(self) -> &'static str {
+        match self {
+            Frontend::Builtin => "builtin",
+            Frontend::Strata => "strata",
+        }
+    }
+}
+
+/// How a build ended: success and the combined progress output.
+struct Build {
+    ok: bool,
+    log: String,
+}
+
+/// Runs `docker buildx build` for `case` with `frontend`; `output` is the exporter args.
+fn build(case: &Case, frontend: Frontend, output: &[String], scratch: &Path) -> Build {
+    let mut cmd = Command::new("docker");
+    cmd.args(["buildx", "build", "--progress=plain"])
+        .args(&case.args)
+        .args(output);
+    match (frontend, case.syntax_line()) {
+        (Frontend::Strata, None) => {
+            cmd.arg("--build-arg")
+                .arg(format!("BUILDKIT_SYNTAX={}", strata_image()));
+        }
+        (Frontend::Strata, Some(_)) => {}
+        (Frontend::Builtin, Some(_)) => {
+            // The builtin frontend would hand the build to the `# syntax=` image: drop the line.
+            let body = case
+                .dockerfile
+                .split_once('\n')
+                .map_or("", |(_, rest)| rest);
+            let copy = scratch.join("Dockerfile.builtin");
+            fs::write(&copy, body).expect("write Dockerfile copy");
+            cmd.arg("-f").arg(copy);
+        }
+        (Frontend::Builtin, None) => {}
+    }
+    // Relative paths in `args` (say `--secret id=s,src=file`) are the case directory's.
+    cmd.arg(".").current_dir(&case.dir);
+    run_logged(cmd, &scratch.join(format!("{}.log", frontend.name())))
+}
+
+/// Runs `cmd` with stdout and stderr into `log_path`, killing it after [`BUILD_TIMEOUT`].
+fn run_logged(mut cmd: Command, log_path: &Path) -> Build {
+    let log = fs::File::create(log_path).expect("create log file");
+    cmd.stdin(Stdio::null())
+        .stdout(log.try_clone().expect("dup log"))
+        .stderr(log);
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for docker") {
+            break status;
+        }
+        if started.elapsed() > BUILD_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = fs::read_to_string(log_path).unwrap_or_default();
+            panic!("timed out after {BUILD_TIMEOUT:?}: {shown}\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut text = String::new();
+    fs::File::open(log_path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .expect("read log");
+    Build {
+        ok: status.success(),
+        log: text,
+    }
+}
+
+/// Builds `case` with `frontend` and panics, showing the log, unless it succeeds.
+fn build_ok(case: &Case, frontend: Frontend, output: &[String], scratch: &Path) -> String {
+    let b = build(case, frontend, output, scratch);
+    assert!(
+        b.ok,
+        "{}: the {} build failed:\n{}",
+        case.name,
+        frontend.name(),
+        b.log
+    );
+    b.log
+}
+
+/// The reference BuildKit's progress log uses for an image (`strata:dev` →
+/// `docker.io/library/strata:dev`).
+fn normalized_ref(image: &str) -> String {
+    let (first, _) = image.split_once('/').unwrap_or(("", image));
+    let mut r = if !image.contains('/') {
+        format!("docker.io/library/{image}")
+    } else if first.contains('.') || first.contains(':') || first == "localhost" {
+        image.to_owned()
+    } else {
+        format!("docker.io/{image}")
+    };
+    let last = r.rsplit('/').next().unwrap_or_default();
+    if !last.contains(':') && !last.contains('@') {
+        r.push_str(":latest");
+    }
+    r
+}
+
+/// The one routine every success case goes through.
+fn check_case(dir: &Path) {
+    let image = strata_image();
+    let case = Case::load(dir);
+    if let Some(syntax) = case.syntax_line() {
+        assert_eq!(
+            syntax, image,
+            "{}: the `# syntax=` line must name STRATA_IMAGE",
+            case.name
+        );
+    }
+    let scratch = Scratch::new(&case.name);
+    let mut loaded = LoadedImages(Vec::new());
+    if case.dir.join("base/Dockerfile").is_file() {
+        loaded.0.push(build_base_image(&case, &scratch.0));
+    }
+    let tar_of = |f: Frontend| scratch.0.join(format!("{}.tar", f.name()));
+    let tar_out = |f: Frontend| {
+        vec![
+            "--output".to_owned(),
+            format!("type=tar,dest={}", tar_of(f).display()),
+        ]
+    };
+
+    build_ok(
+        &case,
+        Frontend::Builtin,
+        &tar_out(Frontend::Builtin),
+        &scratch.0,
+    );
+    let log = build_ok(
+        &case,
+        Frontend::Strata,
+        &tar_out(Frontend::Strata),
+        &scratch.0,
+    );
+    check_log(&case, &log);
+    let builtin_fs = rootfs(&tar_of(Frontend::Builtin));
+    assert!(
+        !builtin_fs.is_empty(),
+        "{}: the builtin rootfs is empty",
+        case.name
+    );
+    let diff = diff_maps(&builtin_fs, &rootfs(&tar_of(Frontend::Strata)));
+    assert!(
+        diff.is_empty(),
+        "{}: rootfs differs (builtin vs strata):\n{diff}",
+        case.name
+    );
+
+    let mut configs = Vec::new();
+    for f in [Frontend::Builtin, Frontend::Strata] {
+        let tag = format!("strata-e2e/{}:{}", case.name, f.name());
+        loaded.0.push(tag.clone());
+        build_ok(
+            &case,
+            f,
+            &["--load".to_owned(), "-t".to_owned(), tag.clone()],
+            &scratch.0,
+        );
+        configs.push(image_config(&tag));
+    }
+    let diff = diff_maps(&configs[0], &configs[1]);
+    assert!(
+        diff.is_empty(),
+        "{}: image config differs (builtin vs strata):\n{diff}",
+        case.name
+    );
+}
+
+/// Builds the case's `base/` directory with the builtin frontend into the local image store
+/// as `strata-e2e-base/<case>`, for a Dockerfile that starts `FROM` an image made here.
+fn build_base_image(case: &Case, scratch: &Path) -> String {
+    let tag = format!("strata-e2e-base/{}", case.name);
+    let mut cmd = Command::new("docker");
+    cmd.args([
+        "buildx",
+        "build",
+        "--progress=plain",
+        "--load",
+        "-t",
+        &tag,
+        "base",
+    ])
+    .current_dir(&case.dir);
+    let b = run_logged(cmd, &scratch.join("base.log"));
+    assert!(b.ok, "{}: building base/ failed:\n{}", case.name, b.log);
+    tag
+}
+
+/// The `expect` file's log assertions, plus proof that Strata (not the builtin) ran.
+fn check_log(case: &Case, log: &str) {
+    let frontend = format!(
+        "resolve image config for docker-image://{}",
+        normalized_ref(strata_image())
+    );
+    assert!(
+        log.contains(&frontend),
+        "{}: Strata did not run: the log lacks {frontend:?}:\n{log}",
+        case.name
+    );
+    for text in case.expected("log-contains") {
+        assert!(
+            log.contains(text),
+            "{}: Strata's log lacks {text:?}:\n{log}",
+            case.name
+        );
+    }
+    for text in case.expected("log-lacks") {
+        assert!(
+            !log.contains(text),
+            "{}: Strata's log contains {text:?}:\n{log}",
+            case.name
+        );
+    }
+}
+
+/// A case Strata must reject, naming the line.
+fn check_error_case(dir: &Path) {
+    strata_image();
+    let case = Case::load(dir);
+    let scratch = Scratch::new(&case.name);
+    let texts = case.expected("fails-with");
+    let line = case.expected("line").first().copied();
+    assert!(
+        !texts.is_empty() && line.is_some(),
+        "{}: expect needs `fails-with:` and `line:`",
+        case.name
+    );
+    let out = vec!["--output".to_owned(), "type=tar,dest=/dev/null".to_owned()];
+    let b = build(&case, Frontend::Strata, &out, &scratch.0);
+    assert!(
+        !b.ok,
+        "{}: the Strata build succeeded but must fail:\n{}",
+        case.name, b.log
+    );
+    check_log(&case, &b.log);
+    let header = format!("Dockerfile:{}", line.unwrap_or_default());
+    assert!(
+        b.log.lines().any(|l| l.trim() == header),
+        "{}: no `{header}` source snippet in the output:\n{}",
+        case.name,
+        b.log
+    );
+    for text in texts {
+        assert!(
+            b.log.contains(text),
+            "{}: the output lacks {text:?}:\n{}",
+            case.name,
+            b.log
+        );
+    }
+}
+
+/// Every entry of an exported rootfs tar, by path: all metadata but the mtime.
+fn rootfs(path: &Path) -> BTreeMap<String, Value> {
+    let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut archive = tar::Archive::new(file);
+    let mut out = BTreeMap::new();
+    for entry in archive.entries().expect("tar entries") {
+        let mut entry = entry.expect("tar entry");
+        let h = entry.header().clone();
+        let name = entry
+            .path()
+            .expect("tar path")
+            .to_string_lossy()
+            .into_owned();
+        let name = name
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_owned();
+        let link = entry
+            .link_name()
+            .expect("tar link")
+            .map(|l| l.to_string_lossy().into_owned());
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).expect("tar content");
+        let fields = serde_json::json!({
+            "type": format!("{:?}", h.entry_type()),
+            "mode": format!("{:o}", h.mode().expect("mode")),
+            "uid": h.uid().expect("uid"),
+            "gid": h.gid().expect("gid"),
+            "size": h.size().expect("size"),
+            "sha256": hex::encode(Sha256::digest(&content)),
+            "link": link,
+        });
+        out.insert(
+            if name.is_empty() {
+                "/".to_owned()
+            } else {
+                name
+            },
+            fields,
+        );
+    }
+    out
+}
+
+/// The compared `docker image inspect` fields of `tag`.
+fn image_config(tag: &str) -> BTreeMap<String, Value> {
+    let out = Command::new("docker")
+        .args(["image", "inspect", tag])
+        .output()
+        .expect("docker image inspect");
+    assert!(
+        out.status.success(),
+        "docker image inspect {tag}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all: Value = serde_json::from_slice(&out.stdout).expect("inspect JSON");
+    let img = &all[0];
+    let mut fields = BTreeMap::new();
+    for f in CONFIG_FIELDS {
+        fields.insert(format!("Config.{f}"), img["Config"][f].clone());
+    }
+    for f in ["Os", "Architecture"] {
+        fields.insert(f.to_owned(), img[f].clone());
+    }
+    fields
+}
+
+/// A readable diff of two maps (absent keys and JSON nulls are the same); empty if equal.
+fn diff_maps(builtin: &BTreeMap<String, Value>, strata: &BTreeMap<String, Value>) -> String {
+    let mut out = String::new();
+    let keys: std::collections::BTreeSet<&String> = builtin.keys().chain(strata.keys()).collect();
+    for k in keys {
+        let (a, b) = (
+            builtin.get(k).unwrap_or(&Value::Null),
+            strata.get(k).unwrap_or(&Value::Null),
+        );
+        if a != b {
+            let _ = writeln!(out, "  {k}\n    builtin: {a}\n    strata:  {b}");
+        }
+    }
+    out
+}
+
+/// The comparison itself sees what it must: content, mode, ids and link targets, not mtimes.
+#[test]
+fn rootfs_diff_sees_metadata_but_not_mtimes() {
+    let scratch = Scratch::new("self-test");
+    let write = |name: &str, mode: u32, uid: u64, body: &[u8], mtime: u64| {
+        let path = scratch.0.join(name);
+        let mut b = tar::Builder::new(fs::File::create(&path).expect("create tar"));
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(mode);
+        h.set_uid(uid);
+        h.set_gid(0);
+        h.set_mtime(mtime);
+        h.set_cksum();
+        b.append_data(&mut h, "etc/file", body).expect("append");
+        let mut l = tar::Header::new_gnu();
+        l.set_entry_type(tar::EntryType::Symlink);
+        l.set_size(0);
+        l.set_mode(0o777);
+        l.set_uid(0);
+        l.set_gid(0);
+        l.set_mtime(mtime);
+        b.append_link(
+            &mut l,
+            "etc/link",
+            if uid == 9 { "elsewhere" } else { "file" },
+        )
+        .expect("link");
+        b.finish().expect("finish tar");
+        rootfs(&path)
+    };
+    let base = write("a.tar", 0o644, 0, b"x", 1);
+    assert_eq!(diff_maps(&base, &write("b.tar", 0o644, 0, b"x", 2)), "");
+    for (other, what) in [
+        (write("c.tar", 0o600, 0, b"x", 1), "mode"),
+        (write("d.tar", 0o644, 0, b"y", 1), "sha256"),
+        (write("e.tar", 0o644, 9, b"x", 1), "elsewhere"),
+    ] {
+        let diff = diff_maps(&base, &other);
+        assert!(diff.contains(what), "diff misses {what}:\n{diff}");
+    }
+}
