@@ -290,6 +290,9 @@ fn convert_with(
                     )
                 })?;
                 let mut names = names::StepNames::new(stage_label.clone(), counted + 1);
+                if inputs.opts.multi_platform {
+                    names.set_platform(sp.platform.to_string());
+                }
                 let scratch_like = base.config.rootfs.diff_ids.is_empty()
                     && base.config.history.iter().all(|h| h.empty_layer);
                 let fs = if scratch_like {
@@ -330,6 +333,9 @@ fn convert_with(
         };
         // The base's ONBUILD triggers run first, as if written right after FROM; the
         // stage's own ONBUILD lines then start a fresh list.
+        if inputs.opts.multi_platform {
+            d.names.set_platform(sp.platform.to_string());
+        }
         if sp.replaced {
             // A named context with this stage's name is the stage: nothing runs.
             done[i] = Some(d);
