@@ -56,6 +56,14 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         .into());
     }
     let (text, ignore) = read_dockerfile(bridge, &opts).await?;
+    let mut opts = opts;
+    for (name, value) in opts.named_contexts.clone() {
+        if let Some(local) = value.strip_prefix("local:") {
+            let excludes = read_named_dockerignore(bridge, &opts, &name, local).await?;
+            opts.named_context_excludes
+                .insert(local.to_owned(), excludes);
+        }
+    }
     // One conversion per target platform (just the pipeline with another target), solved
     // concurrently as BuildKit's own frontend does.
     let targets: Vec<Option<Platform>> = if opts.platforms.is_empty() {
@@ -262,6 +270,35 @@ async fn read_dockerfile(bridge: &Bridge, opts: &BuildOptions) -> Result<(String
         Err(_) => read_context_dockerignore(bridge, opts).await,
     };
     Ok((text, ignore))
+}
+
+/// The `.dockerignore` of a named local context (`--build-context name=dir`), read the way
+/// BuildKit reads it: a small transfer of just that file; missing is fine.
+async fn read_named_dockerignore(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    name: &str,
+    local: &str,
+) -> Result<Vec<String>> {
+    let source = llb::local(llb::LocalSource {
+        name: local.to_owned(),
+        session_id: opts.session_id.clone(),
+        shared_key_hint: Some(format!("context:{name}-.dockerignore")),
+        follow_paths: vec![".dockerignore".to_owned()],
+        differ: Some("none".to_owned()),
+        meta: OpMeta::named(format!("[context {name}] load .dockerignore")),
+        ..Default::default()
+    });
+    let out = bridge
+        .solve(llb::marshal(&source), SolveOptions::default())
+        .await?;
+    let reference = out.reference.unwrap_or_default();
+    Ok(
+        match bridge.read_file(&reference, ".dockerignore", None).await {
+            Ok(b) => pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)),
+            Err(_) => Vec::new(),
+        },
+    )
 }
 
 /// `.dockerignore` at the context root; missing is fine.

@@ -44,6 +44,9 @@ pub struct BuildOptions {
     /// `context:<name>` named contexts, by lower-cased name, as the client sent them
     /// (`docker-image://…`, `local:<name>`, `input:<name>`, `oci-layout://…`, a URL).
     pub named_contexts: BTreeMap<String, String>,
+    /// `.dockerignore` patterns of each `local:<name>` named context, by local name. Not a
+    /// frontend opt: the gateway edge reads them from the client before converting.
+    pub named_context_excludes: BTreeMap<String, Vec<String>>,
 }
 
 impl BuildOptions {
@@ -66,6 +69,7 @@ impl BuildOptions {
             network_mode: "sandbox".to_owned(),
             hostname: None,
             named_contexts: BTreeMap::new(),
+            named_context_excludes: BTreeMap::new(),
         }
     }
 

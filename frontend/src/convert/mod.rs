@@ -529,6 +529,13 @@ fn named_context_state(
             name: local.to_owned(),
             session_id: ctx.inputs.opts.session_id.clone(),
             shared_key_hint: Some(format!("context:{}", nc.name)),
+            exclude_patterns: ctx
+                .inputs
+                .opts
+                .named_context_excludes
+                .get(local)
+                .cloned()
+                .unwrap_or_default(),
             meta: OpMeta::named(format!("[context {}] load from client", nc.name)),
             ..Default::default()
         });
