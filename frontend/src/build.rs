@@ -57,6 +57,7 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
     }
     let (text, ignore) = read_dockerfile(bridge, &opts).await?;
     let mut opts = opts;
+    opts.merge_op = bridge.caps().has_llb("mergeop");
     for (name, value) in opts.named_contexts.clone() {
         if let Some(local) = value.strip_prefix("local:") {
             let excludes = read_named_dockerignore(bridge, &opts, &name, local).await?;

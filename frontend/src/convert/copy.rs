@@ -72,7 +72,11 @@ pub(crate) fn dispatch_copy(
         .expand_word(original, &DispatchEnv(&d.env))
         .map(|e| e.value)
         .unwrap_or_else(|_| original.to_owned());
-    let name = d.names.next(&uppercase_cmd(&shown));
+    let shown = uppercase_cmd(&shown);
+    let name = d.names.next(&shown);
+    // `COPY --link` (without --chmod, when the daemon can merge): copy onto an empty layer,
+    // then merge it over the stage, so the layer does not depend on what lies below.
+    let link = c.link && c.chmod.is_none() && ctx.inputs.opts.merge_op;
 
     let dest = paths::copy_dest(&d.dir, &dest_text);
     // Remote and inline sources are single files or checkouts: no wildcards, no unpacking.
@@ -90,7 +94,7 @@ pub(crate) fn dispatch_copy(
         meta.ignore_cache = ctx.ignore_cache;
         meta
     };
-    let mut op = FileOp::new(d.fs.clone());
+    let mut op = FileOp::new(if link { State::scratch() } else { d.fs.clone() });
     for (s, span) in &sources {
         if let Some(git) = remote::parse_git_ref(s) {
             if !c.is_add {
@@ -166,7 +170,13 @@ pub(crate) fn dispatch_copy(
             .build();
         op = op.copy(&doc, plain_copy(paths::clean(&format!("/{}", h.name))));
     }
-    d.fs = op.meta(ctx.op_meta(name, src)).build();
+    let layer = op.meta(ctx.op_meta(name, src)).build();
+    d.fs = if link {
+        let merge_name = d.names.current(&format!("LINK {shown}"));
+        llb::merge(&[d.fs.clone(), layer], ctx.op_meta(merge_name, src))
+    } else {
+        layer
+    };
 
     let mut history = keyword.to_owned();
     if let Some(f) = &c.chown {

@@ -671,6 +671,26 @@ mod tests {
     }
 
     #[test]
+    fn copy_link_merges_when_the_daemon_can() {
+        let text =
+            "FROM busybox\nCOPY --link a /b\nCOPY --link --chmod=644 a /c\nCOPY --link a /d\n";
+        let convert = |merge_op: bool| {
+            let mut opts = BuildOptions::new(Platform::linux_amd64());
+            opts.merge_op = merge_op;
+            let prepared = pipeline::prepare(text, "Dockerfile", &opts).unwrap();
+            let images = crate::resolve::offline_images(&prepared.plan);
+            let c = pipeline::convert(&prepared, &opts, &images, Vec::new()).unwrap();
+            strata_proto::llb::dump(&c.state).to_string()
+        };
+        let merged = convert(true);
+        assert_eq!(merged.matches("\"merge\"").count(), 2, "{merged}");
+        assert!(merged.contains("[2/4] LINK COPY --link a /b"), "{merged}");
+        assert!(merged.contains("[2/4] COPY --link a /b"), "{merged}");
+        let plain = convert(false);
+        assert!(!plain.contains("\"merge\""), "{plain}");
+    }
+
+    #[test]
     fn a_bad_trigger_is_reported_at_the_from_line() {
         let text = "FROM scratch\nFROM busybox AS x\nRUN true\n";
         for bad in ["RUNN x", "RUN a\nRUN b", "FROM x", "COPY onlyone"] {

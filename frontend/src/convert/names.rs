@@ -39,6 +39,11 @@ impl StepNames {
     /// The next step's name for `text`.
     pub fn next(&mut self, text: &str) -> String {
         self.index += 1;
+        self.current(text)
+    }
+
+    /// The current step's name for `text` again (a step made of two ops: `LINK COPY`).
+    pub fn current(&self, text: &str) -> String {
         if self.total == 0 {
             return text.to_owned();
         }

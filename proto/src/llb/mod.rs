@@ -11,6 +11,7 @@ mod dump;
 mod exec;
 mod file;
 mod marshal;
+mod merge;
 mod meta;
 mod source;
 mod state;
@@ -21,6 +22,7 @@ pub use file::{
     Chown, CopyAction, FileOp, MkdirAction, MkfileAction, RmAction, SymlinkAction, UserRef,
 };
 pub use marshal::{digest_of, marshal};
+pub use merge::merge;
 pub use meta::{Location, OpMeta, SourceFile};
 pub use source::{
     git, http, image, local, normalize_image_reference, GitSource, HttpSource, ImageSource,
