@@ -166,3 +166,52 @@ async fn unknown_target_is_an_error() {
     let status = handle.recorded().returns[0].error.clone().expect("error");
     assert_eq!(status.message, "target stage \"nope\" could not be found");
 }
+
+#[tokio::test]
+async fn several_platforms_return_one_ref_each() {
+    let dockerfile = "FROM --platform=$BUILDPLATFORM busybox:local AS b\nARG TARGETARCH\nRUN echo $TARGETARCH > /arch\nFROM scratch\nCOPY --from=b /arch /arch\n";
+    let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
+    build::serve(&bridge, &env(&[("platform", "linux/amd64,linux/arm64")]))
+        .await
+        .unwrap();
+    let rec = handle.recorded();
+    let result = rec.returns[0].result.as_ref().expect("a result");
+    let Some(gateway_pb::result::Result::Refs(refs)) = &result.result else {
+        panic!("a ref per platform: {:?}", result.result)
+    };
+    let mut ids: Vec<&String> = refs.refs.keys().collect();
+    ids.sort();
+    assert_eq!(ids, ["linux/amd64", "linux/arm64"]);
+    for id in ["linux/amd64", "linux/arm64"] {
+        let config: serde_json::Value =
+            serde_json::from_slice(&result.metadata[&format!("containerimage.config/{id}")])
+                .unwrap();
+        assert_eq!(
+            format!("linux/{}", config["architecture"].as_str().unwrap()),
+            id
+        );
+    }
+    assert!(!result.metadata.contains_key("containerimage.config"));
+    let platforms: serde_json::Value =
+        serde_json::from_slice(&result.metadata["refs.platforms"]).unwrap();
+    assert_eq!(platforms["Platforms"].as_array().unwrap().len(), 2);
+    // Each platform's RUN saw its own TARGETARCH.
+    let envs: Vec<String> = rec
+        .solves
+        .iter()
+        .filter_map(|s| s.definition.as_ref())
+        .flat_map(ops)
+        .filter_map(|op| match op.op {
+            Some(pb::op::Op::Exec(e)) => Some(e.meta.unwrap().env.join(" ")),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        envs.iter().any(|e| e.contains("TARGETARCH=arm64")),
+        "{envs:?}"
+    );
+    assert!(
+        envs.iter().any(|e| e.contains("TARGETARCH=amd64")),
+        "{envs:?}"
+    );
+}
