@@ -133,11 +133,8 @@ pub(crate) fn dispatch_config(
                         d.add_env(&name, v);
                     }
                 }
-                // A re-declared ARG keeps its first position in `RUN |N …` history.
-                match d.args.iter_mut().find(|(k, _)| *k == name) {
-                    Some(slot) => slot.1 = value,
-                    None => d.args.push((name, value)),
-                }
+                // Every declaration counts in `RUN |N …` history, re-declarations too.
+                d.args.push((name, value));
             }
             d.image
                 .add_history(format!("ARG {}", shown.join(" ")), true);
