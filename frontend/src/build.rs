@@ -55,8 +55,19 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         ))
         .into());
     }
-    let (text, ignore) = read_dockerfile(bridge, &opts).await?;
+    // Frontend inputs (cap `frontend.inputs`): LLB the client built for the Dockerfile or
+    // the context, used instead of the `dockerfile` / `context` locals.
+    let mut inputs = if bridge.caps().has_frontend(FRONTEND_INPUTS_CAP) {
+        bridge.inputs().await.unwrap_or_default()
+    } else {
+        BTreeMap::new()
+    };
+    let (text, ignore) = read_dockerfile(bridge, &opts, inputs.remove("dockerfile")).await?;
     let mut opts = opts;
+    if let Some(def) = inputs.remove("context") {
+        llb::from_definition(&def).map_err(|e| Error::Input(format!("context input: {e}")))?;
+        opts.context_input = Some(def.encode_to_vec());
+    }
     opts.merge_op = bridge.caps().has_llb("mergeop");
     for (name, value) in opts.named_contexts.clone() {
         if let Some(local) = value.strip_prefix("local:") {
@@ -222,9 +233,16 @@ fn result(built: &[Built], multi: bool) -> Result<gateway_pb::Result, Failure> {
     })
 }
 
+/// The gateway cap that lets clients pass LLB as frontend inputs.
+const FRONTEND_INPUTS_CAP: &str = "frontend.inputs";
+
 /// Reads the Dockerfile (and its `.dockerignore`) from the client, as BuildKit's own
 /// frontend does: one small transfer of just those files.
-async fn read_dockerfile(bridge: &Bridge, opts: &BuildOptions) -> Result<(String, Vec<String>)> {
+async fn read_dockerfile(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    input: Option<pb::Definition>,
+) -> Result<(String, Vec<String>)> {
     let filename = opts.filename.clone();
     let mut follow = vec![filename.clone(), format!("{filename}.dockerignore")];
     let base = filename.rsplit('/').next().unwrap_or(&filename);
@@ -240,9 +258,11 @@ async fn read_dockerfile(bridge: &Bridge, opts: &BuildOptions) -> Result<(String
         meta: OpMeta::named(format!("[internal] load build definition from {filename}")),
         ..Default::default()
     });
-    let out = bridge
-        .solve(llb::marshal(&local), SolveOptions::default())
-        .await?;
+    let def = match input {
+        Some(def) => def,
+        None => llb::marshal(&local),
+    };
+    let out = bridge.solve(def, SolveOptions::default()).await?;
     let reference = out.reference.unwrap_or_default();
     let bytes = match bridge.read_file(&reference, &filename, None).await {
         Ok(b) => b,

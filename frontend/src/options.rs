@@ -51,6 +51,9 @@ pub struct BuildOptions {
     /// an empty layer and merges it. Not a frontend opt: the gateway edge sets it from the
     /// caps BuildKit reports.
     pub merge_op: bool,
+    /// The client's `context` frontend input (an encoded `pb::Definition`), which replaces
+    /// the `context` local. Not a frontend opt: the gateway edge fetches it.
+    pub context_input: Option<Vec<u8>>,
 }
 
 impl BuildOptions {
@@ -75,6 +78,7 @@ impl BuildOptions {
             named_contexts: BTreeMap::new(),
             named_context_excludes: BTreeMap::new(),
             merge_op: false,
+            context_input: None,
         }
     }
 

@@ -215,3 +215,30 @@ async fn several_platforms_return_one_ref_each() {
         "{envs:?}"
     );
 }
+
+#[tokio::test]
+async fn a_context_input_replaces_the_context_local() {
+    use strata_proto::llb;
+    let ctx = llb::local(llb::LocalSource {
+        name: "from-input".into(),
+        meta: llb::OpMeta::named("client-built context"),
+        ..Default::default()
+    });
+    let dockerfile = "FROM busybox:local\nCOPY a.txt /a.txt\n";
+    let fake = fake(dockerfile).with_input("context", llb::marshal(&ctx));
+    let (bridge, handle) = spawn(fake).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    assert!(rec.returns[0].result.is_some(), "{:?}", rec.returns[0]);
+    let build = ops(rec.solves.last().unwrap().definition.as_ref().unwrap());
+    let locals: Vec<String> = build
+        .iter()
+        .filter_map(|op| match &op.op {
+            Some(pb::op::Op::Source(s)) if s.identifier.starts_with("local://") => {
+                Some(s.identifier.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(locals, ["local://from-input"]);
+}

@@ -95,6 +95,16 @@ impl ContextUse {
 }
 
 fn context_state(inputs: &Inputs<'_>, used: Option<&ContextUse>) -> State {
+    if let Some(bytes) = &inputs.opts.context_input {
+        use prost::Message as _;
+        // The edge checked the input decodes; a broken one gives an empty context.
+        if let Ok(state) = strata_proto::pb::Definition::decode(bytes.as_slice())
+            .map_err(|e| e.to_string())
+            .and_then(|def| llb::from_definition(&def))
+        {
+            return state;
+        }
+    }
     let follow_paths = match used {
         Some(u) if !u.paths.contains(".") => u.paths.iter().cloned().collect(),
         _ => Vec::new(),

@@ -10,6 +10,7 @@
 mod dump;
 mod exec;
 mod file;
+mod import;
 mod marshal;
 mod merge;
 mod meta;
@@ -21,6 +22,7 @@ pub use exec::{CacheSharing, Exec, ExecOutputs, Mount, MountKind, NetMode, Secur
 pub use file::{
     Chown, CopyAction, FileOp, MkdirAction, MkfileAction, RmAction, SymlinkAction, UserRef,
 };
+pub use import::from_definition;
 pub use marshal::{digest_of, marshal};
 pub use merge::merge;
 pub use meta::{Location, OpMeta, SourceFile};
