@@ -64,6 +64,10 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
     };
     let (text, ignore) = read_dockerfile(bridge, &opts, inputs.remove("dockerfile")).await?;
     let mut opts = opts;
+    opts.named_inputs = inputs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.encode_to_vec()))
+        .collect();
     if let Some(def) = inputs.remove("context") {
         llb::from_definition(&def).map_err(|e| Error::Input(format!("context input: {e}")))?;
         opts.context_input = Some(def.encode_to_vec());

@@ -54,6 +54,11 @@ pub struct BuildOptions {
     /// The client's `context` frontend input (an encoded `pb::Definition`), which replaces
     /// the `context` local. Not a frontend opt: the gateway edge fetches it.
     pub context_input: Option<Vec<u8>>,
+    /// Every frontend input by name (encoded `pb::Definition`s), for `input:<name>` named
+    /// contexts. Not a frontend opt: the gateway edge fetches them.
+    pub named_inputs: BTreeMap<String, Vec<u8>>,
+    /// `input-metadata:<name>`: JSON metadata (`containerimage.config`) of an input.
+    pub input_metadata: BTreeMap<String, String>,
 }
 
 impl BuildOptions {
@@ -79,6 +84,8 @@ impl BuildOptions {
             named_context_excludes: BTreeMap::new(),
             merge_op: false,
             context_input: None,
+            named_inputs: BTreeMap::new(),
+            input_metadata: BTreeMap::new(),
         }
     }
 
@@ -95,6 +102,8 @@ impl BuildOptions {
                 o.build_args.insert(name.to_owned(), value.clone());
             } else if let Some(name) = key.strip_prefix("label:") {
                 o.labels.insert(name.to_owned(), value.clone());
+            } else if let Some(name) = key.strip_prefix("input-metadata:") {
+                o.input_metadata.insert(name.to_owned(), value.clone());
             } else if let Some(name) = key.strip_prefix("context:") {
                 o.named_contexts
                     .insert(name.to_ascii_lowercase(), value.clone());

@@ -242,3 +242,41 @@ async fn a_context_input_replaces_the_context_local() {
         .collect();
     assert_eq!(locals, ["local://from-input"]);
 }
+
+#[tokio::test]
+async fn an_input_named_context_brings_its_image_config() {
+    use strata_proto::llb;
+    let base = llb::image(llb::ImageSource {
+        reference: "busybox:local".into(),
+        ..Default::default()
+    });
+    let dockerfile = "FROM base\nRUN true\n";
+    let fake = fake(dockerfile).with_input("base", llb::marshal(&base));
+    let (bridge, handle) = spawn(fake).await.unwrap();
+    let metadata = r#"{"containerimage.config":"eyJhcmNoaXRlY3R1cmUiOiAiYW1kNjQiLCAib3MiOiAibGludXgiLCAiY29uZmlnIjogeyJFbnYiOiBbIlBBVEg9L2JpbiIsICJGUk9NX0lOUFVUPTEiXSwgIldvcmtpbmdEaXIiOiAiL2luIn0sICJyb290ZnMiOiB7InR5cGUiOiAibGF5ZXJzIiwgImRpZmZfaWRzIjogWyJzaGEyNTY6YWEiXX19"}"#;
+    build::serve(
+        &bridge,
+        &env(&[
+            ("context:base", "input:base"),
+            ("input-metadata:base", metadata),
+        ]),
+    )
+    .await
+    .unwrap();
+    let rec = handle.recorded();
+    let result = rec.returns[0].result.as_ref().expect("a result");
+    let config: serde_json::Value =
+        serde_json::from_slice(&result.metadata["containerimage.config"]).unwrap();
+    assert_eq!(
+        config["config"]["Env"],
+        serde_json::json!(["PATH=/bin", "FROM_INPUT=1"])
+    );
+    let exec = ops(rec.solves.last().unwrap().definition.as_ref().unwrap())
+        .into_iter()
+        .find_map(|op| match op.op {
+            Some(pb::op::Op::Exec(e)) => Some(e),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(exec.meta.unwrap().cwd, "/in");
+}
