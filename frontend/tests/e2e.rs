@@ -83,6 +83,12 @@ cases! {
     escape_directive => "escape-directive",
     clear_config => "clear-config",
     copy_link_from => "copy-link-from",
+    compat_onbuild_image => "compat-onbuild-image",
+    compat_add_remote => "compat-add-remote",
+    compat_named_contexts => "compat-named-contexts",
+    compat_multi_platform_arg => "compat-multi-platform-arg",
+    compat_run_options => "compat-run-options",
+    compat_arg_redeclare => "compat-arg-redeclare",
 }
 
 cases! {
@@ -93,6 +99,8 @@ cases! {
     error_copy_from_later_stage => "errors/copy-from-later-stage",
     error_from_stage_uppercase => "errors/from-stage-uppercase",
     error_healthcheck_type => "errors/healthcheck-type",
+    error_compat_copy_url => "errors/compat-copy-url",
+    error_compat_copy_parents => "errors/compat-copy-parents",
 }
 
 /// Every case directory on disk has a test above, so none is silently dropped.
