@@ -5,6 +5,7 @@
 //! numbers.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 
 use prost::Message;
 use strata_proto::gateway::{caps, errdefs, Bridge, CacheImport, GatewayEnv, SolveOptions};
@@ -59,30 +60,104 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         ))
         .into());
     }
-    let (text, ignore) = read_dockerfile(bridge, &opts).await?;
-    let prepared = prepare_with_includes(bridge, &opts, &text).await?;
+    // Frontend inputs (cap `frontend.inputs`): LLB the client built for the Dockerfile or
+    // the context, used instead of the `dockerfile` / `context` locals.
+    let mut inputs = if bridge.caps().has_frontend(FRONTEND_INPUTS_CAP) {
+        bridge.inputs().await.unwrap_or_default()
+    } else {
+        BTreeMap::new()
+    };
+    let (text, ignore) = read_dockerfile(bridge, &opts, inputs.remove("dockerfile")).await?;
+    let mut opts = opts;
+    opts.named_inputs = inputs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.encode_to_vec()))
+        .collect();
+    if let Some(def) = inputs.remove("context") {
+        llb::from_definition(&def).map_err(|e| Error::Input(format!("context input: {e}")))?;
+        opts.context_input = Some(def.encode_to_vec());
+    }
+    opts.merge_op = bridge.caps().has_llb("mergeop");
+    for (name, value) in opts.named_contexts.clone() {
+        if let Some(local) = value.strip_prefix("local:") {
+            let excludes = read_named_dockerignore(bridge, &opts, &name, local).await?;
+            opts.named_context_excludes
+                .insert(local.to_owned(), excludes);
+        }
+    }
+    // One conversion per target platform (just the pipeline with another target), solved
+    // concurrently as BuildKit's own frontend does.
+    let targets: Vec<Option<Platform>> = if opts.platforms.is_empty() {
+        vec![None]
+    } else {
+        opts.platforms.iter().cloned().map(Some).collect()
+    };
+    let cache = cache_imports(&env.opts);
+    let mut set = tokio::task::JoinSet::new();
+    for (i, target) in targets.into_iter().enumerate() {
+        let mut popts = opts.clone();
+        if let Some(p) = target {
+            popts.platforms = vec![p];
+        }
+        let (bridge, text, ignore, cache) =
+            (bridge.clone(), text.clone(), ignore.clone(), cache.clone());
+        set.spawn(async move {
+            let built = build_for(&bridge, &popts, &text, ignore, cache).await;
+            (i, built)
+        });
+    }
+    let mut built = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let (i, one) =
+            joined.map_err(|e| Error::Input(format!("platform build task failed: {e}")))?;
+        built.push((i, one?));
+    }
+    built.sort_by_key(|(i, _)| *i);
+    let built: Vec<Built> = built.into_iter().map(|(_, b)| b).collect();
+    result(&built, opts.multi_platform)
+}
+
+/// One platform's solved result.
+struct Built {
+    platform: Platform,
+    reference: String,
+    config: Vec<u8>,
+    base_config: Option<Vec<u8>>,
+}
+
+/// Converts and solves the build for the single target platform in `opts`.
+async fn build_for(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    text: &str,
+    ignore: Vec<String>,
+    cache: Vec<CacheImport>,
+) -> Result<Built, Failure> {
+    let prepared = prepare_with_includes(bridge, opts, text).await?;
     let located = |error: Error| Failure {
         error,
         sources: Some(prepared.sources.clone()),
     };
+    let platform = opts.target_platform().clone();
     let resolver = BridgeResolver {
         bridge: bridge.clone(),
         mode: opts
             .image_resolve_mode
             .clone()
             .unwrap_or_else(|| "default".to_owned()),
+        log_prefix: opts.multi_platform.then(|| format!("{platform} internal")),
     };
     let images = resolve::resolve_all(&resolver, &prepared.plan)
         .await
         .map_err(located)?;
-    let converted = pipeline::convert(&prepared, &opts, &images, ignore).map_err(located)?;
+    let converted = pipeline::convert(&prepared, opts, &images, ignore).map_err(located)?;
     // Every CHECK of the needed stages runs beside the main solve; the result is returned
     // only once all of them passed.
     let mut checks = tokio::task::JoinSet::new();
     for state in &converted.checks {
         let bridge = bridge.clone();
         let def = llb::marshal(state);
-        let cache_imports = cache_imports(&env.opts);
+        let cache_imports = cache.clone();
         checks.spawn(async move {
             bridge
                 .solve(
@@ -110,7 +185,7 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
             .solve(
                 def,
                 SolveOptions {
-                    cache_imports: cache_imports(&env.opts),
+                    cache_imports: cache,
                     // Built now, so a failing step is reported as itself and never as a
                     // missing entrypoint when the check below reads the result.
                     evaluate: true,
@@ -123,7 +198,7 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
     };
     start_check(
         bridge,
-        &opts,
+        opts,
         &reference,
         &final_digest,
         &converted,
@@ -135,33 +210,76 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         done.map_err(|e| Error::Input(format!("a CHECK did not finish: {e}")))?
             .map_err(|e| Failure::from(Error::Gateway(e)))?;
     }
-    let platform = opts.target_platform().clone();
-    let mut metadata = HashMap::new();
     let config = serde_json::to_vec(&converted.image)
         .map_err(|e| Error::Input(format!("image config: {e}")))?;
-    metadata.insert("containerimage.config".to_owned(), config);
-    if let Some(base) = converted.base_config {
-        metadata.insert("containerimage.base.config".to_owned(), base);
+    Ok(Built {
+        platform,
+        reference,
+        config,
+        base_config: converted.base_config,
+    })
+}
+
+/// The gateway result: one ref (or one per platform when multi-platform) with the image
+/// config metadata BuildKit's exporters read and `refs.platforms` listing every platform.
+fn result(built: &[Built], multi: bool) -> Result<gateway_pb::Result, Failure> {
+    let mut metadata = HashMap::new();
+    let mut platforms = Vec::new();
+    let mut refs = HashMap::new();
+    for b in built {
+        let id = b.platform.to_string();
+        let (config_key, base_key) = if multi {
+            (
+                format!("containerimage.config/{id}"),
+                format!("containerimage.base.config/{id}"),
+            )
+        } else {
+            (
+                "containerimage.config".to_owned(),
+                "containerimage.base.config".to_owned(),
+            )
+        };
+        metadata.insert(config_key, b.config.clone());
+        if let Some(base) = &b.base_config {
+            metadata.insert(base_key, base.clone());
+        }
+        let mut p = serde_json::json!({
+            "architecture": b.platform.architecture,
+            "os": b.platform.os,
+        });
+        if !b.platform.variant.is_empty() {
+            p["variant"] = serde_json::json!(b.platform.variant);
+        }
+        platforms.push(serde_json::json!({ "ID": id, "Platform": p }));
+        refs.insert(
+            id,
+            gateway_pb::Ref {
+                id: b.reference.clone(),
+                def: None,
+            },
+        );
     }
-    let platforms = serde_json::json!({
-        "Platforms": [{
-            "ID": platform.to_string(),
-            "Platform": { "architecture": platform.architecture, "os": platform.os },
-        }]
-    });
     metadata.insert(
         "refs.platforms".to_owned(),
-        platforms.to_string().into_bytes(),
+        serde_json::json!({ "Platforms": platforms })
+            .to_string()
+            .into_bytes(),
     );
+    let result = if multi {
+        gateway_pb::result::Result::Refs(gateway_pb::RefMap { refs })
+    } else {
+        let only = refs.into_values().next().unwrap_or_default();
+        gateway_pb::result::Result::Ref(only)
+    };
     Ok(gateway_pb::Result {
         metadata,
-        result: Some(gateway_pb::result::Result::Ref(gateway_pb::Ref {
-            id: reference,
-            def: None,
-        })),
+        result: Some(result),
         ..Default::default()
     })
 }
+
+/// The gateway cap that lets clients pass LLB as frontend inputs.
+const FRONTEND_INPUTS_CAP: &str = "frontend.inputs";
 
 /// The entrypoint check ([`startcheck`]) on the solved target: a warning naming the
 /// executable and the `CMD`/`ENTRYPOINT` line, or an error under `STRATA_STRICT=1`.
@@ -342,7 +460,7 @@ async fn prepare_with_includes(
     let fetched = Prefetched::default();
     for _ in 0..=includes::MAX_DEPTH + 1 {
         let result = pipeline::prepare_with(text, &opts.filename, opts, &fetched);
-        let wanted = std::mem::take(&mut *fetched.wanted.borrow_mut());
+        let wanted = std::mem::take(&mut *lock(&fetched.wanted));
         if wanted.is_empty() {
             return result.map_err(|(error, sources)| Failure {
                 error,
@@ -350,7 +468,7 @@ async fn prepare_with_includes(
             });
         }
         let got = fetch_includes(bridge, opts, &wanted).await?;
-        fetched.files.borrow_mut().extend(got);
+        lock(&fetched.files).extend(got);
     }
     Err(Error::Input("INCLUDE nests too deeply".to_owned()).into())
 }
@@ -358,16 +476,16 @@ async fn prepare_with_includes(
 /// Included files fetched so far; paths asked for but not fetched yet are noted in `wanted`.
 #[derive(Default)]
 struct Prefetched {
-    files: std::cell::RefCell<BTreeMap<String, Result<String, String>>>,
-    wanted: std::cell::RefCell<Vec<String>>,
+    files: Mutex<BTreeMap<String, Result<String, String>>>,
+    wanted: Mutex<Vec<String>>,
 }
 
 impl Loader for Prefetched {
     fn load(&self, path: &str) -> Result<String, String> {
-        if let Some(r) = self.files.borrow().get(path) {
+        if let Some(r) = lock(&self.files).get(path) {
             return r.clone();
         }
-        self.wanted.borrow_mut().push(path.to_owned());
+        lock(&self.wanted).push(path.to_owned());
         Err("not fetched yet".to_owned())
     }
 }
@@ -403,9 +521,18 @@ async fn fetch_includes(
     Ok(got)
 }
 
+/// Locks a mutex whose data stays consistent even if a holder panicked.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Reads the Dockerfile (and its `.dockerignore`) from the client, as BuildKit's own
 /// frontend does: one small transfer of just those files.
-async fn read_dockerfile(bridge: &Bridge, opts: &BuildOptions) -> Result<(String, Vec<String>)> {
+async fn read_dockerfile(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    input: Option<pb::Definition>,
+) -> Result<(String, Vec<String>)> {
     let filename = opts.filename.clone();
     let mut follow = vec![filename.clone(), format!("{filename}.dockerignore")];
     let base = filename.rsplit('/').next().unwrap_or(&filename);
@@ -421,9 +548,11 @@ async fn read_dockerfile(bridge: &Bridge, opts: &BuildOptions) -> Result<(String
         meta: OpMeta::named(format!("[internal] load build definition from {filename}")),
         ..Default::default()
     });
-    let out = bridge
-        .solve(llb::marshal(&local), SolveOptions::default())
-        .await?;
+    let def = match input {
+        Some(def) => def,
+        None => llb::marshal(&local),
+    };
+    let out = bridge.solve(def, SolveOptions::default()).await?;
     let reference = out.reference.unwrap_or_default();
     let bytes = match bridge.read_file(&reference, &filename, None).await {
         Ok(b) => b,
@@ -452,6 +581,35 @@ async fn read_dockerfile(bridge: &Bridge, opts: &BuildOptions) -> Result<(String
         Err(_) => read_context_dockerignore(bridge, opts).await,
     };
     Ok((text, ignore))
+}
+
+/// The `.dockerignore` of a named local context (`--build-context name=dir`), read the way
+/// BuildKit reads it: a small transfer of just that file; missing is fine.
+async fn read_named_dockerignore(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    name: &str,
+    local: &str,
+) -> Result<Vec<String>> {
+    let source = llb::local(llb::LocalSource {
+        name: local.to_owned(),
+        session_id: opts.session_id.clone(),
+        shared_key_hint: Some(format!("context:{name}-.dockerignore")),
+        follow_paths: vec![".dockerignore".to_owned()],
+        differ: Some("none".to_owned()),
+        meta: OpMeta::named(format!("[context {name}] load .dockerignore")),
+        ..Default::default()
+    });
+    let out = bridge
+        .solve(llb::marshal(&source), SolveOptions::default())
+        .await?;
+    let reference = out.reference.unwrap_or_default();
+    Ok(
+        match bridge.read_file(&reference, ".dockerignore", None).await {
+            Ok(b) => pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)),
+            Err(_) => Vec::new(),
+        },
+    )
 }
 
 /// `.dockerignore` at the context root; missing is fine.

@@ -31,6 +31,34 @@ pub struct BuildOptions {
     pub no_cache: Option<Vec<String>>,
     /// The client session (`BUILDKIT_SESSION_ID`), owner of local sources.
     pub session_id: String,
+    /// Return one result per platform, keyed by platform (`multi-platform`,
+    /// `BUILDKIT_MULTI_PLATFORM`, or more than one `platform`).
+    pub multi_platform: bool,
+    /// `add-hosts`: extra `/etc/hosts` entries (host, ip) for every `RUN`.
+    pub extra_hosts: Vec<(String, String)>,
+    /// `force-network-mode`: the network of every `RUN` without `--network`
+    /// (`sandbox`, `none`, `host`).
+    pub network_mode: String,
+    /// `hostname` / `BUILDKIT_SANDBOX_HOSTNAME`: the hostname `RUN` sees.
+    pub hostname: Option<String>,
+    /// `context:<name>` named contexts, by lower-cased name, as the client sent them
+    /// (`docker-image://…`, `local:<name>`, `input:<name>`, `oci-layout://…`, a URL).
+    pub named_contexts: BTreeMap<String, String>,
+    /// `.dockerignore` patterns of each `local:<name>` named context, by local name. Not a
+    /// frontend opt: the gateway edge reads them from the client before converting.
+    pub named_context_excludes: BTreeMap<String, Vec<String>>,
+    /// The daemon's LLB supports merge ops (cap `mergeop`): `COPY --link` then copies onto
+    /// an empty layer and merges it. Not a frontend opt: the gateway edge sets it from the
+    /// caps BuildKit reports.
+    pub merge_op: bool,
+    /// The client's `context` frontend input (an encoded `pb::Definition`), which replaces
+    /// the `context` local. Not a frontend opt: the gateway edge fetches it.
+    pub context_input: Option<Vec<u8>>,
+    /// Every frontend input by name (encoded `pb::Definition`s), for `input:<name>` named
+    /// contexts. Not a frontend opt: the gateway edge fetches them.
+    pub named_inputs: BTreeMap<String, Vec<u8>>,
+    /// `input-metadata:<name>`: JSON metadata (`containerimage.config`) of an input.
+    pub input_metadata: BTreeMap<String, String>,
 }
 
 impl BuildOptions {
@@ -48,6 +76,16 @@ impl BuildOptions {
             image_resolve_mode: None,
             no_cache: None,
             session_id: String::new(),
+            multi_platform: false,
+            extra_hosts: Vec::new(),
+            network_mode: "sandbox".to_owned(),
+            hostname: None,
+            named_contexts: BTreeMap::new(),
+            named_context_excludes: BTreeMap::new(),
+            merge_op: false,
+            context_input: None,
+            named_inputs: BTreeMap::new(),
+            input_metadata: BTreeMap::new(),
         }
     }
 
@@ -64,6 +102,11 @@ impl BuildOptions {
                 o.build_args.insert(name.to_owned(), value.clone());
             } else if let Some(name) = key.strip_prefix("label:") {
                 o.labels.insert(name.to_owned(), value.clone());
+            } else if let Some(name) = key.strip_prefix("input-metadata:") {
+                o.input_metadata.insert(name.to_owned(), value.clone());
+            } else if let Some(name) = key.strip_prefix("context:") {
+                o.named_contexts
+                    .insert(name.to_ascii_lowercase(), value.clone());
             }
         }
         if let Some(f) = opts.get("filename").filter(|f| !f.is_empty()) {
@@ -85,6 +128,38 @@ impl BuildOptions {
                 }
             }
         }
+        o.multi_platform = o.platforms.len() > 1;
+        let multi = opts
+            .get("build-arg:BUILDKIT_MULTI_PLATFORM")
+            .filter(|v| !v.is_empty())
+            .or_else(|| opts.get("multi-platform").filter(|v| !v.is_empty()));
+        if let Some(v) = multi {
+            let b = parse_bool(v).ok_or_else(|| {
+                Error::Input(format!("invalid boolean value for multi-platform: {v}"))
+            })?;
+            if !b && o.multi_platform {
+                return Err(Error::Input(
+                    "conflicting config: returning multiple target platforms is not allowed"
+                        .to_owned(),
+                ));
+            }
+            o.multi_platform = b;
+        }
+        if let Some(v) = opts.get("add-hosts").filter(|v| !v.is_empty()) {
+            o.extra_hosts = parse_extra_hosts(v)
+                .map_err(|e| Error::Input(format!("failed to parse additional hosts: {e}")))?;
+        }
+        if let Some(v) = opts.get("force-network-mode").filter(|v| !v.is_empty()) {
+            if !matches!(v.as_str(), "none" | "host" | "sandbox") {
+                return Err(Error::Input(format!("invalid netmode {v}")));
+            }
+            o.network_mode.clone_from(v);
+        }
+        o.hostname = opts
+            .get("build-arg:BUILDKIT_SANDBOX_HOSTNAME")
+            .or_else(|| opts.get("hostname"))
+            .filter(|h| !h.is_empty())
+            .cloned();
         o.image_resolve_mode = opts
             .get("image-resolve-mode")
             .filter(|m| !m.is_empty())
@@ -114,6 +189,54 @@ impl BuildOptions {
             Some(stages) => name.is_some_and(|n| stages.iter().any(|s| s.eq_ignore_ascii_case(n))),
         }
     }
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// `add-hosts`: one CSV record of `host=ip` pairs; hosts are lower-cased and each IP must
+/// parse, as BuildKit's `parseExtraHosts` requires.
+fn parse_extra_hosts(v: &str) -> std::result::Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for field in csv_record(v) {
+        let lower = field.to_lowercase();
+        let Some((host, ip)) = lower.split_once('=') else {
+            return Err(format!("invalid key-value pair {field}"));
+        };
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(format!("failed to parse IP {ip}"));
+        }
+        out.push((host.to_owned(), ip.to_owned()));
+    }
+    Ok(out)
+}
+
+/// The fields of one CSV record (double quotes group, `""` is a literal quote).
+fn csv_record(v: &str) -> Vec<String> {
+    let line = v.lines().next().unwrap_or_default();
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields
 }
 
 #[cfg(test)]
@@ -150,6 +273,54 @@ mod tests {
         let opts = [("platform".to_string(), "linux/".to_string())]
             .into_iter()
             .collect();
+        assert!(BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").is_err());
+    }
+
+    #[test]
+    fn reads_run_and_platform_opts() {
+        let opts: BTreeMap<String, String> = [
+            ("add-hosts", "Foo=1.2.3.4,bar=::1"),
+            ("force-network-mode", "none"),
+            ("build-arg:BUILDKIT_SANDBOX_HOSTNAME", "box"),
+            ("build-arg:BUILDKIT_MULTI_PLATFORM", "1"),
+            ("context:Base", "docker-image://busybox:local"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let o = BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").unwrap();
+        assert_eq!(
+            o.extra_hosts,
+            [
+                ("foo".to_owned(), "1.2.3.4".to_owned()),
+                ("bar".to_owned(), "::1".to_owned())
+            ]
+        );
+        assert_eq!(o.network_mode, "none");
+        assert_eq!(o.hostname.as_deref(), Some("box"));
+        assert!(o.multi_platform);
+        assert_eq!(o.named_contexts["base"], "docker-image://busybox:local");
+        for (k, v) in [
+            ("add-hosts", "nohost"),
+            ("add-hosts", "h=300.1.1.1"),
+            ("force-network-mode", "bridge"),
+            ("multi-platform", "maybe"),
+        ] {
+            let opts = [(k.to_string(), v.to_string())].into_iter().collect();
+            assert!(
+                BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").is_err(),
+                "{k}={v}"
+            );
+        }
+        let opts = [
+            (
+                "platform".to_string(),
+                "linux/amd64,linux/arm64".to_string(),
+            ),
+            ("multi-platform".to_string(), "false".to_string()),
+        ]
+        .into_iter()
+        .collect();
         assert!(BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").is_err());
     }
 }

@@ -25,6 +25,26 @@ pub enum Base {
     Stage(usize),
     /// `FROM <image reference>` (expanded, as written by the user).
     Image(String),
+    /// A named build context (`--build-context name=…`) standing in for the image, or
+    /// for the whole stage when it has the stage's name.
+    Context(NamedContext),
+}
+
+/// A `context:<name>` build option that replaces an image or stage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedContext {
+    /// The name as matched, with its `::<platform>` suffix when the option had one.
+    pub name: String,
+    /// The option's value: `docker-image://…`, `local:<name>`, …
+    pub value: String,
+}
+
+impl NamedContext {
+    /// The image reference of a `docker-image://` context.
+    pub fn image(&self) -> Option<&str> {
+        let rest = self.value.strip_prefix("docker-image:")?;
+        Some(rest.strip_prefix("//").unwrap_or(rest))
+    }
 }
 
 /// A stage or image that a `COPY --from` / `RUN --mount from=` reads.
@@ -34,6 +54,8 @@ pub enum FromRef {
     Stage(usize),
     /// An image reference.
     Image(String),
+    /// A named build context.
+    Context(NamedContext),
 }
 
 /// The plan for one stage.
@@ -47,6 +69,9 @@ pub struct StagePlan {
     pub explicit_platform: bool,
     /// For each command index, the stages/images it reads (one per `--from`/mount), in order.
     pub reads: BTreeMap<usize, Vec<FromRef>>,
+    /// A named context has the stage's name: the context is the stage, its commands
+    /// never run.
+    pub replaced: bool,
     /// A reference to a later stage: an error only if this stage is built, as in BuildKit.
     pub deferred_error: Option<(Span, String)>,
 }
@@ -70,11 +95,17 @@ impl Plan {
     pub fn base_images(&self) -> Vec<(String, Platform)> {
         let mut out: Vec<(String, Platform)> = Vec::new();
         for &i in &self.order {
-            if let Base::Image(r) = &self.stages[i].base {
-                let key = (r.clone(), self.stages[i].platform.clone());
-                if !out.contains(&key) {
-                    out.push(key);
-                }
+            let r = match &self.stages[i].base {
+                Base::Image(r) => r.as_str(),
+                Base::Context(c) => match c.image() {
+                    Some(r) if r != "scratch" => r,
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            let key = (r.to_owned(), self.stages[i].platform.clone());
+            if !out.contains(&key) {
+                out.push(key);
             }
         }
         out
@@ -112,28 +143,45 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
                 format!("base name ({}) should not be blank", stage.base.text),
             ));
         }
+        let explicit =
+            match &stage.platform {
+                Some(p) => {
+                    let text = lexer
+                        .expand_word(&p.text, &meta_args)
+                        .map_err(|e| Error::at(p.span, e.to_string()))?
+                        .value;
+                    Some(Platform::parse(&text).ok_or_else(|| {
+                        Error::at(p.span, format!("failed to parse platform {text}"))
+                    })?)
+                }
+                None => None,
+            };
+        let context_platform = explicit
+            .clone()
+            .unwrap_or_else(|| opts.target_platform().clone());
+        let own = stage
+            .name
+            .as_deref()
+            .and_then(|n| named_context(opts, n, &context_platform));
+        let replaced = own.is_some();
         // `FROM` matches stage names exactly (they are stored lower-cased), unlike `--from`.
-        let base = if base_name.eq_ignore_ascii_case("scratch") {
+        let base = if let Some(c) = own {
+            Base::Context(c)
+        } else if base_name.eq_ignore_ascii_case("scratch") {
             Base::Scratch
         } else if let Some(j) = names[..i]
             .iter()
             .position(|n| *n == Some(base_name.as_str()))
         {
             Base::Stage(j)
+        } else if let Some(c) = named_context(opts, &base_name, &context_platform) {
+            Base::Context(c)
         } else {
             check_reference(&base_name).map_err(|m| Error::at(stage.base.span, m))?;
             Base::Image(base_name)
         };
-        let (platform, explicit_platform) = match &stage.platform {
-            Some(p) => {
-                let text = lexer
-                    .expand_word(&p.text, &meta_args)
-                    .map_err(|e| Error::at(p.span, e.to_string()))?
-                    .value;
-                let platform = Platform::parse(&text)
-                    .ok_or_else(|| Error::at(p.span, format!("failed to parse platform {text}")))?;
-                (platform, true)
-            }
+        let (platform, explicit_platform) = match explicit {
+            Some(p) => (p, true),
             None => match &base {
                 Base::Stage(j) => {
                     let parent: &StagePlan = &stages[*j];
@@ -142,12 +190,17 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
                 _ => (opts.target_platform().clone(), false),
             },
         };
-        let (reads, deferred_error) = stage_reads(lowered, i, &names, opts, &meta_args, &lexer)?;
+        let (reads, deferred_error) = if replaced {
+            (BTreeMap::new(), None)
+        } else {
+            stage_reads(lowered, i, &names, opts, &meta_args, &lexer, &platform)?
+        };
         stages.push(StagePlan {
             base,
             platform,
             explicit_platform,
             reads,
+            replaced,
             deferred_error,
         });
     }
@@ -184,6 +237,32 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
         order: needed.into_iter().collect(),
         stages,
     })
+}
+
+/// The named context for `name` (an image reference or stage name), as BuildKit looks it
+/// up: by the familiar form of the reference without `:latest`, first with the
+/// `::<platform>` suffix, then without. `scratch` and `context` are never replaced.
+pub fn named_context(opts: &BuildOptions, name: &str, platform: &Platform) -> Option<NamedContext> {
+    if opts.named_contexts.is_empty()
+        || name.eq_ignore_ascii_case("scratch")
+        || name.eq_ignore_ascii_case("context")
+    {
+        return None;
+    }
+    let full = strata_proto::llb::normalize_image_reference(name);
+    let familiar = full
+        .strip_prefix("docker.io/library/")
+        .or_else(|| full.strip_prefix("docker.io/"))
+        .unwrap_or(&full);
+    let familiar = familiar.strip_suffix(":latest").unwrap_or(familiar);
+    [format!("{familiar}::{platform}"), familiar.to_owned()]
+        .into_iter()
+        .find_map(|key| {
+            opts.named_contexts.get(&key).map(|value| NamedContext {
+                name: key.clone(),
+                value: value.clone(),
+            })
+        })
 }
 
 /// Rejects references Docker cannot parse, with BuildKit's wording: an upper-case
@@ -262,6 +341,7 @@ fn stage_reads(
     opts: &BuildOptions,
     meta_args: &[(String, String)],
     lexer: &Lexer,
+    platform: &Platform,
 ) -> Result<(Reads, Option<(Span, String)>)> {
     let stage = &lowered.stages[i];
     let current = stage.name.clone().unwrap_or_else(|| format!("stage-{i}"));
@@ -282,7 +362,10 @@ fn stage_reads(
             Some(_) => Err(format!(
                 "cannot copy from stage {text:?}, it needs to be defined before current stage {current:?}"
             )),
-            None => Ok(FromRef::Image(text.to_owned())),
+            None => Ok(match named_context(opts, text, platform) {
+                Some(c) => FromRef::Context(c),
+                None => FromRef::Image(text.to_owned()),
+            }),
         }
     };
     for (ci, cmd) in stage.commands.iter().enumerate() {

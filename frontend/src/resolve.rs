@@ -28,12 +28,18 @@ pub struct BridgeResolver {
     pub bridge: Bridge,
     /// `image-resolve-mode`: `default`, `pull` or `local`.
     pub mode: String,
+    /// Replaces `internal` in the progress line (`linux/arm64 internal`) so the lines of
+    /// a multi-platform build say which platform they load for.
+    pub log_prefix: Option<String>,
 }
 
 impl ImageResolver for BridgeResolver {
     async fn resolve(&self, reference: String, platform: Platform) -> Result<BaseImage> {
         let normalized = strata_proto::llb::normalize_image_reference(&reference);
-        let log_name = format!("[internal] load metadata for {normalized}");
+        let log_name = format!(
+            "[{}] load metadata for {normalized}",
+            self.log_prefix.as_deref().unwrap_or("internal")
+        );
         let resolved = self
             .bridge
             .resolve_image_config(&normalized, Some(platform.to_pb()), &self.mode, &log_name)

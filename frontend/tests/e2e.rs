@@ -95,6 +95,12 @@ cases! {
     calculator_broken => "calculator-broken",
     calculator_fixed => "calculator-fixed",
     entrypoint_elf_interp => "entrypoint-elf-interp",
+    compat_onbuild_image => "compat-onbuild-image",
+    compat_add_remote => "compat-add-remote",
+    compat_named_contexts => "compat-named-contexts",
+    compat_multi_platform_arg => "compat-multi-platform-arg",
+    compat_run_options => "compat-run-options",
+    compat_arg_redeclare => "compat-arg-redeclare",
 }
 
 cases! {
@@ -207,6 +213,8 @@ cases! {
     error_check_fails => "errors/check-fails",
     error_calculator_strict => "errors/calculator-strict",
     error_strict_failing_run => "errors/strict-failing-run",
+    error_compat_copy_url => "errors/compat-copy-url",
+    error_compat_copy_parents => "errors/compat-copy-parents",
 }
 
 /// Every case directory on disk has a test above, so none is silently dropped.

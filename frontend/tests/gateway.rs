@@ -274,3 +274,117 @@ async fn a_missing_executable_warns_or_fails_under_strict() {
         status.message
     );
 }
+
+#[tokio::test]
+async fn several_platforms_return_one_ref_each() {
+    let dockerfile = "FROM --platform=$BUILDPLATFORM busybox:local AS b\nARG TARGETARCH\nRUN echo $TARGETARCH > /arch\nFROM scratch\nCOPY --from=b /arch /arch\n";
+    let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
+    build::serve(&bridge, &env(&[("platform", "linux/amd64,linux/arm64")]))
+        .await
+        .unwrap();
+    let rec = handle.recorded();
+    let result = rec.returns[0].result.as_ref().expect("a result");
+    let Some(gateway_pb::result::Result::Refs(refs)) = &result.result else {
+        panic!("a ref per platform: {:?}", result.result)
+    };
+    let mut ids: Vec<&String> = refs.refs.keys().collect();
+    ids.sort();
+    assert_eq!(ids, ["linux/amd64", "linux/arm64"]);
+    for id in ["linux/amd64", "linux/arm64"] {
+        let config: serde_json::Value =
+            serde_json::from_slice(&result.metadata[&format!("containerimage.config/{id}")])
+                .unwrap();
+        assert_eq!(
+            format!("linux/{}", config["architecture"].as_str().unwrap()),
+            id
+        );
+    }
+    assert!(!result.metadata.contains_key("containerimage.config"));
+    let platforms: serde_json::Value =
+        serde_json::from_slice(&result.metadata["refs.platforms"]).unwrap();
+    assert_eq!(platforms["Platforms"].as_array().unwrap().len(), 2);
+    // Each platform's RUN saw its own TARGETARCH.
+    let envs: Vec<String> = rec
+        .solves
+        .iter()
+        .filter_map(|s| s.definition.as_ref())
+        .flat_map(ops)
+        .filter_map(|op| match op.op {
+            Some(pb::op::Op::Exec(e)) => Some(e.meta.unwrap().env.join(" ")),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        envs.iter().any(|e| e.contains("TARGETARCH=arm64")),
+        "{envs:?}"
+    );
+    assert!(
+        envs.iter().any(|e| e.contains("TARGETARCH=amd64")),
+        "{envs:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_context_input_replaces_the_context_local() {
+    use strata_proto::llb;
+    let ctx = llb::local(llb::LocalSource {
+        name: "from-input".into(),
+        meta: llb::OpMeta::named("client-built context"),
+        ..Default::default()
+    });
+    let dockerfile = "FROM busybox:local\nCOPY a.txt /a.txt\n";
+    let fake = fake(dockerfile).with_input("context", llb::marshal(&ctx));
+    let (bridge, handle) = spawn(fake).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    assert!(rec.returns[0].result.is_some(), "{:?}", rec.returns[0]);
+    let build = ops(rec.solves.last().unwrap().definition.as_ref().unwrap());
+    let locals: Vec<String> = build
+        .iter()
+        .filter_map(|op| match &op.op {
+            Some(pb::op::Op::Source(s)) if s.identifier.starts_with("local://") => {
+                Some(s.identifier.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(locals, ["local://from-input"]);
+}
+
+#[tokio::test]
+async fn an_input_named_context_brings_its_image_config() {
+    use strata_proto::llb;
+    let base = llb::image(llb::ImageSource {
+        reference: "busybox:local".into(),
+        ..Default::default()
+    });
+    let dockerfile = "FROM base\nRUN true\n";
+    let fake = fake(dockerfile).with_input("base", llb::marshal(&base));
+    let (bridge, handle) = spawn(fake).await.unwrap();
+    let metadata = r#"{"containerimage.config":"eyJhcmNoaXRlY3R1cmUiOiAiYW1kNjQiLCAib3MiOiAibGludXgiLCAiY29uZmlnIjogeyJFbnYiOiBbIlBBVEg9L2JpbiIsICJGUk9NX0lOUFVUPTEiXSwgIldvcmtpbmdEaXIiOiAiL2luIn0sICJyb290ZnMiOiB7InR5cGUiOiAibGF5ZXJzIiwgImRpZmZfaWRzIjogWyJzaGEyNTY6YWEiXX19"}"#;
+    build::serve(
+        &bridge,
+        &env(&[
+            ("context:base", "input:base"),
+            ("input-metadata:base", metadata),
+        ]),
+    )
+    .await
+    .unwrap();
+    let rec = handle.recorded();
+    let result = rec.returns[0].result.as_ref().expect("a result");
+    let config: serde_json::Value =
+        serde_json::from_slice(&result.metadata["containerimage.config"]).unwrap();
+    assert_eq!(
+        config["config"]["Env"],
+        serde_json::json!(["PATH=/bin", "FROM_INPUT=1"])
+    );
+    let exec = ops(rec.solves.last().unwrap().definition.as_ref().unwrap())
+        .into_iter()
+        .find_map(|op| match op.op {
+            Some(pb::op::Op::Exec(e)) => Some(e),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(exec.meta.unwrap().cwd, "/in");
+}

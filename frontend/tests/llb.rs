@@ -13,7 +13,8 @@ use strata::options::BuildOptions;
 use strata::platform::Platform;
 
 fn options_for(path: &Path) -> BuildOptions {
-    let mut opts = BuildOptions::new(Platform::linux_amd64());
+    // The flags become the frontend opts BuildKit would send, so parsing is the real one.
+    let mut opts = std::collections::BTreeMap::new();
     let args = std::fs::read_to_string(path.with_extension("args")).unwrap_or_default();
     let mut it = args.lines().filter(|l| !l.is_empty());
     while let Some(flag) = it.next() {
@@ -21,17 +22,23 @@ fn options_for(path: &Path) -> BuildOptions {
             .next()
             .expect("every flag in a .args file has a value")
             .to_owned();
-        match flag {
-            "--target" => opts.target = Some(value),
+        let (key, value) = match flag {
+            "--target" => ("target".to_owned(), value),
             "--build-arg" => {
                 let (k, v) = value.split_once('=').unwrap_or((&value, ""));
-                opts.build_args.insert(k.to_owned(), v.to_owned());
+                (format!("build-arg:{k}"), v.to_owned())
             }
-            "--platform" => opts.platforms = vec![Platform::parse(&value).expect("valid platform")],
+            "--platform" => ("platform".to_owned(), value),
+            // Any other frontend opt: `--opt` then `key=value`.
+            "--opt" => {
+                let (k, v) = value.split_once('=').unwrap_or((&value, ""));
+                (k.to_owned(), v.to_owned())
+            }
             other => panic!("unknown flag {other} in {}", path.display()),
-        }
+        };
+        opts.insert(key, value);
     }
-    opts
+    BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").expect("valid options")
 }
 
 fn convert(path: &Path) -> Result<String, String> {

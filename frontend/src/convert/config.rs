@@ -14,6 +14,9 @@ use crate::image::{Empty, HealthConfig};
 use crate::instructions::{CommandKind, Form, Healthcheck, Source};
 use crate::syntax::Word;
 
+/// Build args that configure BuildKit's SBOM scanning; they never reach `RUN`'s env.
+const NON_ENV_ARGS: &[&str] = &["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
+
 pub(crate) fn dispatch_workdir(
     d: &mut Dispatch,
     w: &Word,
@@ -100,15 +103,21 @@ pub(crate) fn dispatch_config(
                 .add_history(format!("ENV {}", shown.join(" ")), true);
         }
         CommandKind::Arg(decls) => {
-            let mut shown = Vec::new();
+            // Like BuildKit, every name and default is expanded against the environment
+            // as it was before this instruction, then the declarations apply in order.
+            let mut expanded = Vec::new();
             for decl in decls {
                 let name = ctx.expand(d, &decl.name.text, decl.name.span)?;
                 let default = match &decl.default {
                     Some(w) => Some(ctx.expand(d, &w.text, w.span)?),
                     None => None,
                 };
-                shown.push(match &decl.default {
-                    Some(w) => format!("{name}={}", w.text),
+                expanded.push((name, default));
+            }
+            let mut shown = Vec::new();
+            for (name, default) in expanded {
+                shown.push(match &default {
+                    Some(v) => format!("{name}={v}"),
                     None => name.clone(),
                 });
                 let value = ctx
@@ -119,11 +128,13 @@ pub(crate) fn dispatch_config(
                     .cloned()
                     .or(default)
                     .or_else(|| ctx.meta_arg(&name));
-                d.args.retain(|(k, _)| *k != name);
-                d.args.push((name.clone(), value.clone()));
-                if let Some(v) = value {
-                    d.add_env(&name, &v);
+                if let Some(v) = &value {
+                    if !NON_ENV_ARGS.contains(&name.as_str()) {
+                        d.add_env(&name, v);
+                    }
                 }
+                // Every declaration counts in `RUN |N …` history, re-declarations too.
+                d.args.push((name, value));
             }
             d.image
                 .add_history(format!("ARG {}", shown.join(" ")), true);
@@ -284,9 +295,20 @@ pub(crate) fn dispatch_config(
                     hc
                 }
             };
+            // Go's `%q` of the config struct, which is what BuildKit writes.
             let test = config.test.clone().unwrap_or_default();
-            d.image
-                .add_history(format!("HEALTHCHECK {}", go_quoted(&test)), true);
+            d.image.add_history(
+                format!(
+                    "HEALTHCHECK &{{{} {:?} {:?} {:?} {:?} {}}}",
+                    go_quoted(&test),
+                    go_duration(config.interval),
+                    go_duration(config.timeout),
+                    go_duration(config.start_period),
+                    go_duration(config.start_interval),
+                    go_quote_rune(config.retries),
+                ),
+                true,
+            );
             d.image.config.healthcheck = Some(config);
         }
         CommandKind::OnBuild(trigger) => {
@@ -311,7 +333,14 @@ pub(crate) fn dispatch_config(
 /// `80`, `80/udp`, `8000-8002/tcp` → `["80/tcp"]`, … (Docker's port specs).
 fn parse_ports(spec: &str) -> std::result::Result<Vec<String>, String> {
     let (ports, proto) = match spec.split_once('/') {
-        Some((p, proto)) => (p, proto.to_ascii_lowercase()),
+        Some((p, "")) => (p, "tcp".to_owned()),
+        Some((p, proto)) => {
+            let lower = proto.to_ascii_lowercase();
+            if !matches!(lower.as_str(), "tcp" | "udp" | "sctp") {
+                return Err(format!("invalid proto: {proto}"));
+            }
+            (p, lower)
+        }
         None => (spec, "tcp".to_owned()),
     };
     // `ip:host:container` maps; only the container port matters for the image.
@@ -333,6 +362,63 @@ fn parse_ports(spec: &str) -> std::result::Result<Vec<String>, String> {
         ));
     }
     Ok((lo..=hi).map(|p| format!("{p}/{proto}")).collect())
+}
+
+/// Go's `time.Duration.String()`: `0s`, `1.5s`, `1m30s`, `1h0m0s`, `500ms`, `2µs`.
+fn go_duration(ns: i64) -> String {
+    fn frac(v: u64, digits: u32) -> String {
+        let scale = 10u64.pow(digits);
+        let (int, rest) = (v / scale, v % scale);
+        if rest == 0 {
+            return int.to_string();
+        }
+        let digits = format!("{rest:0width$}", width = digits as usize);
+        format!("{int}.{}", digits.trim_end_matches('0'))
+    }
+    if ns == 0 {
+        return "0s".to_owned();
+    }
+    let sign = if ns < 0 { "-" } else { "" };
+    let u = ns.unsigned_abs();
+    let body = if u < 1_000 {
+        format!("{u}ns")
+    } else if u < 1_000_000 {
+        format!("{}µs", frac(u, 3))
+    } else if u < 1_000_000_000 {
+        format!("{}ms", frac(u, 6))
+    } else {
+        let h = u / 3_600_000_000_000;
+        let m = (u / 60_000_000_000) % 60;
+        let s = frac(u % 60_000_000_000, 9);
+        if h > 0 {
+            format!("{h}h{m}m{s}s")
+        } else if m > 0 {
+            format!("{m}m{s}s")
+        } else {
+            format!("{s}s")
+        }
+    };
+    format!("{sign}{body}")
+}
+
+/// Go's `%q` of an integer: the quoted rune (`'\x03'`, `'A'`).
+fn go_quote_rune(n: i64) -> String {
+    let inner = match u32::try_from(n).ok().and_then(char::from_u32) {
+        Some('\x07') => "\\a".to_owned(),
+        Some('\x08') => "\\b".to_owned(),
+        Some('\t') => "\\t".to_owned(),
+        Some('\n') => "\\n".to_owned(),
+        Some('\x0b') => "\\v".to_owned(),
+        Some('\x0c') => "\\f".to_owned(),
+        Some('\r') => "\\r".to_owned(),
+        Some('\'') => "\\'".to_owned(),
+        Some('\\') => "\\\\".to_owned(),
+        Some(c) if (c as u32) < 0x20 || c as u32 == 0x7f => format!("\\x{:02x}", c as u32),
+        Some(c) if (c as u32) < 0x80 || !c.is_control() => c.to_string(),
+        Some(c) => format!("\\u{:04x}", c as u32),
+        None => "\\ufffd".to_owned(),
+    };
+    format!("'{inner}'")
 }
 
 /// Go's `time.ParseDuration` → nanoseconds.
@@ -396,9 +482,20 @@ mod tests {
         assert_eq!(parse_ports("53/UDP").unwrap(), ["53/udp"]);
         assert_eq!(parse_ports("8000-8002").unwrap().len(), 3);
         assert!(parse_ports("http").is_err());
+        assert_eq!(parse_ports("80/").unwrap(), ["80/tcp"]);
+        assert_eq!(parse_ports("80/xyz").unwrap_err(), "invalid proto: xyz");
         assert_eq!(parse_duration("1m30s"), Some(90_000_000_000));
         assert_eq!(parse_duration("500ms"), Some(500_000_000));
         assert_eq!(parse_duration("5"), None);
+        assert_eq!(go_duration(0), "0s");
+        assert_eq!(go_duration(90_000_000_000), "1m30s");
+        assert_eq!(go_duration(3_600_000_000_000), "1h0m0s");
+        assert_eq!(go_duration(1_500_000_000), "1.5s");
+        assert_eq!(go_duration(500_000_000), "500ms");
+        assert_eq!(go_quote_rune(3), "'\\x03'");
+        assert_eq!(go_quote_rune(0), "'\\x00'");
+        assert_eq!(go_quote_rune(65), "'A'");
+        assert_eq!(go_quote_rune(10), "'\\n'");
         assert!(is_signal("SIGTERM") && is_signal("9") && is_signal("SIGRTMIN+3"));
         assert!(!is_signal("SIGFOO"));
         assert_eq!(

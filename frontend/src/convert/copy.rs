@@ -1,9 +1,9 @@
 //! `COPY` and `ADD` → a file op with one copy action per source.
 
-use strata_proto::llb::{Chown, CopyAction, FileOp, MkfileAction, State, UserRef};
+use strata_proto::llb::{self, Chown, CopyAction, FileOp, MkfileAction, OpMeta, State, UserRef};
 
 use super::names::uppercase_cmd;
-use super::{paths, ContextUse, Dispatch, DispatchEnv, StageCtx};
+use super::{paths, remote, ContextUse, Dispatch, DispatchEnv, StageCtx};
 use crate::error::{Error, Result};
 use crate::expand::Lexer;
 use crate::instructions::{Copy, Source};
@@ -23,64 +23,130 @@ pub(crate) fn dispatch_copy(
         if is_heredoc_marker(&w.text, &heredoc_names) {
             continue;
         }
-        let s = ctx.expand(d, &w.text, w.span)?;
-        if is_url(&s) {
-            let msg = if c.is_add {
-                "ADD of remote URLs is not supported yet".to_owned()
-            } else {
-                "source can't be a URL for COPY".to_owned()
-            };
-            return Err(Error::at(w.span, msg));
-        }
-        sources.push(s);
+        sources.push((ctx.expand(d, &w.text, w.span)?, w.span));
     }
     if c.parents {
         return Err(Error::at(src.span, "COPY --parents is not supported yet"));
     }
+    let checksum = match &c.checksum {
+        Some(f) => {
+            let value = ctx.expand(d, &f.text, f.span)?;
+            if !value.is_empty() {
+                remote::check_digest(&value).map_err(|m| Error::at(f.span, m))?;
+                if sources.len() != 1 {
+                    return Err(Error::at(
+                        f.span,
+                        "checksum can't be specified for multiple sources",
+                    ));
+                }
+                if !remote::is_http(&sources[0].0) {
+                    return Err(Error::at(
+                        f.span,
+                        "checksum can't be specified for non-HTTP sources",
+                    ));
+                }
+            }
+            Some(value).filter(|v| !v.is_empty())
+        }
+        None => None,
+    };
     let dest_text = ctx.expand(d, &c.dest.text, c.dest.span)?;
     let owner = match &c.chown {
         Some(f) => Some(parse_chown(&ctx.expand(d, &f.text, f.span)?)),
         None => None,
     };
-    // BuildKit ignores a --chmod it cannot parse; so do we.
-    let mode = match &c.chmod {
-        Some(f) => u32::from_str_radix(&ctx.expand(d, &f.text, f.span)?, 8).ok(),
-        None => None,
-    };
+    // BuildKit (v0.13) neither expands `--chmod` nor complains about one it cannot parse.
+    let mode = c
+        .chmod
+        .as_ref()
+        .and_then(|f| u32::from_str_radix(&f.text, 8).ok());
     let excludes = c
         .excludes
         .iter()
         .map(|f| ctx.expand(d, &f.text, f.span))
         .collect::<Result<Vec<_>>>()?;
-    let source_state = match from {
-        Some(s) => s.clone(),
-        None => {
-            for s in &sources {
-                used.add(s);
-            }
-            ctx.context.clone()
-        }
-    };
+    let mut lexer = Lexer::new(ctx.inputs.escape);
+    lexer.skip_unset_env = false;
+    let original = src.original.trim();
+    let shown = lexer
+        .expand_word(original, &DispatchEnv(&d.env))
+        .map(|e| e.value)
+        .unwrap_or_else(|_| original.to_owned());
+    let shown = uppercase_cmd(&shown);
+    let name = d.names.next(&shown);
+    // `COPY --link` (without --chmod, when the daemon can merge): copy onto an empty layer,
+    // then merge it over the stage, so the layer does not depend on what lies below.
+    let link = c.link && c.chmod.is_none() && ctx.inputs.opts.merge_op;
+
     let dest = paths::copy_dest(&d.dir, &dest_text);
-    let mut op = FileOp::new(d.fs.clone());
-    for s in &sources {
-        op = op.copy(
-            &source_state,
-            CopyAction {
-                src: paths::copy_source(s),
-                dest: dest.clone(),
-                owner: owner.clone(),
-                mode,
-                follow_symlink: true,
-                dir_copy_contents: true,
-                attempt_unpack_docker_compatibility: c.is_add,
-                create_dest_path: true,
-                allow_wildcard: true,
-                allow_empty_wildcard: true,
-                exclude_patterns: excludes.clone(),
+    // Remote and inline sources are single files or checkouts: no wildcards, no unpacking.
+    let plain_copy = |path: String| CopyAction {
+        src: path,
+        dest: dest.clone(),
+        owner: owner.clone(),
+        mode,
+        create_dest_path: true,
+        exclude_patterns: excludes.clone(),
+        ..Default::default()
+    };
+    let remote_meta = || {
+        let mut meta = OpMeta::named(name.clone());
+        meta.ignore_cache = ctx.ignore_cache;
+        meta
+    };
+    let mut op = FileOp::new(if link { State::scratch() } else { d.fs.clone() });
+    for (s, span) in &sources {
+        if let Some(git) = remote::parse_git_ref(s) {
+            if !c.is_add {
+                return Err(Error::at(*span, "source can't be a git ref for COPY"));
+            }
+            // Upstream records every non-HTTP ADD source as a context path, git refs too.
+            used.add(s);
+            let repo = llb::git(llb::GitSource {
+                id: git.id(),
+                reference: git.reference(),
+                full_url: git.remote.clone(),
+                keep_git_dir: c.keep_git_dir,
+                ssh: git.ssh,
+                meta: remote_meta(),
+            });
+            op = op.copy(&repo, plain_copy("/".to_owned()));
+        } else if remote::is_http(s) {
+            if !c.is_add {
+                return Err(Error::at(*span, "source can't be a URL for COPY"));
+            }
+            let filename = remote::http_filename(s);
+            let mut meta = remote_meta();
+            meta.description
+                .insert("com.docker.dockerfile.v1.command".to_owned(), String::new());
+            let file = llb::http(llb::HttpSource {
+                url: s.clone(),
+                filename: Some(filename.clone()),
+                checksum: checksum.clone(),
+                meta,
                 ..Default::default()
-            },
-        );
+            });
+            op = op.copy(&file, plain_copy(format!("/{filename}")));
+        } else {
+            let from_state = match from {
+                Some(f) => f.clone(),
+                None => {
+                    used.add(s);
+                    ctx.context.clone()
+                }
+            };
+            op = op.copy(
+                &from_state,
+                CopyAction {
+                    follow_symlink: true,
+                    dir_copy_contents: true,
+                    attempt_unpack_docker_compatibility: c.is_add,
+                    allow_wildcard: true,
+                    allow_empty_wildcard: true,
+                    ..plain_copy(paths::copy_source(s))
+                },
+            );
+        }
     }
     for h in &c.heredocs {
         let content = if h.expand {
@@ -100,28 +166,17 @@ pub(crate) fn dispatch_copy(
                 data: content.into_bytes(),
                 ..Default::default()
             })
+            .meta(OpMeta::named("[internal] preparing inline document"))
             .build();
-        op = op.copy(
-            &doc,
-            CopyAction {
-                src: h.name.clone(),
-                dest: dest.clone(),
-                owner: owner.clone(),
-                mode,
-                create_dest_path: true,
-                ..Default::default()
-            },
-        );
+        op = op.copy(&doc, plain_copy(paths::clean(&format!("/{}", h.name))));
     }
-    let mut lexer = Lexer::new(ctx.inputs.escape);
-    lexer.skip_unset_env = false;
-    let original = src.original.trim();
-    let shown = lexer
-        .expand_word(original, &DispatchEnv(&d.env))
-        .map(|e| e.value)
-        .unwrap_or_else(|_| original.to_owned());
-    let name = d.names.next(&uppercase_cmd(&shown));
-    d.fs = op.meta(ctx.op_meta(name, src)).build();
+    let layer = op.meta(ctx.op_meta(name, src)).build();
+    d.fs = if link {
+        let merge_name = d.names.current(&format!("LINK {shown}"));
+        llb::merge(&[d.fs.clone(), layer], ctx.op_meta(merge_name, src))
+    } else {
+        layer
+    };
 
     let mut history = keyword.to_owned();
     if let Some(f) = &c.chown {
@@ -130,7 +185,7 @@ pub(crate) fn dispatch_copy(
     if let Some(f) = &c.chmod {
         history.push_str(&format!(" --chmod={}", f.text));
     }
-    for s in &sources {
+    for (s, _) in &sources {
         history.push(' ');
         history.push_str(s);
     }
@@ -151,13 +206,6 @@ fn is_heredoc_marker(word: &str, names: &[&str]) -> bool {
     let rest = rest.strip_prefix('-').unwrap_or(rest);
     let rest = rest.trim_matches(|c| c == '"' || c == '\'');
     names.contains(&rest)
-}
-
-fn is_url(s: &str) -> bool {
-    s.starts_with("http://")
-        || s.starts_with("https://")
-        || s.starts_with("git@")
-        || s.starts_with("git://")
 }
 
 /// `--chown=user[:group]`: numbers and `root` are ids, anything else a name looked up in

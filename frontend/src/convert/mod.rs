@@ -9,6 +9,7 @@ mod config;
 mod copy;
 mod names;
 pub mod paths;
+mod remote;
 mod run;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,7 +22,7 @@ use crate::image::{Image, DEFAULT_PATH};
 use crate::includes::Sources;
 use crate::instructions::{Command, CommandKind, Lowered, Source};
 use crate::options::BuildOptions;
-use crate::plan::{Base, FromRef, Plan};
+use crate::plan::{Base, FromRef, NamedContext, Plan};
 use crate::platform::Platform;
 
 /// A resolved base image: what `ResolveImageConfig` told us.
@@ -101,6 +102,16 @@ impl ContextUse {
 }
 
 fn context_state(inputs: &Inputs<'_>, used: Option<&ContextUse>) -> State {
+    if let Some(bytes) = &inputs.opts.context_input {
+        use prost::Message as _;
+        // The edge checked the input decodes; a broken one gives an empty context.
+        if let Ok(state) = strata_proto::pb::Definition::decode(bytes.as_slice())
+            .map_err(|e| e.to_string())
+            .and_then(|def| llb::from_definition(&def))
+        {
+            return state;
+        }
+    }
     let follow_paths = match used {
         Some(u) if !u.paths.contains(".") => u.paths.iter().cloned().collect(),
         _ => Vec::new(),
@@ -270,6 +281,24 @@ fn convert_with(
                 }
                 d
             }
+            Base::Context(nc) => {
+                let (fs, config) = named_context_state(nc, &sp.platform, &ctx)
+                    .map_err(|e| relocate(e, stage.from.span))?;
+                let total = if sp.replaced { 0 } else { counted + 1 };
+                let mut d = from_image(
+                    config.as_ref(),
+                    &fs,
+                    sp.platform.clone(),
+                    stage_label,
+                    total,
+                );
+                // The context's config is the stage's; there is no base image to report.
+                d.base_config = None;
+                // FROM counts as a step, but the context's own op carries its name.
+                d.names = names::StepNames::new(d.names.label().to_owned(), total);
+                d.names.skip();
+                d
+            }
             Base::Scratch => from_image(
                 None,
                 &State::scratch(),
@@ -286,6 +315,9 @@ fn convert_with(
                     )
                 })?;
                 let mut names = names::StepNames::new(stage_label.clone(), counted + 1);
+                if inputs.opts.multi_platform {
+                    names.set_platform(sp.platform.to_string());
+                }
                 let scratch_like = base.config.rootfs.diff_ids.is_empty()
                     && base.config.history.iter().all(|h| h.empty_layer);
                 let fs = if scratch_like {
@@ -324,6 +356,21 @@ fn convert_with(
                 d
             }
         };
+        // The base's ONBUILD triggers run first, as if written right after FROM; the
+        // stage's own ONBUILD lines then start a fresh list.
+        if inputs.opts.multi_platform {
+            d.names.set_platform(sp.platform.to_string());
+        }
+        if sp.replaced {
+            // A named context with this stage's name is the stage: nothing runs.
+            done[i] = Some(d);
+            continue;
+        }
+        let triggers = d.image.config.on_build.take().unwrap_or_default();
+        for trigger in &triggers {
+            run_trigger(&mut d, trigger, stage, lowered, &done, &ctx, used)
+                .map_err(|e| relocate(e, stage.from.span))?;
+        }
         for (ci, cmd) in stage.commands.iter().enumerate() {
             let reads = sp.reads.get(&ci).map(Vec::as_slice).unwrap_or(&[]);
             let sources = resolve_reads(reads, &done, &ctx, &d, &cmd.source)?;
@@ -372,6 +419,76 @@ fn convert_with(
     })
 }
 
+/// Parses and dispatches one ONBUILD trigger in stage `stage`. Its ops point at the `FROM`
+/// line (the trigger's own text is not in the Dockerfile).
+fn run_trigger(
+    d: &mut Dispatch,
+    trigger: &str,
+    stage: &crate::instructions::Stage,
+    lowered: &Lowered,
+    done: &[Option<Dispatch>],
+    ctx: &StageCtx<'_>,
+    used: &mut ContextUse,
+) -> Result<()> {
+    let mut cmd = crate::instructions::lower_trigger(trigger)?;
+    cmd.source.span = stage.from.span;
+    cmd.source.lines = stage.from.lines;
+    let refs = trigger_reads(&cmd, d, lowered, ctx)?;
+    let sources = resolve_reads(&refs, done, ctx, d, &cmd.source)?;
+    dispatch(d, &cmd, ctx, &sources, used)
+}
+
+/// What a trigger's `COPY --from` / `RUN --mount from=` name. Like upstream, the stage
+/// lookup happens at dispatch time on the name as written (a number is a stage index).
+fn trigger_reads(
+    cmd: &Command,
+    d: &Dispatch,
+    lowered: &Lowered,
+    ctx: &StageCtx<'_>,
+) -> Result<Vec<FromRef>> {
+    let find = |text: &str| -> FromRef {
+        if let Ok(n) = text.parse::<usize>() {
+            return FromRef::Stage(n);
+        }
+        match lowered.stages.iter().position(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(text))
+        }) {
+            Some(j) => FromRef::Stage(j),
+            None => FromRef::Image(text.to_owned()),
+        }
+    };
+    let mut refs = Vec::new();
+    match &cmd.kind {
+        CommandKind::Copy(c) => {
+            if let Some(from) = &c.from {
+                refs.push(find(&from.text));
+            }
+        }
+        CommandKind::Run(r) => {
+            for m in &r.mounts {
+                let text = ctx.expand(d, &m.text, m.span)?;
+                let spec = crate::mounts::parse(&text).map_err(|msg| Error::at(m.span, msg))?;
+                if let Some(from) = &spec.from {
+                    refs.push(find(from));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(refs)
+}
+
+/// Moves an error to `span` (a trigger's errors are reported at its stage's `FROM` line).
+fn relocate(e: Error, span: crate::syntax::Span) -> Error {
+    match e {
+        Error::Located { message, .. } => Error::at(span, message),
+        Error::Input(message) => Error::at(span, message),
+        other => other,
+    }
+}
+
 fn with_default_span(e: Error, span: crate::syntax::Span) -> Error {
     match e {
         Error::Input(m) => Error::at(span, m),
@@ -387,6 +504,7 @@ fn implicit_images(plan: &Plan) -> BTreeSet<String> {
         .flat_map(|s| s.reads.values().flatten())
         .filter_map(|r| match r {
             FromRef::Image(i) => Some(i.clone()),
+            FromRef::Context(c) => Some(c.name.clone()),
             FromRef::Stage(_) => None,
         })
         .collect()
@@ -402,10 +520,14 @@ fn resolve_reads(
     reads
         .iter()
         .map(|r| match r {
-            FromRef::Stage(j) => done[*j]
-                .as_ref()
+            FromRef::Stage(j) => done
+                .get(*j)
+                .and_then(Option::as_ref)
                 .map(|s| s.fs.clone())
                 .ok_or_else(|| Error::at(src.span, "stage was not converted before use")),
+            FromRef::Context(nc) => named_context_state(nc, &d.platform, ctx)
+                .map(|(s, _)| s)
+                .map_err(|e| relocate(e, src.span)),
             FromRef::Image(reference) => {
                 let normalized = llb::normalize_image_reference(reference);
                 let mut meta = ctx.op_meta(format!("FROM {normalized}"), src);
@@ -419,6 +541,119 @@ fn resolve_reads(
             }
         })
         .collect()
+}
+
+/// The filesystem of a named context, and its image config when it is an image whose
+/// config was resolved. Like BuildKit, an image context is not pinned to a digest.
+fn named_context_state(
+    nc: &NamedContext,
+    platform: &Platform,
+    ctx: &StageCtx<'_>,
+) -> Result<(State, Option<BaseImage>)> {
+    if let Some(reference) = nc.image() {
+        if reference == "scratch" {
+            return Ok((State::scratch(), None));
+        }
+        let config = ctx
+            .inputs
+            .images
+            .get(&(reference.to_owned(), platform.clone()))
+            .cloned();
+        let state = llb::image(llb::ImageSource {
+            reference: reference.to_owned(),
+            platform: Some(platform.to_pb()),
+            meta: OpMeta::named(format!("[context {}] {reference}", nc.name)),
+            ..Default::default()
+        });
+        return Ok((state, config));
+    }
+    if let Some(local) = nc.value.strip_prefix("local:") {
+        let state = llb::local(llb::LocalSource {
+            name: local.to_owned(),
+            session_id: ctx.inputs.opts.session_id.clone(),
+            shared_key_hint: Some(format!("context:{}", nc.name)),
+            exclude_patterns: ctx
+                .inputs
+                .opts
+                .named_context_excludes
+                .get(local)
+                .cloned()
+                .unwrap_or_default(),
+            meta: OpMeta::named(format!("[context {}] load from client", nc.name)),
+            ..Default::default()
+        });
+        return Ok((state, None));
+    }
+    if let Some(input) = nc.value.strip_prefix("input:") {
+        use prost::Message as _;
+        let opts = ctx.inputs.opts;
+        let bytes = opts
+            .named_inputs
+            .get(input)
+            .ok_or_else(|| Error::Input(format!("invalid input {input} for {}", nc.name)))?;
+        let state = strata_proto::pb::Definition::decode(bytes.as_slice())
+            .map_err(|e| e.to_string())
+            .and_then(|def| llb::from_definition(&def))
+            .map_err(|e| Error::Input(format!("input {input}: {e}")))?;
+        let config = match opts.input_metadata.get(input) {
+            Some(md) => input_image_config(md)
+                .map_err(|e| Error::Input(format!("failed to parse input metadata {md}: {e}")))?,
+            None => None,
+        };
+        return Ok((state, config));
+    }
+    Err(Error::Input(format!(
+        "named context {} ({}) is not supported by Strata: use a docker-image://, input: or local directory context",
+        nc.name, nc.value
+    )))
+}
+
+/// The image config in an input's metadata: JSON of `name → base64 bytes`, as Go encodes a
+/// `map[string][]byte`.
+fn input_image_config(md: &str) -> std::result::Result<Option<BaseImage>, String> {
+    let map: BTreeMap<String, String> = serde_json::from_str(md).map_err(|e| e.to_string())?;
+    let Some(encoded) = map.get("containerimage.config") else {
+        return Ok(None);
+    };
+    let raw = base64_decode(encoded).ok_or("invalid base64")?;
+    let config: Image = serde_json::from_slice(&raw).map_err(|e| e.to_string())?;
+    Ok(Some(BaseImage {
+        digest: None,
+        config,
+        raw,
+    }))
+}
+
+/// Standard base64 with padding (Go's `encoding/json` form of `[]byte`).
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        })
+    };
+    let bytes = s.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= val(c)? << (18 - 6 * i);
+        }
+        let n = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        for i in 0..n {
+            out.push((acc >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
 }
 
 /// A fresh dispatch state on an image (or scratch when `base` is `None`).
@@ -441,8 +676,6 @@ fn from_image(
             img
         }
     };
-    // Base triggers are not inherited (running them is ONBUILD's business).
-    image.config.on_build = None;
     if image.env("PATH").is_none() {
         image
             .config
@@ -497,5 +730,108 @@ fn dispatch(
         CommandKind::Copy(c) => copy::dispatch_copy(d, c, &cmd.source, ctx, reads.first(), used),
         CommandKind::Workdir(w) => config::dispatch_workdir(d, w, &cmd.source, ctx),
         other => config::dispatch_config(d, other, ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::pipeline;
+
+    /// Converts `text` with `busybox` resolving to an image whose config has `triggers`.
+    fn convert_with_triggers(text: &str, triggers: &[&str]) -> Result<Converted> {
+        let opts = BuildOptions::new(Platform::linux_amd64());
+        let prepared = pipeline::prepare(text, "Dockerfile", &opts)?;
+        let mut config = Image::empty(&Platform::linux_amd64());
+        config.rootfs.diff_ids.push("sha256:layer".to_owned());
+        config.config.on_build = Some(triggers.iter().map(|t| (*t).to_owned()).collect());
+        let mut images = BaseImages::new();
+        images.insert(
+            ("busybox".to_owned(), Platform::linux_amd64()),
+            BaseImage {
+                digest: None,
+                raw: serde_json::to_vec(&config).unwrap(),
+                config,
+            },
+        );
+        pipeline::convert(&prepared, &opts, &images, Vec::new())
+    }
+
+    #[test]
+    fn base_image_triggers_run_first_and_are_cleared() {
+        let c = convert_with_triggers(
+            "FROM busybox\nRUN echo own\nONBUILD RUN echo next\n",
+            &["ENV A=1", "RUN echo trigger"],
+        )
+        .unwrap();
+        assert_eq!(c.image.env("A"), Some("1"));
+        assert_eq!(
+            c.image.config.on_build,
+            Some(vec!["RUN echo next".to_owned()])
+        );
+        let created: Vec<_> = c
+            .image
+            .history
+            .iter()
+            .filter_map(|h| h.created_by.clone())
+            .collect();
+        assert_eq!(
+            created,
+            [
+                "ENV A=1",
+                "RUN /bin/sh -c echo trigger # buildkit",
+                "RUN /bin/sh -c echo own # buildkit"
+            ]
+        );
+        let dump = strata_proto::llb::dump(&c.state).to_string();
+        assert!(dump.contains("[2/2] RUN echo trigger"), "{dump}");
+        assert!(dump.contains("[3/2] RUN echo own"), "{dump}");
+    }
+
+    #[test]
+    fn base64_like_go() {
+        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(base64_decode("aGk=").unwrap(), b"hi");
+        assert_eq!(base64_decode("YWJj").unwrap(), b"abc");
+        assert!(base64_decode("a").is_none());
+        assert!(base64_decode("a*==").is_none());
+    }
+
+    #[test]
+    fn copy_link_merges_when_the_daemon_can() {
+        let text =
+            "FROM busybox\nCOPY --link a /b\nCOPY --link --chmod=644 a /c\nCOPY --link a /d\n";
+        let convert = |merge_op: bool| {
+            let mut opts = BuildOptions::new(Platform::linux_amd64());
+            opts.merge_op = merge_op;
+            let prepared = pipeline::prepare(text, "Dockerfile", &opts).unwrap();
+            let images = crate::resolve::offline_images(&prepared.plan);
+            let c = pipeline::convert(&prepared, &opts, &images, Vec::new()).unwrap();
+            strata_proto::llb::dump(&c.state).to_string()
+        };
+        let merged = convert(true);
+        assert_eq!(merged.matches("\"merge\"").count(), 2, "{merged}");
+        assert!(merged.contains("[2/4] LINK COPY --link a /b"), "{merged}");
+        assert!(merged.contains("[2/4] COPY --link a /b"), "{merged}");
+        let plain = convert(false);
+        assert!(!plain.contains("\"merge\""), "{plain}");
+    }
+
+    #[test]
+    fn a_bad_trigger_is_reported_at_the_from_line() {
+        let text = "FROM scratch\nFROM busybox AS x\nRUN true\n";
+        for bad in ["RUNN x", "RUN a\nRUN b", "FROM x", "COPY onlyone"] {
+            let err = convert_with_triggers(text, &[bad]).unwrap_err();
+            let span = err.span().unwrap();
+            assert_eq!(
+                &text[span.start as usize..span.end as usize],
+                "FROM busybox AS x",
+                "{bad}: {err}"
+            );
+        }
+        let err = convert_with_triggers(text, &["COPY --from=9 a b"]).unwrap_err();
+        assert!(err.span().is_some(), "{err}");
     }
 }

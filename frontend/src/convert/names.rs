@@ -3,6 +3,7 @@
 /// Numbering state for one stage's steps.
 #[derive(Clone, Debug)]
 pub struct StepNames {
+    platform: Option<String>,
     label: String,
     index: usize,
     total: usize,
@@ -13,24 +14,48 @@ impl StepNames {
     /// numbered steps (FROM an image, RUN, COPY, ADD, WORKDIR).
     pub fn new(label: String, total: usize) -> StepNames {
         StepNames {
+            platform: None,
             label,
             index: 0,
             total,
         }
     }
 
+    /// Names carry `platform` first, as in a multi-platform build (`[linux/arm64 2/3] …`).
+    pub fn set_platform(&mut self, platform: String) {
+        self.platform = Some(platform);
+    }
+
+    /// The stage label (empty when the build has one stage).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Counts a step that shows no numbered name of its own (`FROM` a named context).
+    pub fn skip(&mut self) {
+        self.index += 1;
+    }
+
     /// The next step's name for `text`.
     pub fn next(&mut self, text: &str) -> String {
         self.index += 1;
+        self.current(text)
+    }
+
+    /// The current step's name for `text` again (a step made of two ops: `LINK COPY`).
+    pub fn current(&self, text: &str) -> String {
         if self.total == 0 {
             return text.to_owned();
         }
         let width = self.total.to_string().len();
-        let label = if self.label.is_empty() {
-            String::new()
-        } else {
-            format!("{} ", self.label)
+        let mut label = match &self.platform {
+            Some(p) => format!("{p} "),
+            None => String::new(),
         };
+        if !self.label.is_empty() {
+            label.push_str(&self.label);
+            label.push(' ');
+        }
         format!("[{label}{:>width$}/{}] {text}", self.index, self.total)
     }
 }
@@ -56,6 +81,9 @@ mod tests {
         assert_eq!(n.next("RUN y"), "[1/3] RUN y");
         let mut n = StepNames::new(String::new(), 0);
         assert_eq!(n.next("FROM z"), "FROM z");
+        let mut n = StepNames::new("build".into(), 2);
+        n.set_platform("linux/arm64".into());
+        assert_eq!(n.next("RUN y"), "[linux/arm64 build 1/2] RUN y");
         assert_eq!(uppercase_cmd("  run   echo a"), "RUN   echo a");
     }
 }

@@ -80,18 +80,20 @@ fn exec_for(
         has_ssh |= spec.kind == MountType::Ssh;
         extra_mounts.push(mount_for(spec, from, ctx, used, d)?);
     }
+    // Like BuildKit 0.13, the flag is checked as written (not expanded); `default` keeps
+    // the build's network (`force-network-mode`).
+    let forced = match ctx.inputs.opts.network_mode.as_str() {
+        "none" => NetMode::None,
+        "host" => NetMode::Host,
+        _ => NetMode::Unset,
+    };
     let network = match &r.network {
-        None => NetMode::Unset,
-        Some(n) => match ctx.expand(d, &n.text, n.span)?.as_str() {
-            "default" | "sandbox" => NetMode::Unset,
+        None => forced,
+        Some(n) => match n.text.as_str() {
+            "default" => forced,
             "none" => NetMode::None,
             "host" => NetMode::Host,
-            other => {
-                return Err(Error::at(
-                    n.span,
-                    format!("unsupported network mode {other:?}"),
-                ))
-            }
+            other => return Err(Error::at(n.span, format!("invalid network mode {other:?}"))),
         },
     };
     let security = match &r.security {
@@ -130,6 +132,8 @@ fn exec_for(
         .cwd(&d.dir)
         .user(&d.user)
         .remove_mount_stubs(true)
+        .extra_hosts(ctx.inputs.opts.extra_hosts.clone())
+        .hostname(ctx.inputs.opts.hostname.as_deref().unwrap_or_default())
         .network(network)
         .security(security)
         .proxy_env(proxy_env(ctx))

@@ -8,7 +8,7 @@ mod flags;
 mod suggest;
 
 use crate::error::{Error, Result};
-use crate::syntax::{Args, Dockerfile, Heredoc, Instruction, Span, Word};
+use crate::syntax::{self, Args, Dockerfile, Heredoc, Instruction, Severity, Span, Word};
 
 pub use flags::{FlagKind, FlagValue, Flags};
 
@@ -413,11 +413,9 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
             let f = Flags::parse(
                 kw,
                 &ins.flags,
-                &[
-                    ("mount", FlagKind::List),
-                    ("network", FlagKind::String),
-                    ("security", FlagKind::String),
-                ],
+                // `--security` exists only in BuildKit's labs builds: unknown here, as in
+                // the builtin frontend.
+                &[("mount", FlagKind::List), ("network", FlagKind::String)],
             )?;
             CommandKind::Run(Run {
                 form: form(ins, &ins.args)?,
@@ -443,11 +441,12 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
         }
         "copy" | "add" => {
             let is_add = kw == "add";
+            // `--exclude` and `--parents` exist only in BuildKit's labs builds; the builtin
+            // frontend we match rejects them as unknown flags, and so do we.
             let mut allowed = vec![
                 ("chown", FlagKind::String),
                 ("chmod", FlagKind::String),
                 ("link", FlagKind::Bool),
-                ("exclude", FlagKind::List),
             ];
             if is_add {
                 allowed.extend([
@@ -455,7 +454,7 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                     ("keep-git-dir", FlagKind::Bool),
                 ]);
             } else {
-                allowed.extend([("from", FlagKind::String), ("parents", FlagKind::Bool)]);
+                allowed.push(("from", FlagKind::String));
             }
             let f = Flags::parse(kw, &ins.flags, &allowed)?;
             let mut args = words(ins);
@@ -579,7 +578,13 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                 _ => {}
             }
             lower_command(inner)?;
-            CommandKind::OnBuild(strip_keyword(&ins.original))
+            let mut expression = strip_keyword(&ins.original);
+            for h in &ins.heredocs {
+                expression.push('\n');
+                expression.push_str(&h.content);
+                expression.push_str(&h.name);
+            }
+            CommandKind::OnBuild(expression)
         }
         other => {
             let known = KEYWORDS.iter().chain(EXTENSION_KEYWORDS).copied();
@@ -612,11 +617,45 @@ fn check_form(f: Form) -> Form {
     }
 }
 
-/// `ONBUILD RUN x` → `RUN x`: the trigger as the image config stores it.
+/// `ONBUILD RUN x` → `RUN x`: the trigger as the image config stores it. Like upstream's
+/// `(?i)^\s*ONBUILD\s*` replacement, only the leading keyword and the blanks around it go;
+/// trailing text is kept byte for byte.
 fn strip_keyword(original: &str) -> String {
     let trimmed = original.trim_start();
-    let rest = trimmed.get(7..).unwrap_or("");
-    rest.trim().to_owned()
+    let rest = match trimmed.get(..7) {
+        Some(kw) if kw.eq_ignore_ascii_case("onbuild") => &trimmed[7..],
+        _ => trimmed,
+    };
+    rest.trim_start().to_owned()
+}
+
+/// Parses one `ONBUILD` trigger as an image config stores it (`RUN make`), so a stage built
+/// `FROM` that image (or stage) can run it. The returned command's spans point into
+/// `trigger`, not the Dockerfile: the caller re-locates errors and ops at its `FROM` line.
+pub fn lower_trigger(trigger: &str) -> Result<Command> {
+    let file = syntax::parse(trigger);
+    if let Some(d) = file
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+    {
+        return Err(Error::at(d.span, d.message.clone()));
+    }
+    let [ins] = file.instructions.as_slice() else {
+        return Err(Error::Input(
+            "onbuild trigger should be a single expression".to_owned(),
+        ));
+    };
+    if ins.keyword == "from" {
+        return Err(Error::at(
+            ins.keyword_span,
+            "FROM isn't allowed as an ONBUILD trigger",
+        ));
+    }
+    Ok(Command {
+        kind: lower_command(ins)?,
+        source: source_of(ins),
+    })
 }
 
 fn lower_healthcheck(ins: &Instruction) -> Result<CommandKind> {

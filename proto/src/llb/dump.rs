@@ -124,6 +124,9 @@ fn op_body(body: &pb::op::Op) -> Value {
                     .collect();
                 m.insert("extra_hosts".into(), json!(hosts));
             }
+            if !meta.hostname.is_empty() {
+                m.insert("hostname".into(), json!(meta.hostname));
+            }
             m.insert("mounts".into(), json!(mounts));
             json!({ "exec": m })
         }

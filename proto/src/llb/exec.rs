@@ -155,7 +155,13 @@ impl Exec {
         self
     }
 
-    /// Removes mount-point stubs the process left behind (what BuildKit's frontend asks for).
+    /// The hostname the process sees (`hostname` build option); empty keeps BuildKit's.
+    pub fn hostname(mut self, hostname: &str) -> Exec {
+        self.meta.hostname = hostname.to_owned();
+        self
+    }
+
+    /// Removes the empty mount-point stubs BuildKit leaves in the root after the run.
     pub fn remove_mount_stubs(mut self, on: bool) -> Exec {
         self.meta.remove_mount_stubs_recursive = on;
         self
@@ -310,9 +316,7 @@ impl Exec {
         if self.security != SecurityMode::Sandbox {
             meta = meta.cap("exec.meta.security");
         }
-        if !self.meta.extra_hosts.is_empty() {
-            meta = meta.cap("exec.meta.extrahosts");
-        }
+        // Extra hosts and the hostname need no cap: BuildKit defines none for them.
         let op = pb::Op {
             platform: self.platform,
             constraints: Some(pb::WorkerConstraints::default()),

@@ -10,7 +10,9 @@
 mod dump;
 mod exec;
 mod file;
+mod import;
 mod marshal;
+mod merge;
 mod meta;
 mod source;
 mod state;
@@ -20,9 +22,14 @@ pub use exec::{CacheSharing, Exec, ExecOutputs, Mount, MountKind, NetMode, Secur
 pub use file::{
     Chown, CopyAction, FileOp, MkdirAction, MkfileAction, RmAction, SymlinkAction, UserRef,
 };
+pub use import::from_definition;
 pub use marshal::{digest_of, marshal};
+pub use merge::merge;
 pub use meta::{Location, OpMeta, SourceFile};
-pub use source::{image, local, normalize_image_reference, ImageSource, LocalSource};
+pub use source::{
+    git, http, image, local, normalize_image_reference, GitSource, HttpSource, ImageSource,
+    LocalSource,
+};
 pub use state::State;
 
 /// A target platform (`os/arch[/variant]`), as ops and image configs name it.

@@ -44,6 +44,123 @@ pub struct LocalSource {
     pub meta: OpMeta,
 }
 
+/// An `http(s)://` source: one file downloaded by BuildKit (`ADD <url>`).
+#[derive(Clone, Debug, Default)]
+pub struct HttpSource {
+    /// The URL, which is also the op's identifier.
+    pub url: String,
+    /// Name of the downloaded file in the source's filesystem (`http.filename`).
+    pub filename: Option<String>,
+    /// Expected digest of the content (`http.checksum`); BuildKit fails on a mismatch.
+    pub checksum: Option<String>,
+    /// Mode bits of the file (`http.perm`); `None` keeps BuildKit's default (0600).
+    pub perm: Option<u32>,
+    /// Owner uid (`http.uid`); `None` for root.
+    pub uid: Option<u32>,
+    /// Owner gid (`http.gid`); `None` for root.
+    pub gid: Option<u32>,
+    /// Progress name, caps and locations.
+    pub meta: OpMeta,
+}
+
+/// A `git://` source: a checkout of one ref of a remote repository.
+#[derive(Clone, Debug, Default)]
+pub struct GitSource {
+    /// `host/path` of the repository: the identifier, shared by every protocol that reaches
+    /// the same repository so equal checkouts share cache.
+    pub id: String,
+    /// Ref (branch, tag or commit), optionally `:subdir`; empty for the default branch.
+    pub reference: String,
+    /// The remote exactly as git should fetch it (`git.fullurl`).
+    pub full_url: String,
+    /// Keep the `.git` directory in the checkout (`git.keepgitdir`).
+    pub keep_git_dir: bool,
+    /// The remote is reached over SSH: forward the default agent socket
+    /// (`git.mountsshsock`).
+    pub ssh: bool,
+    /// Progress name, caps and locations.
+    pub meta: OpMeta,
+}
+
+/// A file fetched over HTTP(S).
+pub fn http(src: HttpSource) -> State {
+    let mut attrs = BTreeMap::new();
+    let mut meta = src.meta;
+    if let Some(c) = src.checksum.filter(|c| !c.is_empty()) {
+        attrs.insert("http.checksum".to_owned(), c);
+        meta = meta.cap("source.http.checksum");
+    }
+    if let Some(f) = src.filename.filter(|f| !f.is_empty()) {
+        attrs.insert("http.filename".to_owned(), f);
+    }
+    if let Some(p) = src.perm.filter(|p| *p != 0) {
+        attrs.insert("http.perm".to_owned(), format!("0{p:o}"));
+        meta = meta.cap("source.http.perm");
+    }
+    if let Some(uid) = src.uid.filter(|u| *u != 0) {
+        attrs.insert("http.uid".to_owned(), uid.to_string());
+        // BuildKit's cap id really is spelled this way.
+        meta = meta.cap("soruce.http.uidgid");
+    }
+    if let Some(gid) = src.gid.filter(|g| *g != 0) {
+        attrs.insert("http.gid".to_owned(), gid.to_string());
+        meta = meta.cap("soruce.http.uidgid");
+    }
+    source_state(src.url, attrs, meta.cap("source.http"))
+}
+
+/// A git checkout. Authentication secrets are named as BuildKit's own client names them
+/// (`GIT_AUTH_TOKEN`, `GIT_AUTH_HEADER`), so `--secret id=GIT_AUTH_TOKEN` works.
+pub fn git(src: GitSource) -> State {
+    let mut attrs = BTreeMap::new();
+    let mut meta = src.meta;
+    if src.keep_git_dir {
+        attrs.insert("git.keepgitdir".to_owned(), "true".to_owned());
+        meta = meta.cap("source.git.keepgitdir");
+    }
+    if !src.full_url.is_empty() {
+        attrs.insert("git.fullurl".to_owned(), src.full_url);
+        meta = meta.cap("source.git.fullurl");
+    }
+    attrs.insert(
+        "git.authtokensecret".to_owned(),
+        "GIT_AUTH_TOKEN".to_owned(),
+    );
+    attrs.insert(
+        "git.authheadersecret".to_owned(),
+        "GIT_AUTH_HEADER".to_owned(),
+    );
+    if src.ssh {
+        attrs.insert("git.mountsshsock".to_owned(), "default".to_owned());
+        meta = meta
+            .cap("source.git.knownsshhosts")
+            .cap("source.git.mountsshsock");
+    }
+    let mut id = format!("git://{}", src.id);
+    if !src.reference.is_empty() {
+        id.push('#');
+        id.push_str(&src.reference);
+    }
+    source_state(id, attrs, meta.cap("source.git"))
+}
+
+/// A source op without a platform (only image sources carry one).
+fn source_state(identifier: String, attrs: BTreeMap<String, String>, meta: OpMeta) -> State {
+    let op = pb::Op {
+        constraints: Some(pb::WorkerConstraints::default()),
+        op: Some(pb::op::Op::Source(pb::SourceOp { identifier, attrs })),
+        ..Default::default()
+    };
+    State::from_node(
+        Arc::new(Node {
+            op,
+            inputs: vec![],
+            meta,
+        }),
+        0,
+    )
+}
+
 /// The root filesystem of a container image.
 pub fn image(src: ImageSource) -> State {
     let mut reference = normalize_image_reference(&src.reference);

@@ -1,0 +1,2 @@
+FROM busybox:local
+COPY https://github.com/moby/buildkit.git /bk

@@ -1,0 +1,2 @@
+FROM busybox:local
+COPY https://example.com/a /a

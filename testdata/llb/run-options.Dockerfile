@@ -1,0 +1,4 @@
+FROM busybox:local
+RUN cat /etc/hosts
+RUN --network=default hostname
+RUN --network=host true
