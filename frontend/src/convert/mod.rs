@@ -331,6 +331,14 @@ fn convert_with(
         image.architecture.clone_from(&p.architecture);
         image.variant = (!p.variant.is_empty()).then(|| p.variant.clone());
     }
+    if let Some(time) = crate::epoch::from_build_args(&inputs.opts.build_args)? {
+        let inherited = d
+            .base_config
+            .as_deref()
+            .and_then(|raw| serde_json::from_slice::<Image>(raw).ok())
+            .map_or(0, |base| base.history.len());
+        crate::epoch::stamp(&mut image, inherited, &time);
+    }
     let _ = lexer;
     Ok(Converted {
         state: d.fs,
