@@ -385,15 +385,27 @@ fn resolve_reads(
                 let normalized = llb::normalize_image_reference(reference);
                 let mut meta = ctx.op_meta(format!("FROM {normalized}"), src);
                 meta.locations.clear();
+                // BuildKit's frontend marks these implicit image sources `local` (prefer the
+                // daemon's copy) unless `--pull` asked for `pull`; seen in its op digests
+                // on dockerd 26.1.5, and needed for Strata's to match (and share cache).
+                let mode = match inputs_resolve_mode(ctx) {
+                    Some("pull") => "pull",
+                    _ => "local",
+                };
                 Ok(llb::image(llb::ImageSource {
                     reference: reference.clone(),
                     platform: Some(d.platform.to_pb()),
+                    resolve_mode: Some(mode.to_owned()),
                     meta,
                     ..Default::default()
                 }))
             }
         })
         .collect()
+}
+
+fn inputs_resolve_mode<'a>(ctx: &'a StageCtx<'_>) -> Option<&'a str> {
+    ctx.inputs.opts.image_resolve_mode.as_deref()
 }
 
 /// A fresh dispatch state on an image (or scratch when `base` is `None`).
