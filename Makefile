@@ -5,13 +5,15 @@ TARGET_TRIPLE := x86_64-unknown-linux-gnu
 RELEASE_BIN := target/$(TARGET_TRIPLE)/release/strata
 IMAGE ?= strata:dev
 CORPUS ?= $(CURDIR)/../shared/corpus/buildkit-parser
-export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS := -C target-feature=+crt-static
+# Only for the release build: exported to every cargo run it would also reach host-built
+# proc-macros (cargo test/clippy without --target), which cannot be static.
+STATIC_RUSTFLAGS := CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static"
 
 .PHONY: release image testbed unit conformance e2e test lint demo bench fuzz snap
 
 ## The static release binary (built once; everything else reuses it).
 release:
-	cargo build --release --target $(TARGET_TRIPLE) -p strata
+	$(STATIC_RUSTFLAGS) cargo build --release --target $(TARGET_TRIPLE) -p strata
 
 ## strata:dev in the local dockerd, from the host-built binary (no registry needed).
 image: release testbed

@@ -14,6 +14,7 @@ use crate::instructions::{CommandKind, Lowered};
 use crate::mounts;
 use crate::options::BuildOptions;
 use crate::platform::Platform;
+use crate::syntax::Span;
 
 /// What a stage starts from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +47,8 @@ pub struct StagePlan {
     pub explicit_platform: bool,
     /// For each command index, the stages/images it reads (one per `--from`/mount), in order.
     pub reads: BTreeMap<usize, Vec<FromRef>>,
+    /// A reference to a later stage: an error only if this stage is built, as in BuildKit.
+    pub deferred_error: Option<(Span, String)>,
 }
 
 /// The whole plan.
@@ -109,11 +112,16 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
                 format!("base name ({}) should not be blank", stage.base.text),
             ));
         }
+        // `FROM` matches stage names exactly (they are stored lower-cased), unlike `--from`.
         let base = if base_name.eq_ignore_ascii_case("scratch") {
             Base::Scratch
-        } else if let Some(j) = find_stage(&names[..i], &base_name) {
+        } else if let Some(j) = names[..i]
+            .iter()
+            .position(|n| *n == Some(base_name.as_str()))
+        {
             Base::Stage(j)
         } else {
+            check_reference(&base_name).map_err(|m| Error::at(stage.base.span, m))?;
             Base::Image(base_name)
         };
         let (platform, explicit_platform) = match &stage.platform {
@@ -134,12 +142,13 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
                 _ => (opts.target_platform().clone(), false),
             },
         };
-        let reads = stage_reads(lowered, i, &names, opts, &meta_args, &lexer)?;
+        let (reads, deferred_error) = stage_reads(lowered, i, &names, opts, &meta_args, &lexer)?;
         stages.push(StagePlan {
             base,
             platform,
             explicit_platform,
             reads,
+            deferred_error,
         });
     }
 
@@ -163,12 +172,42 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
             }
         }
     }
+    if let Some((span, message)) = needed
+        .iter()
+        .find_map(|&i| stages[i].deferred_error.clone())
+    {
+        return Err(Error::at(span, message));
+    }
     Ok(Plan {
         meta_args,
         target,
         order: needed.into_iter().collect(),
         stages,
     })
+}
+
+/// Rejects references Docker cannot parse, with BuildKit's wording: an upper-case
+/// repository (`FROM BASE` when the stage is `base`) is the common case.
+fn check_reference(reference: &str) -> std::result::Result<(), String> {
+    let normalized = strata_proto::llb::normalize_image_reference(reference);
+    let path = normalized.strip_prefix("docker.io/").unwrap_or(&normalized);
+    let name = path.split('@').next().unwrap_or(path);
+    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+    let repo = match name[last_slash..].rfind(':') {
+        Some(c) => &name[..last_slash + c],
+        None => name,
+    };
+    if repo.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err(format!(
+            "failed to parse stage name {reference:?}: invalid reference format: repository name ({repo}) must be lowercase"
+        ));
+    }
+    if reference.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "failed to parse stage name {reference:?}: invalid reference format"
+        ));
+    }
+    Ok(())
 }
 
 /// A stage by name (case-insensitive) among `names`.
@@ -212,6 +251,9 @@ fn meta_args(
     Ok(env)
 }
 
+/// Per command index, the stages and images it reads.
+type Reads = BTreeMap<usize, Vec<FromRef>>;
+
 /// Stage `i`'s `COPY --from` and `RUN --mount from=` references, resolved.
 fn stage_reads(
     lowered: &Lowered,
@@ -220,12 +262,13 @@ fn stage_reads(
     opts: &BuildOptions,
     meta_args: &[(String, String)],
     lexer: &Lexer,
-) -> Result<BTreeMap<usize, Vec<FromRef>>> {
+) -> Result<(Reads, Option<(Span, String)>)> {
     let stage = &lowered.stages[i];
     let current = stage.name.clone().unwrap_or_else(|| format!("stage-{i}"));
     // The variables the Dockerfile itself declares up to each command.
     let mut env: Vec<(String, String)> = Vec::new();
     let mut reads = BTreeMap::new();
+    let mut deferred: Option<(Span, String)> = None;
     let resolve = |text: &str| -> std::result::Result<FromRef, String> {
         if let Ok(n) = text.parse::<usize>() {
             return if n < i {
@@ -292,7 +335,12 @@ fn stage_reads(
                             "--from requires a stage name, index or image",
                         ));
                     }
-                    found.push(resolve(&text).map_err(|m| Error::at(from.span, m))?);
+                    match resolve(&text) {
+                        Ok(r) => found.push(r),
+                        Err(m) => {
+                            deferred.get_or_insert((from.span, m));
+                        }
+                    }
                 }
             }
             CommandKind::Run(r) => {
@@ -303,7 +351,12 @@ fn stage_reads(
                         .value;
                     let spec = mounts::parse(&text).map_err(|msg| Error::at(m.span, msg))?;
                     if let Some(from) = &spec.from {
-                        found.push(resolve(from).map_err(|msg| Error::at(m.span, msg))?);
+                        match resolve(from) {
+                            Ok(r) => found.push(r),
+                            Err(msg) => {
+                                deferred.get_or_insert((m.span, msg));
+                            }
+                        }
                     }
                 }
             }
@@ -313,5 +366,5 @@ fn stage_reads(
             reads.insert(ci, found);
         }
     }
-    Ok(reads)
+    Ok((reads, deferred))
 }

@@ -55,15 +55,31 @@ pub struct OfflineResolver;
 
 impl ImageResolver for OfflineResolver {
     async fn resolve(&self, _reference: String, platform: Platform) -> Result<BaseImage> {
-        let mut config = Image::empty(&platform);
-        config.rootfs.diff_ids.push("sha256:offline".to_owned());
-        let raw = serde_json::to_vec(&config).unwrap_or_default();
-        Ok(BaseImage {
-            digest: None,
-            config,
-            raw,
-        })
+        Ok(offline_image(&platform))
     }
+}
+
+/// The stand-in every image is offline: one layer, default `PATH`, the given platform.
+pub fn offline_image(platform: &Platform) -> BaseImage {
+    let mut config = Image::empty(platform);
+    config.rootfs.diff_ids.push("sha256:offline".to_owned());
+    let raw = serde_json::to_vec(&config).unwrap_or_default();
+    BaseImage {
+        digest: None,
+        config,
+        raw,
+    }
+}
+
+/// Offline stand-ins for every image `plan` needs, without a runtime (fuzzing, tests).
+pub fn offline_images(plan: &Plan) -> BaseImages {
+    plan.base_images()
+        .into_iter()
+        .map(|(reference, platform)| {
+            let image = offline_image(&platform);
+            ((reference, platform), image)
+        })
+        .collect()
 }
 
 /// Resolves every base image the plan needs, all at once.

@@ -7,6 +7,10 @@
 //! Optional files in a case:
 //!   `args`    one extra `docker buildx build` argument per line (both builds get them)
 //!   `expect`  `log-contains: <text>` / `log-lacks: <text>` on Strata's progress log
+//!   `base/`   a Dockerfile built first (builtin frontend) and loaded as
+//!             `strata-e2e-base/<case>`, for cases about inheriting an image's config
+//! `testdata/compat/<case>/` (same conventions) is the compatibility suite: every instruction,
+//! flag and parser rule; each case is a `compat_<case>` test going through the same `check_case`.
 //! `testdata/e2e/errors/<case>/` holds builds Strata must reject: `expect` has
 //! `fails-with: <text>` and `line: N` (buildx's `Dockerfile:N` snippet header).
 //!
@@ -44,19 +48,19 @@ const CONFIG_FIELDS: &[&str] = &[
 ];
 
 macro_rules! cases {
-    ($list:ident, $check:ident: $($test:ident => $dir:literal),* $(,)?) => {
+    ($list:ident, $check:ident, $root:ident: $($test:ident => $dir:literal),* $(,)?) => {
         const $list: &[&str] = &[$($dir),*];
         $(
             #[test]
             fn $test() {
-                $check(&e2e_dir().join($dir));
+                $check(&$root().join($dir));
             }
         )*
     };
 }
 
 cases! {
-    CASES, check_case:
+    CASES, check_case, e2e_dir:
     multistage => "multistage",
     target => "target",
     build_arg => "build-arg",
@@ -65,22 +69,143 @@ cases! {
     syntax_line => "syntax-line",
     copy_rules => "copy-rules",
     run_forms => "run-forms",
+    unused_stage_errors => "unused-stage-errors",
+    onbuild => "onbuild",
+    onbuild_image => "onbuild-image",
+    image_inherit => "image-inherit",
+    context_special => "context-special",
+    config_forms => "config-forms",
+    platform_args => "platform-args",
+    workdir_user => "workdir-user",
+    add_local => "add-local",
+    dockerignore_negation => "dockerignore-negation",
+    copy_heredoc => "copy-heredoc",
+    expansion => "expansion",
+    mounts => "mounts",
+    escape_directive => "escape-directive",
+    clear_config => "clear-config",
+    copy_link_from => "copy-link-from",
 }
 
 cases! {
-    ERROR_CASES, check_error_case:
+    COMPAT_CASES, check_case, compat_dir:
+    compat_add_local_archives => "add-local-archives",
+    compat_add_url => "add-url",
+    compat_arg_buildkit_args => "arg-buildkit-args",
+    compat_arg_defaults_overrides => "arg-defaults-overrides",
+    compat_arg_meta => "arg-meta",
+    compat_arg_predefined_platform => "arg-predefined-platform",
+    compat_arg_proxy => "arg-proxy",
+    compat_build_opt_add_host => "build-opt-add-host",
+    compat_build_opt_filename => "build-opt-filename",
+    compat_build_opt_label_platform => "build-opt-label-platform",
+    compat_build_opt_network_none => "build-opt-network-none",
+    compat_build_opt_no_cache => "build-opt-no-cache",
+    compat_build_opt_no_cache_filter => "build-opt-no-cache-filter",
+    compat_build_opt_target => "build-opt-target",
+    compat_cmd_base_interplay => "cmd-base-interplay",
+    compat_cmd_base_interplay_both => "cmd-base-interplay-both",
+    compat_cmd_base_interplay_cmd => "cmd-base-interplay-cmd",
+    compat_cmd_entrypoint_shell => "cmd-entrypoint-shell",
+    compat_cmd_shell_fallback => "cmd-shell-fallback",
+    compat_continuation_comments => "continuation-comments",
+    compat_continuation_eof => "continuation-eof",
+    compat_copy_chmod => "copy-chmod",
+    compat_copy_chown_names => "copy-chown-names",
+    compat_copy_dir_rules => "copy-dir-rules",
+    compat_copy_from_sources => "copy-from-sources",
+    compat_copy_link => "copy-link",
+    compat_copy_wildcards => "copy-wildcards",
+    compat_debian_apt => "debian-apt",
+    compat_debian_user_app => "debian-user-app",
+    compat_directive_after_comment => "directive-after-comment",
+    compat_directive_check => "directive-check",
+    compat_directive_escape_backtick => "directive-escape-backtick",
+    compat_directive_escape_case => "directive-escape-case",
+    compat_directive_syntax_escape => "directive-syntax-escape",
+    compat_dockerignore_patterns => "dockerignore-patterns",
+    compat_duplicate_stage_name => "duplicate-stage-name",
+    compat_empty_from_flag => "empty-from-flag",
+    compat_env_syntaxes => "env-syntaxes",
+    compat_expansion_edge => "expansion-edge",
+    compat_expansion_forms => "expansion-forms",
+    compat_expansion_quotes_escapes => "expansion-quotes-escapes",
+    compat_expansion_which => "expansion-which",
+    compat_expose_forms => "expose-forms",
+    compat_from_platform => "from-platform",
+    compat_healthcheck_none => "healthcheck-none",
+    compat_healthcheck_options => "healthcheck-options",
+    compat_healthcheck_reset_same_stage => "healthcheck-reset-same-stage",
+    compat_heredoc_copy_add => "heredoc-copy-add",
+    compat_heredoc_multi => "heredoc-multi",
+    compat_heredoc_run => "heredoc-run",
+    compat_json_and_shell_forms => "json-and-shell-forms",
+    compat_label_inherit => "label-inherit",
+    compat_label_options => "label-options",
+    compat_maintainer => "maintainer",
+    compat_maintainer_override => "maintainer-override",
+    compat_named_context => "named-context",
+    compat_named_context_image => "named-context-image",
+    compat_onbuild_image_triggers => "onbuild-image-triggers",
+    compat_onbuild_stage => "onbuild-stage",
+    compat_run_mount_bind => "run-mount-bind",
+    compat_run_mount_cache => "run-mount-cache",
+    compat_run_mount_secret => "run-mount-secret",
+    compat_run_mount_ssh => "run-mount-ssh",
+    compat_run_mount_tmpfs => "run-mount-tmpfs",
+    compat_run_network => "run-network",
+    compat_run_network_host => "run-network-host",
+    compat_shell_instruction => "shell-instruction",
+    compat_stopsignal_forms => "stopsignal-forms",
+    compat_user_forms => "user-forms",
+    compat_volume_forms => "volume-forms",
+    compat_workdir_creation => "workdir-creation",
+}
+
+cases! {
+    ERROR_CASES, check_error_case, e2e_dir:
     error_unknown_instruction => "errors/unknown-instruction",
     error_failing_run => "errors/failing-run",
     error_missing_from => "errors/missing-from",
     error_copy_from_later_stage => "errors/copy-from-later-stage",
+    error_from_stage_uppercase => "errors/from-stage-uppercase",
+    error_healthcheck_type => "errors/healthcheck-type",
+    error_add_from_flag => "errors/add-from-flag",
+    error_bad_mount_option => "errors/bad-mount-option",
+    error_bad_mount_sharing => "errors/bad-mount-sharing",
+    error_bad_mount_type => "errors/bad-mount-type",
+    error_copy_from_own_stage => "errors/copy-from-own-stage",
+    error_copy_from_unknown_stage => "errors/copy-from-unknown-stage",
+    error_copy_from_variable => "errors/copy-from-variable",
+    error_copy_missing_source => "errors/copy-missing-source",
+    error_duplicate_flag => "errors/duplicate-flag",
+    error_empty_base_name => "errors/empty-base-name",
+    error_mount_from_later_stage => "errors/mount-from-later-stage",
+    error_mount_from_own_stage => "errors/mount-from-own-stage",
+    error_mount_from_variable => "errors/mount-from-variable",
+    error_onbuild_chained => "errors/onbuild-chained",
+    error_unknown_flag => "errors/unknown-flag",
+    error_unknown_flag_exclude => "errors/unknown-flag-exclude",
+    error_unknown_flag_parents => "errors/unknown-flag-parents",
+    error_unterminated_heredoc => "errors/unterminated-heredoc",
+    error_add_checksum_local => "errors/add-checksum-local",
+    error_secret_env_option => "errors/secret-env-option",
+    error_secret_source_and_id => "errors/secret-source-and-id",
 }
 
 /// Every case directory on disk has a test above, so none is silently dropped.
 #[test]
 fn every_case_directory_has_a_test() {
-    let listed: Vec<&str> = CASES.iter().chain(ERROR_CASES).copied().collect();
+    let listed: Vec<String> = CASES
+        .iter()
+        .chain(ERROR_CASES)
+        .map(|d| (*d).to_owned())
+        .chain(COMPAT_CASES.iter().map(|d| format!("compat:{d}")))
+        .collect();
+    let listed: Vec<&str> = listed.iter().map(String::as_str).collect();
     let mut on_disk = case_dirs(&e2e_dir(), "");
     on_disk.extend(case_dirs(&e2e_dir().join("errors"), "errors/"));
+    on_disk.extend(case_dirs(&compat_dir(), "compat:"));
     let missing: Vec<&String> = on_disk
         .iter()
         .filter(|d| !listed.contains(&d.as_str()))
@@ -118,6 +243,11 @@ fn case_dirs(dir: &Path, prefix: &str) -> Vec<String> {
 
 fn e2e_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/e2e")
+}
+
+/// The compatibility suite: same conventions as `testdata/e2e/`, one `compat_` test each.
+fn compat_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/compat")
 }
 
 /// The frontend image under test; checked (once) together with docker, buildx and dockerd.
@@ -187,11 +317,16 @@ impl Case {
                 (key, v.trim().to_owned())
             })
             .collect();
-        let name = dir
-            .strip_prefix(e2e_dir())
-            .unwrap_or(dir)
-            .to_string_lossy()
-            .replace('/', "-");
+        let name = match dir.strip_prefix(e2e_dir()) {
+            Ok(rel) => rel.to_string_lossy().replace('/', "-"),
+            Err(_) => format!(
+                "compat-{}",
+                dir.strip_prefix(compat_dir())
+                    .unwrap_or(dir)
+                    .to_string_lossy()
+                    .replace('/', "-")
+            ),
+        };
         Case {
             dir: dir.to_owned(),
             name,
@@ -379,6 +514,10 @@ fn check_case(dir: &Path) {
         );
     }
     let scratch = Scratch::new(&case.name);
+    let mut loaded = LoadedImages(Vec::new());
+    if case.dir.join("base/Dockerfile").is_file() {
+        loaded.0.push(build_base_image(&case, &scratch.0));
+    }
     let tar_of = |f: Frontend| scratch.0.join(format!("{}.tar", f.name()));
     let tar_out = |f: Frontend| {
         vec![
@@ -413,7 +552,6 @@ fn check_case(dir: &Path) {
         case.name
     );
 
-    let mut loaded = LoadedImages(Vec::new());
     let mut configs = Vec::new();
     for f in [Frontend::Builtin, Frontend::Strata] {
         let tag = format!("strata-e2e/{}:{}", case.name, f.name());
@@ -432,6 +570,26 @@ fn check_case(dir: &Path) {
         "{}: image config differs (builtin vs strata):\n{diff}",
         case.name
     );
+}
+
+/// Builds the case's `base/` directory with the builtin frontend into the local image store
+/// as `strata-e2e-base/<case>`, for a Dockerfile that starts `FROM` an image made here.
+fn build_base_image(case: &Case, scratch: &Path) -> String {
+    let tag = format!("strata-e2e-base/{}", case.name);
+    let mut cmd = Command::new("docker");
+    cmd.args([
+        "buildx",
+        "build",
+        "--progress=plain",
+        "--load",
+        "-t",
+        &tag,
+        "base",
+    ])
+    .current_dir(&case.dir);
+    let b = run_logged(cmd, &scratch.join("base.log"));
+    assert!(b.ok, "{}: building base/ failed:\n{}", case.name, b.log);
+    tag
 }
 
 /// The `expect` file's log assertions, plus proof that Strata (not the builtin) ran.
@@ -559,7 +717,7 @@ fn image_config(tag: &str) -> BTreeMap<String, Value> {
     for f in CONFIG_FIELDS {
         fields.insert(format!("Config.{f}"), img["Config"][f].clone());
     }
-    for f in ["Os", "Architecture"] {
+    for f in ["Os", "Architecture", "Variant", "Author"] {
         fields.insert(f.to_owned(), img[f].clone());
     }
     fields
@@ -579,4 +737,47 @@ fn diff_maps(builtin: &BTreeMap<String, Value>, strata: &BTreeMap<String, Value>
         }
     }
     out
+}
+
+/// The comparison itself sees what it must: content, mode, ids and link targets, not mtimes.
+#[test]
+fn rootfs_diff_sees_metadata_but_not_mtimes() {
+    let scratch = Scratch::new("self-test");
+    let write = |name: &str, mode: u32, uid: u64, body: &[u8], mtime: u64| {
+        let path = scratch.0.join(name);
+        let mut b = tar::Builder::new(fs::File::create(&path).expect("create tar"));
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(mode);
+        h.set_uid(uid);
+        h.set_gid(0);
+        h.set_mtime(mtime);
+        h.set_cksum();
+        b.append_data(&mut h, "etc/file", body).expect("append");
+        let mut l = tar::Header::new_gnu();
+        l.set_entry_type(tar::EntryType::Symlink);
+        l.set_size(0);
+        l.set_mode(0o777);
+        l.set_uid(0);
+        l.set_gid(0);
+        l.set_mtime(mtime);
+        b.append_link(
+            &mut l,
+            "etc/link",
+            if uid == 9 { "elsewhere" } else { "file" },
+        )
+        .expect("link");
+        b.finish().expect("finish tar");
+        rootfs(&path)
+    };
+    let base = write("a.tar", 0o644, 0, b"x", 1);
+    assert_eq!(diff_maps(&base, &write("b.tar", 0o644, 0, b"x", 2)), "");
+    for (other, what) in [
+        (write("c.tar", 0o600, 0, b"x", 1), "mode"),
+        (write("d.tar", 0o644, 0, b"y", 1), "sha256"),
+        (write("e.tar", 0o644, 9, b"x", 1), "elsewhere"),
+    ] {
+        let diff = diff_maps(&base, &other);
+        assert!(diff.contains(what), "diff misses {what}:\n{diff}");
+    }
 }

@@ -200,7 +200,8 @@ pub(crate) fn dispatch_config(
             let args = form_args(d, f);
             d.image
                 .add_history(format!("CMD {}", go_quoted(&args)), true);
-            d.image.config.cmd = Some(args);
+            // BuildKit's image config omits an empty Cmd (`omitempty`): `CMD []` leaves none.
+            d.image.config.cmd = (!args.is_empty()).then_some(args);
             d.image.config.args_escaped = Some(true);
             d.cmd_set = true;
         }
@@ -208,7 +209,8 @@ pub(crate) fn dispatch_config(
             let args = form_args(d, f);
             d.image
                 .add_history(format!("ENTRYPOINT {}", go_quoted(&args)), true);
-            d.image.config.entrypoint = Some(args);
+            // As for CMD: `ENTRYPOINT []` leaves no Entrypoint at all.
+            d.image.config.entrypoint = (!args.is_empty()).then_some(args);
             if !d.cmd_set {
                 d.image.config.cmd = None;
             }

@@ -1,0 +1,3 @@
+FROM busybox:local
+COPY . /ctx/
+RUN ls -a /ctx | sort > /listing.txt

@@ -1,0 +1,7 @@
+FROM busybox:local AS early
+COPY --from=late /x /x
+
+FROM busybox:local AS late
+RUN echo x > /x
+
+FROM early

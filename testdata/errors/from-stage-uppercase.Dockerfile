@@ -1,0 +1,5 @@
+FROM busybox:local AS base
+RUN echo base > /base
+
+FROM BASE
+RUN cat /base
