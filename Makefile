@@ -41,6 +41,7 @@ conformance:
 ## End-to-end: real `docker buildx build` runs, Strata vs BuildKit's builtin frontend.
 e2e: image
 	STRATA_IMAGE=$(IMAGE) cargo test -p strata --features e2e --test e2e -- --nocapture --test-threads=1
+	STRATA_IMAGE=$(IMAGE) cargo test -p strata --features e2e --test e2e_cache -- --nocapture --test-threads=1
 
 ## Everything CI runs.
 test: lint unit e2e

@@ -33,9 +33,13 @@ pub enum Command {
         /// A build arg, `NAME=value` (repeatable).
         #[arg(long = "build-arg", value_name = "NAME=VALUE")]
         build_args: Vec<String>,
-        /// Target platform (default linux/amd64).
+        /// Target platform(s), comma-separated (default linux/amd64).
         #[arg(long)]
         platform: Option<String>,
+        /// Any other frontend option BuildKit would pass, `KEY=value` (repeatable), e.g.
+        /// `--opt add-hosts=db=10.0.0.2` or `--opt context:base=docker-image://alpine`.
+        #[arg(long = "opt", value_name = "KEY=VALUE")]
+        opts: Vec<String>,
     },
 }
 
@@ -47,19 +51,28 @@ pub async fn run(cli: Cli) -> Result<String, String> {
             target,
             build_args,
             platform,
+            opts: extra,
         } => {
             let text = std::fs::read_to_string(&dockerfile)
                 .map_err(|e| format!("{}: {e}", dockerfile.display()))?;
-            let mut opts = BuildOptions::new(Platform::linux_amd64());
-            opts.target = target;
+            // The flags become the frontend opts BuildKit would send, parsed the same way.
+            let mut raw = std::collections::BTreeMap::new();
+            for kv in extra {
+                let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
+                raw.insert(k.to_owned(), v.to_owned());
+            }
+            if let Some(t) = target {
+                raw.insert("target".to_owned(), t);
+            }
             if let Some(p) = platform {
-                opts.platforms =
-                    vec![Platform::parse(&p).ok_or_else(|| format!("invalid platform {p:?}"))?];
+                raw.insert("platform".to_owned(), p);
             }
             for arg in build_args {
                 let (k, v) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
-                opts.build_args.insert(k.to_owned(), v.to_owned());
+                raw.insert(format!("build-arg:{k}"), v.to_owned());
             }
+            let opts = BuildOptions::from_opts(&raw, Platform::linux_amd64(), "")
+                .map_err(|e| e.to_string())?;
             let name = dockerfile
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())

@@ -48,43 +48,43 @@ pub struct Image {
 #[serde(rename_all = "PascalCase")]
 pub struct ImageConfig {
     /// `USER`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "go_omitempty")]
     pub user: Option<String>,
     /// `EXPOSE`: `"80/tcp": {}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "go_omitempty")]
     pub exposed_ports: Option<BTreeMap<String, Empty>>,
     /// `ENV`, as `KEY=value` in definition order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "go_omitempty")]
     pub env: Option<Vec<String>>,
     /// `ENTRYPOINT`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "go_omitempty")]
     pub entrypoint: Option<Vec<String>>,
     /// `CMD`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "go_omitempty")]
     pub cmd: Option<Vec<String>>,
     /// `VOLUME`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "go_omitempty")]
     pub volumes: Option<BTreeMap<String, Empty>>,
     /// `WORKDIR`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "go_omitempty")]
     pub working_dir: Option<String>,
     /// `LABEL`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "go_omitempty")]
     pub labels: Option<BTreeMap<String, String>>,
     /// `STOPSIGNAL`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "go_omitempty")]
     pub stop_signal: Option<String>,
     /// Windows-only escaping hint; kept for round-tripping.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "go_omitempty")]
     pub args_escaped: Option<bool>,
     /// `HEALTHCHECK`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "go_omitempty")]
     pub healthcheck: Option<HealthConfig>,
     /// `ONBUILD` triggers, run when another build uses this image as a base.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "go_omitempty")]
     pub on_build: Option<Vec<String>>,
     /// `SHELL`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "go_omitempty")]
     pub shell: Option<Vec<String>>,
 }
 
@@ -110,6 +110,47 @@ pub struct HealthConfig {
     /// Failures before unhealthy.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retries: i64,
+}
+
+/// Go's `omitempty` on the config fields BuildKit's frontend writes: `None`, `""`, an empty
+/// list or map and `false` are all left out, so a base image's `"User": ""` is not echoed.
+fn go_omitempty<T: OmitEmpty>(v: &Option<T>) -> bool {
+    v.as_ref().is_none_or(OmitEmpty::is_empty)
+}
+
+/// Values Go's `encoding/json` counts as empty.
+trait OmitEmpty {
+    fn is_empty(&self) -> bool;
+}
+
+impl OmitEmpty for String {
+    fn is_empty(&self) -> bool {
+        str::is_empty(self)
+    }
+}
+
+impl<T> OmitEmpty for Vec<T> {
+    fn is_empty(&self) -> bool {
+        <[T]>::is_empty(self)
+    }
+}
+
+impl<K, V> OmitEmpty for BTreeMap<K, V> {
+    fn is_empty(&self) -> bool {
+        BTreeMap::is_empty(self)
+    }
+}
+
+impl OmitEmpty for bool {
+    fn is_empty(&self) -> bool {
+        !*self
+    }
+}
+
+impl OmitEmpty for HealthConfig {
+    fn is_empty(&self) -> bool {
+        false
+    }
 }
 
 fn is_zero(v: &i64) -> bool {
@@ -210,6 +251,14 @@ impl Image {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_config_fields_are_omitted_like_go() {
+        let json = r#"{"architecture":"amd64","os":"linux","config":{"User":"","WorkingDir":"","Cmd":[],"Env":["A=1"],"ArgsEscaped":false}}"#;
+        let img: Image = serde_json::from_str(json).unwrap();
+        let out = serde_json::to_value(&img).unwrap();
+        assert_eq!(out["config"], serde_json::json!({"Env": ["A=1"]}));
+    }
 
     #[test]
     fn env_set_replaces_in_place() {

@@ -6,6 +6,7 @@
 pub mod build;
 pub mod cli;
 pub mod convert;
+pub mod epoch;
 pub mod error;
 pub mod expand;
 pub mod image;

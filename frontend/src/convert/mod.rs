@@ -399,6 +399,14 @@ fn convert_with(
         image.architecture.clone_from(&p.architecture);
         image.variant = (!p.variant.is_empty()).then(|| p.variant.clone());
     }
+    if let Some(time) = crate::epoch::from_build_args(&inputs.opts.build_args)? {
+        let inherited = d
+            .base_config
+            .as_deref()
+            .and_then(|raw| serde_json::from_slice::<Image>(raw).ok())
+            .map_or(0, |base| base.history.len());
+        crate::epoch::stamp(&mut image, inherited, &time);
+    }
     let _ = lexer;
     let start_source = if image
         .config
@@ -532,9 +540,17 @@ fn resolve_reads(
                 let normalized = llb::normalize_image_reference(reference);
                 let mut meta = ctx.op_meta(format!("FROM {normalized}"), src);
                 meta.locations.clear();
+                // BuildKit's frontend marks these implicit image sources `local` (prefer the
+                // daemon's copy) unless `--pull` asked for `pull`; seen in its op digests
+                // on dockerd 26.1.5, and needed for Strata's to match (and share cache).
+                let mode = match inputs_resolve_mode(ctx) {
+                    Some("pull") => "pull",
+                    _ => "local",
+                };
                 Ok(llb::image(llb::ImageSource {
                     reference: reference.clone(),
                     platform: Some(d.platform.to_pb()),
+                    resolve_mode: Some(mode.to_owned()),
                     meta,
                     ..Default::default()
                 }))
@@ -654,6 +670,11 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// The resolve mode implicit image sources carry.
+fn inputs_resolve_mode<'a>(ctx: &'a StageCtx<'_>) -> Option<&'a str> {
+    ctx.inputs.opts.image_resolve_mode.as_deref()
 }
 
 /// A fresh dispatch state on an image (or scratch when `base` is `None`).

@@ -186,7 +186,8 @@ fn command_args(d: &Dispatch, r: &Run) -> Result<(Vec<String>, Option<Mount>)> {
                 }
                 script.push_str(&h.name);
             }
-            script.push('\n');
+            // No newline after the last terminator: BuildKit's frontend joins the command
+            // and each `body + name` with "\n", and the op bytes (cache key) must match.
             args.push(script);
             Ok((args, None))
         }
