@@ -54,8 +54,17 @@ pub struct MountSpec {
     pub size: Option<i64>,
     /// Secret / ssh: fail when missing.
     pub required: bool,
-    /// Secret exposed as this env var instead of a file.
-    pub env: Option<String>,
+}
+
+/// The raw value of the first field named one of `keys` in an unexpanded `--mount` value:
+/// the planner needs `from` (which BuildKit never expands) before anything is expanded.
+pub fn raw_field(text: &str, keys: &[&str]) -> Option<String> {
+    split_csv(text).into_iter().find_map(|f| {
+        let (k, v) = f.split_once('=')?;
+        keys.iter()
+            .any(|key| k.trim().eq_ignore_ascii_case(key))
+            .then(|| v.to_owned())
+    })
 }
 
 /// Parses one `--mount` value.
@@ -73,7 +82,6 @@ pub fn parse(text: &str) -> Result<MountSpec, String> {
         gid: None,
         size: None,
         required: false,
-        env: None,
     };
     let fields = split_csv(text);
     // `type` decides the defaults, so read it first wherever it is.
@@ -116,7 +124,8 @@ pub fn parse(text: &str) -> Result<MountSpec, String> {
             "type" => {}
             "target" | "dst" | "destination" => m.target = need(&value)?,
             "source" | "src" => m.source = Some(need(&value)?),
-            "from" => m.from = Some(need(&value)?),
+            // An empty `from=` means the build context, as in BuildKit 0.13.
+            "from" => m.from = Some(need(&value)?).filter(|f| !f.is_empty()),
             "readonly" | "ro" => {
                 m.readonly = boolean(&value)?;
                 ro_set = true;
@@ -143,20 +152,25 @@ pub fn parse(text: &str) -> Result<MountSpec, String> {
                     Some(parse_size(&s).ok_or_else(|| format!("invalid value for size: {s}"))?);
             }
             "required" => m.required = boolean(&value)?,
-            "env" => m.env = Some(need(&value)?),
             _ => return Err(format!("unexpected key '{key}' in '{f}'")),
         }
     }
     let _ = ro_set;
     match m.kind {
         MountType::Secret => {
+            // For secrets `source` names the secret, like `id`.
+            match (&m.id, m.source.take()) {
+                (Some(_), Some(_)) => return Err("both source and id can't be set".to_owned()),
+                (None, Some(src)) => m.id = Some(src),
+                _ => {}
+            }
             if m.id.is_none() {
-                if m.target.is_empty() && m.env.is_none() {
+                if m.target.is_empty() {
                     return Err("one of source, target required".to_owned());
                 }
                 m.id = m.target.rsplit('/').next().map(str::to_owned);
             }
-            if m.target.is_empty() && m.env.is_none() {
+            if m.target.is_empty() {
                 m.target = format!("/run/secrets/{}", m.id.clone().unwrap_or_default());
             }
         }

@@ -88,6 +88,9 @@ pub struct Plan {
     pub order: Vec<usize>,
     /// One plan per stage of the file (unreachable ones included, never converted).
     pub stages: Vec<StagePlan>,
+    /// Where each image the build needs is first named (a `FROM`, `COPY --from` or mount),
+    /// so a failure to resolve it points at that line.
+    pub image_spans: BTreeMap<(String, Platform), Span>,
 }
 
 impl Plan {
@@ -108,6 +111,18 @@ impl Plan {
                 out.push(key);
             }
         }
+        // Images read by `COPY --from`/mounts are resolved too, so a missing one fails with
+        // its line before anything runs (as BuildKit's frontend does).
+        for &i in &self.order {
+            for r in self.stages[i].reads.values().flatten() {
+                if let FromRef::Image(r) = r {
+                    let key = (r.clone(), self.stages[i].platform.clone());
+                    if !out.contains(&key) {
+                        out.push(key);
+                    }
+                }
+            }
+        }
         out
     }
 
@@ -125,14 +140,7 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
 
     let mut stages = Vec::with_capacity(lowered.stages.len());
     for (i, stage) in lowered.stages.iter().enumerate() {
-        if let Some(name) = &stage.name {
-            if names[..i].contains(&Some(name.as_str())) {
-                return Err(Error::at(
-                    stage.from.span,
-                    format!("duplicate stage name {name:?}"),
-                ));
-            }
-        }
+        // Duplicate stage names are accepted, as BuildKit 0.13 does: references find the first.
         let base_name = lexer
             .expand_word(&stage.base.text, &meta_args)
             .map_err(|e| Error::at(stage.base.span, e.to_string()))?
@@ -193,7 +201,7 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
         let (reads, deferred_error) = if replaced {
             (BTreeMap::new(), None)
         } else {
-            stage_reads(lowered, i, &names, opts, &meta_args, &lexer, &platform)?
+            stage_reads(lowered, i, &names, opts, &platform)?
         };
         stages.push(StagePlan {
             base,
@@ -231,11 +239,30 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
     {
         return Err(Error::at(span, message));
     }
+    let mut image_spans = BTreeMap::new();
+    for &i in &needed {
+        let platform = &stages[i].platform;
+        if let Base::Image(r) = &stages[i].base {
+            image_spans
+                .entry((r.clone(), platform.clone()))
+                .or_insert(lowered.stages[i].base.span);
+        }
+        for (ci, refs) in &stages[i].reads {
+            for r in refs {
+                if let FromRef::Image(r) = r {
+                    image_spans
+                        .entry((r.clone(), platform.clone()))
+                        .or_insert(lowered.stages[i].commands[*ci].source.span);
+                }
+            }
+        }
+    }
     Ok(Plan {
         meta_args,
         target,
         order: needed.into_iter().collect(),
         stages,
+        image_spans,
     })
 }
 
@@ -265,28 +292,113 @@ pub fn named_context(opts: &BuildOptions, name: &str, platform: &Platform) -> Op
         })
 }
 
-/// Rejects references Docker cannot parse, with BuildKit's wording: an upper-case
-/// repository (`FROM BASE` when the stage is `base`) is the common case.
+/// Rejects references Docker cannot parse, with BuildKit's wording (`FROM BASE` for a stage
+/// `base`, or an unexpanded `COPY --from=$X`, end up here).
 fn check_reference(reference: &str) -> std::result::Result<(), String> {
-    let normalized = strata_proto::llb::normalize_image_reference(reference);
-    let path = normalized.strip_prefix("docker.io/").unwrap_or(&normalized);
-    let name = path.split('@').next().unwrap_or(path);
-    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-    let repo = match name[last_slash..].rfind(':') {
-        Some(c) => &name[..last_slash + c],
-        None => name,
+    let bad = |why: &str| {
+        format!("failed to parse stage name {reference:?}: invalid reference format{why}")
     };
-    if repo.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err(format!(
-            "failed to parse stage name {reference:?}: invalid reference format: repository name ({repo}) must be lowercase"
-        ));
+    let (name, digest) = match reference.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (reference, None),
+    };
+    if let Some(d) = digest {
+        let ok = d.split_once(':').is_some_and(|(algo, hex)| {
+            !algo.is_empty()
+                && algo
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
+                && hex.len() >= 32
+                && hex.chars().all(|c| c.is_ascii_hexdigit())
+        });
+        if !ok {
+            return Err(bad(""));
+        }
     }
-    if reference.chars().any(char::is_whitespace) {
-        return Err(format!(
-            "failed to parse stage name {reference:?}: invalid reference format"
-        ));
+    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+    let (repo, tag) = match name[last_slash..].rfind(':') {
+        Some(c) => (&name[..last_slash + c], Some(&name[last_slash + c + 1..])),
+        None => (name, None),
+    };
+    if let Some(t) = tag {
+        let mut chars = t.chars();
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !first_ok
+            || t.len() > 128
+            || !chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
+            return Err(bad(""));
+        }
+    }
+    let mut parts: Vec<&str> = repo.split('/').collect();
+    if parts.len() > 1
+        && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
+    {
+        let domain = parts.remove(0);
+        let (host, port) = domain.split_once(':').unwrap_or((domain, "0"));
+        if host.is_empty()
+            || !host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
+            || !port.chars().all(|c| c.is_ascii_digit())
+        {
+            return Err(bad(""));
+        }
+    }
+    for part in &parts {
+        if !part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(bad(""));
+        }
+        if part.chars().any(|c| c.is_ascii_uppercase()) {
+            let path = strata_proto::llb::normalize_image_reference(reference);
+            let path = path.strip_prefix("docker.io/").unwrap_or(&path);
+            let path = path.split(['@']).next().unwrap_or(path);
+            let path = match path.rfind(':') {
+                Some(c) if c > path.rfind('/').unwrap_or(0) => &path[..c],
+                _ => path,
+            };
+            return Err(bad(&format!(
+                ": repository name ({path}) must be lowercase"
+            )));
+        }
+        if !is_path_component(part) {
+            return Err(bad(""));
+        }
     }
     Ok(())
+}
+
+/// A repository path component: lower-case alphanumerics joined by `.`, `_`, `__` or `-`s.
+fn is_path_component(part: &str) -> bool {
+    let bytes = part.as_bytes();
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if bytes.is_empty() || !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
+        return false;
+    }
+    let mut sep = String::new();
+    for &b in bytes {
+        if alnum(b) {
+            let ok = sep.is_empty()
+                || sep == "."
+                || sep == "_"
+                || sep == "__"
+                || sep.bytes().all(|c| c == b'-');
+            if !ok {
+                return false;
+            }
+            sep.clear();
+        } else if b"._-".contains(&b) {
+            sep.push(b as char);
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 /// A stage by name (case-insensitive) among `names`.
@@ -333,92 +445,53 @@ fn meta_args(
 /// Per command index, the stages and images it reads.
 type Reads = BTreeMap<usize, Vec<FromRef>>;
 
-/// Stage `i`'s `COPY --from` and `RUN --mount from=` references, resolved.
+/// Stage `i`'s `COPY --from` and `RUN --mount from=` references, resolved. BuildKit 0.13
+/// expands neither: `--from=$X` is a (bad) image name, and a mount `from` with a variable is
+/// refused outright.
 fn stage_reads(
     lowered: &Lowered,
     i: usize,
     names: &[Option<&str>],
     opts: &BuildOptions,
-    meta_args: &[(String, String)],
-    lexer: &Lexer,
     platform: &Platform,
 ) -> Result<(Reads, Option<(Span, String)>)> {
     let stage = &lowered.stages[i];
     let current = stage.name.clone().unwrap_or_else(|| format!("stage-{i}"));
-    // The variables the Dockerfile itself declares up to each command.
-    let mut env: Vec<(String, String)> = Vec::new();
     let mut reads = BTreeMap::new();
     let mut deferred: Option<(Span, String)> = None;
-    let resolve = |text: &str| -> std::result::Result<FromRef, String> {
-        if let Ok(n) = text.parse::<usize>() {
-            return if n < i {
-                Ok(FromRef::Stage(n))
-            } else {
-                Err(format!("cannot copy from stage {text:?}, it needs to be defined before current stage {current:?}"))
-            };
-        }
-        match find_stage(names, text) {
+    // `Err` for a reference to this stage or a later one; `target` is set for mounts.
+    let resolve = |text: &str, target: Option<&str>| -> std::result::Result<FromRef, String> {
+        let index = match text.parse::<usize>() {
+            Ok(n) => Some(n),
+            Err(_) => find_stage(names, text),
+        };
+        match index {
             Some(j) if j < i => Ok(FromRef::Stage(j)),
-            Some(_) => Err(format!(
-                "cannot copy from stage {text:?}, it needs to be defined before current stage {current:?}"
-            )),
+            Some(j) if j == i => Err(format!("circular dependency detected on stage: {current}")),
+            Some(_) => Err(match target {
+                Some(t) => format!(
+                    "cannot mount from stage {text:?} to {t:?}, stage needs to be defined before current command"
+                ),
+                None => format!(
+                    "cannot copy from stage {text:?}, it needs to be defined before current stage {current:?}"
+                ),
+            }),
             None => Ok(match named_context(opts, text, platform) {
                 Some(c) => FromRef::Context(c),
-                None => FromRef::Image(text.to_owned()),
+                None => {
+                    check_reference(text)?;
+                    FromRef::Image(text.to_owned())
+                }
             }),
         }
     };
     for (ci, cmd) in stage.commands.iter().enumerate() {
         let mut found = Vec::new();
         match &cmd.kind {
-            CommandKind::Arg(decls) => {
-                for d in decls {
-                    let name = d.name.text.clone();
-                    let value = opts.build_args.get(&name).cloned().or_else(|| {
-                        d.default
-                            .as_ref()
-                            .and_then(|w| lexer.expand_word(&w.text, &env).ok().map(|e| e.value))
-                            .or_else(|| {
-                                meta_args
-                                    .iter()
-                                    .find(|(k, _)| *k == name)
-                                    .map(|(_, v)| v.clone())
-                            })
-                    });
-                    if let Some(v) = value {
-                        env.retain(|(k, _)| *k != name);
-                        env.push((name, v));
-                    }
-                }
-            }
-            CommandKind::Env(pairs) => {
-                let snapshot = env.clone();
-                for (k, v) in pairs {
-                    let k = lexer
-                        .expand_word(&k.text, &snapshot)
-                        .map(|e| e.value)
-                        .unwrap_or_default();
-                    let v = lexer
-                        .expand_word(&v.text, &snapshot)
-                        .map(|e| e.value)
-                        .unwrap_or_default();
-                    env.retain(|(x, _)| *x != k);
-                    env.push((k, v));
-                }
-            }
             CommandKind::Copy(c) => {
-                if let Some(from) = &c.from {
-                    let text = lexer
-                        .expand_word(&from.text, &env)
-                        .map_err(|e| Error::at(from.span, e.to_string()))?
-                        .value;
-                    if text.is_empty() {
-                        return Err(Error::at(
-                            from.span,
-                            "--from requires a stage name, index or image",
-                        ));
-                    }
-                    match resolve(&text) {
+                // An empty `--from=` means the build context.
+                if let Some(from) = c.from.as_ref().filter(|f| !f.text.is_empty()) {
+                    match resolve(&from.text, None) {
                         Ok(r) => found.push(r),
                         Err(m) => {
                             deferred.get_or_insert((from.span, m));
@@ -428,17 +501,23 @@ fn stage_reads(
             }
             CommandKind::Run(r) | CommandKind::Check(r) => {
                 for m in &r.mounts {
-                    let text = lexer
-                        .expand_word(&m.text, &env)
-                        .map_err(|e| Error::at(m.span, e.to_string()))?
-                        .value;
-                    let spec = mounts::parse(&text).map_err(|msg| Error::at(m.span, msg))?;
-                    if let Some(from) = &spec.from {
-                        match resolve(from) {
-                            Ok(r) => found.push(r),
-                            Err(msg) => {
-                                deferred.get_or_insert((m.span, msg));
-                            }
+                    let Some(from) =
+                        mounts::raw_field(&m.text, &["from"]).filter(|f| !f.is_empty())
+                    else {
+                        continue;
+                    };
+                    if from.contains('$') {
+                        return Err(Error::at(
+                            m.span,
+                            "'from' doesn't support variable expansion, define alias stage instead",
+                        ));
+                    }
+                    let target = mounts::raw_field(&m.text, &["target", "dst", "destination"])
+                        .unwrap_or_default();
+                    match resolve(&from, Some(&target)) {
+                        Ok(r) => found.push(r),
+                        Err(msg) => {
+                            deferred.get_or_insert((m.span, msg));
                         }
                     }
                 }

@@ -102,7 +102,15 @@ pub async fn resolve_all<R: ImageResolver>(resolver: &R, plan: &Plan) -> Result<
     while let Some(joined) = set.join_next().await {
         let (key, image) =
             joined.map_err(|e| Error::Input(format!("image resolution task failed: {e}")))?;
-        images.insert(key, image?);
+        let image = match (image, plan.image_spans.get(&key)) {
+            (Ok(image), _) => image,
+            // BuildKit's own words, on the line that named the image.
+            (Err(Error::Gateway(strata_proto::Error::Status(status))), Some(span)) => {
+                return Err(Error::at(*span, format!("{}: {}", key.0, status.message())));
+            }
+            (Err(e), _) => return Err(e),
+        };
+        images.insert(key, image);
     }
     Ok(images)
 }

@@ -347,11 +347,6 @@ fn mount_for(
             m.readonly = false;
         }
         MountType::Secret => {
-            if spec.env.is_some() && spec.target.is_empty() {
-                return Err(Error::Input(
-                    "secret mounts as environment variables are not supported yet".to_owned(),
-                ));
-            }
             m.kind = MountKind::Secret {
                 id: spec.id.clone().unwrap_or_default(),
                 uid: spec.uid.unwrap_or(0),

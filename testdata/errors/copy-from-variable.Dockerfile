@@ -1,0 +1,3 @@
+FROM busybox:local
+ARG SRC=busybox:local
+COPY --from=$SRC /bin/sh /sh

@@ -1,2 +1,0 @@
-FROM busybox:local AS a
-FROM busybox:local AS A
