@@ -140,7 +140,7 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
 
     let mut stages = Vec::with_capacity(lowered.stages.len());
     for (i, stage) in lowered.stages.iter().enumerate() {
-        // Duplicate stage names are accepted, as BuildKit 0.13 does: references find the first.
+        // Duplicate stage names are accepted, as BuildKit 0.13 does: references find the last.
         let base_name = lexer
             .expand_word(&stage.base.text, &meta_args)
             .map_err(|e| Error::at(stage.base.span, e.to_string()))?
@@ -179,7 +179,7 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
             Base::Scratch
         } else if let Some(j) = names[..i]
             .iter()
-            .position(|n| *n == Some(base_name.as_str()))
+            .rposition(|n| *n == Some(base_name.as_str()))
         {
             Base::Stage(j)
         } else if let Some(c) = named_context(opts, &base_name, &context_platform) {
@@ -401,11 +401,12 @@ fn is_path_component(part: &str) -> bool {
     true
 }
 
-/// A stage by name (case-insensitive) among `names`.
+/// A stage by name (case-insensitive) among `names`; with duplicate names the last one
+/// wins, as in BuildKit (its stages live in a map keyed by name).
 fn find_stage(names: &[Option<&str>], name: &str) -> Option<usize> {
     names
         .iter()
-        .position(|n| n.is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        .rposition(|n| n.is_some_and(|n| n.eq_ignore_ascii_case(name)))
 }
 
 /// The predefined platform args, then the global `ARG`s with build-arg overrides.
