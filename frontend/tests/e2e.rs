@@ -9,6 +9,8 @@
 //!   `expect`  `log-contains: <text>` / `log-lacks: <text>` on Strata's progress log
 //!   `base/`   a Dockerfile built first (builtin frontend) and loaded as
 //!             `strata-e2e-base/<case>`, for cases about inheriting an image's config
+//!   `expect`  `context: <dir>`: build that directory (relative to the case) as the context
+//!             with the case's Dockerfile, so cases share one app instead of copies of it
 //!   `expect`  `strata-only: <why>`: an extension case (INCLUDE, CHECK, …) the builtin
 //!             frontend cannot build; built by Strata alone, then `present: <path>` /
 //!             `absent: <path>` are checked in its exported rootfs
@@ -341,6 +343,7 @@ impl Case {
                     "strata-only",
                     "present",
                     "absent",
+                    "context",
                 ];
                 assert!(
                     known.contains(&key.as_str()),
@@ -466,8 +469,19 @@ fn build(case: &Case, frontend: Frontend, output: &[String], scratch: &Path) -> 
         }
         (Frontend::Builtin, None) => {}
     }
+    // `context: <dir>` builds another directory (relative to the case) with the case's
+    // Dockerfile, so cases can share one app instead of copying it.
+    let context = match case.expected("context").first() {
+        Some(dir) => {
+            if !(frontend == Frontend::Builtin && case.syntax_line().is_some()) {
+                cmd.arg("-f").arg(case.dir.join("Dockerfile"));
+            }
+            case.dir.join(dir)
+        }
+        None => PathBuf::from("."),
+    };
     // Relative paths in `args` (say `--secret id=s,src=file`) are the case directory's.
-    cmd.arg(".").current_dir(&case.dir);
+    cmd.arg(context).current_dir(&case.dir);
     run_logged(cmd, &scratch.join(format!("{}.log", frontend.name())))
 }
 
