@@ -3,6 +3,7 @@
 //!
 //! Architecture invariant: nothing in this crate knows about Dockerfiles.
 
+pub mod base64;
 pub mod error;
 pub mod gateway;
 pub mod llb;

@@ -631,45 +631,13 @@ fn input_image_config(md: &str) -> std::result::Result<Option<BaseImage>, String
     let Some(encoded) = map.get("containerimage.config") else {
         return Ok(None);
     };
-    let raw = base64_decode(encoded).ok_or("invalid base64")?;
+    let raw = strata_proto::base64::decode(encoded).ok_or("invalid base64")?;
     let config: Image = serde_json::from_slice(&raw).map_err(|e| e.to_string())?;
     Ok(Some(BaseImage {
         digest: None,
         config,
         raw,
     }))
-}
-
-/// Standard base64 with padding (Go's `encoding/json` form of `[]byte`).
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        })
-    };
-    let bytes = s.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= val(c)? << (18 - 6 * i);
-        }
-        let n = match chunk.len() {
-            4 => 3,
-            3 => 2,
-            2 => 1,
-            _ => return None,
-        };
-        for i in 0..n {
-            out.push((acc >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
 }
 
 /// The resolve mode implicit image sources carry.
@@ -809,15 +777,6 @@ mod tests {
         let dump = strata_proto::llb::dump(&c.state).to_string();
         assert!(dump.contains("[2/2] RUN echo trigger"), "{dump}");
         assert!(dump.contains("[3/2] RUN echo own"), "{dump}");
-    }
-
-    #[test]
-    fn base64_like_go() {
-        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(base64_decode("aGk=").unwrap(), b"hi");
-        assert_eq!(base64_decode("YWJj").unwrap(), b"abc");
-        assert!(base64_decode("a").is_none());
-        assert!(base64_decode("a*==").is_none());
     }
 
     #[test]

@@ -461,67 +461,17 @@ impl From<RangeJson> for pb::Range {
     }
 }
 
-/// Standard base64 with padding, as Go's `encoding/json` writes `[]byte`.
-mod base64 {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    pub fn encode(data: &[u8]) -> String {
-        let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-        for chunk in data.chunks(3) {
-            let b = [
-                chunk[0],
-                chunk.get(1).copied().unwrap_or(0),
-                chunk.get(2).copied().unwrap_or(0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-
-    pub fn decode(text: &str) -> Option<Vec<u8>> {
-        let text = text.trim_end_matches('=');
-        let mut out = Vec::with_capacity(text.len() * 3 / 4);
-        let mut acc: u32 = 0;
-        let mut bits = 0;
-        for c in text.bytes() {
-            let v = match c {
-                b'A'..=b'Z' => c - b'A',
-                b'a'..=b'z' => c - b'a' + 26,
-                b'0'..=b'9' => c - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                _ => return None,
-            };
-            acc = (acc << 6) | u32::from(v);
-            bits += 6;
-            if bits >= 8 {
-                bits -= 8;
-                out.push((acc >> bits) as u8);
-                acc &= (1 << bits) - 1;
-            }
-        }
-        Some(out)
-    }
-}
-
 mod base64_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::base64::encode(data))
+        s.serialize_str(&crate::base64::encode(data))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         match Option::<String>::deserialize(d)? {
             None => Ok(Vec::new()),
-            Some(text) => super::base64::decode(&text)
+            Some(text) => crate::base64::decode(&text)
                 .ok_or_else(|| serde::de::Error::custom("invalid base64")),
         }
     }
@@ -534,7 +484,7 @@ mod base64_list {
     pub fn serialize<S: Serializer>(data: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(data.len()))?;
         for item in data {
-            seq.serialize_element(&super::base64::encode(item))?;
+            seq.serialize_element(&crate::base64::encode(item))?;
         }
         seq.end()
     }
@@ -545,7 +495,7 @@ mod base64_list {
             .into_iter()
             .map(|item| match item {
                 None => Ok(Vec::new()),
-                Some(text) => super::base64::decode(&text)
+                Some(text) => crate::base64::decode(&text)
                     .ok_or_else(|| serde::de::Error::custom("invalid base64")),
             })
             .collect()
@@ -580,10 +530,10 @@ mod tests {
             (b"FROM alpine\n", "RlJPTSBhbHBpbmUK"),
             (&[0xff, 0xfe, 0x00], "//4A"),
         ] {
-            assert_eq!(base64::encode(raw), enc);
-            assert_eq!(base64::decode(enc).unwrap(), raw);
+            assert_eq!(crate::base64::encode(raw), enc);
+            assert_eq!(crate::base64::decode(enc).unwrap(), raw);
         }
-        assert!(base64::decode("a*b").is_none());
+        assert!(crate::base64::decode("a*b").is_none());
     }
 
     #[test]
