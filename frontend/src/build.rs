@@ -354,16 +354,7 @@ async fn warn(
                 language: file.language.clone(),
                 definition: None,
             }),
-            vec![pb::Range {
-                start: Some(pb::Position {
-                    line: start as i32,
-                    character: 0,
-                }),
-                end: Some(pb::Position {
-                    line: end as i32,
-                    character: 0,
-                }),
-            }],
+            vec![llb::line_range(start, end)],
         ),
         None => (None, Vec::new()),
     };
@@ -700,16 +691,7 @@ pub fn failure_status(f: &Failure) -> rpc::Status {
                 language: file.language.clone(),
                 definition: None,
             };
-            let range = pb::Range {
-                start: Some(pb::Position {
-                    line: start as i32,
-                    character: 0,
-                }),
-                end: Some(pb::Position {
-                    line: end as i32,
-                    character: 0,
-                }),
-            };
+            let range = llb::line_range(start, end);
             errdefs::source_error(&message, info, vec![range])
         }
         _ => rpc::Status {

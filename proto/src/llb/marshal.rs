@@ -101,16 +101,7 @@ impl Marshaller {
                     ranges: l
                         .ranges
                         .iter()
-                        .map(|&(start, end)| pb::Range {
-                            start: Some(pb::Position {
-                                line: start as i32,
-                                character: 0,
-                            }),
-                            end: Some(pb::Position {
-                                line: end as i32,
-                                character: 0,
-                            }),
-                        })
+                        .map(|&(start, end)| super::meta::line_range(start, end))
                         .collect(),
                 })
                 .collect();

@@ -26,6 +26,19 @@ pub struct Location {
     pub ranges: Vec<(u32, u32)>,
 }
 
+/// The range BuildKit's source maps and error details use for 1-based lines `start..=end`
+/// (whole lines: character 0).
+pub fn line_range(start: u32, end: u32) -> crate::pb::Range {
+    let at = |line: u32| crate::pb::Position {
+        line: line as i32,
+        character: 0,
+    };
+    crate::pb::Range {
+        start: Some(at(start)),
+        end: Some(at(end)),
+    }
+}
+
 /// Metadata attached to one op. It travels in `Definition.metadata` keyed by the op digest, so
 /// changing it never changes an op's cache key.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

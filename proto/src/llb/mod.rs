@@ -25,7 +25,7 @@ pub use file::{
 pub use import::from_definition;
 pub use marshal::{digest_of, marshal};
 pub use merge::merge;
-pub use meta::{Location, OpMeta, SourceFile};
+pub use meta::{line_range, Location, OpMeta, SourceFile};
 pub use source::{
     git, http, image, local, normalize_image_reference, GitSource, HttpSource, ImageSource,
     LocalSource,
