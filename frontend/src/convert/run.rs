@@ -1,8 +1,8 @@
 //! `RUN` → an exec op: shell or exec form, heredocs, `--mount`, `--network`, `--security`.
 
 use strata_proto::llb::{
-    self, CacheSharing, Chown, Exec, FileOp, MkdirAction, MkfileAction, Mount, MountKind, NetMode,
-    SecurityMode, State, UserRef,
+    self, CacheSharing, Chown, ClientMount, Exec, FileOp, MkdirAction, MkfileAction, Mount,
+    MountKind, NetMode, SecurityMode, State, UserRef,
 };
 use strata_proto::pb;
 
@@ -346,23 +346,20 @@ fn mount_for(
             };
             m.readonly = false;
         }
-        MountType::Secret => {
-            m.kind = MountKind::Secret {
+        MountType::Secret | MountType::Ssh => {
+            // Secrets are read-only files (0400), agents sockets (0600), both root-owned.
+            let is_secret = spec.kind == MountType::Secret;
+            let client = ClientMount {
                 id: spec.id.clone().unwrap_or_default(),
                 uid: spec.uid.unwrap_or(0),
                 gid: spec.gid.unwrap_or(0),
-                mode: spec.mode.unwrap_or(0o400),
+                mode: spec.mode.unwrap_or(if is_secret { 0o400 } else { 0o600 }),
                 optional: !spec.required,
             };
-            m.readonly = true;
-        }
-        MountType::Ssh => {
-            m.kind = MountKind::Ssh {
-                id: spec.id.clone().unwrap_or_default(),
-                uid: spec.uid.unwrap_or(0),
-                gid: spec.gid.unwrap_or(0),
-                mode: spec.mode.unwrap_or(0o600),
-                optional: !spec.required,
+            m.kind = if is_secret {
+                MountKind::Secret(client)
+            } else {
+                MountKind::Ssh(client)
             };
             m.readonly = true;
         }

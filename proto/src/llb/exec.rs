@@ -30,31 +30,25 @@ pub enum MountKind {
         size: i64,
     },
     /// A secret file from the client's session.
-    Secret {
-        /// Secret id.
-        id: String,
-        /// Owner uid.
-        uid: u32,
-        /// Owner gid.
-        gid: u32,
-        /// File mode.
-        mode: u32,
-        /// Whether a missing secret is an error.
-        optional: bool,
-    },
+    Secret(ClientMount),
     /// An SSH agent socket forwarded from the client.
-    Ssh {
-        /// Agent id.
-        id: String,
-        /// Owner uid.
-        uid: u32,
-        /// Owner gid.
-        gid: u32,
-        /// Socket mode.
-        mode: u32,
-        /// Whether a missing agent is an error.
-        optional: bool,
-    },
+    Ssh(ClientMount),
+}
+
+/// Something the client provides through the session (a secret, an SSH agent) and how it
+/// appears in the container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientMount {
+    /// Secret or agent id in the session.
+    pub id: String,
+    /// Owner uid.
+    pub uid: u32,
+    /// Owner gid.
+    pub gid: u32,
+    /// File or socket mode.
+    pub mode: u32,
+    /// Whether a missing secret or agent is tolerated.
+    pub optional: bool,
 }
 
 /// One extra mount of an exec op.
@@ -270,37 +264,25 @@ impl Exec {
                     }
                     meta = meta.cap("exec.mount.tmpfs");
                 }
-                MountKind::Secret {
-                    id,
-                    uid,
-                    gid,
-                    mode,
-                    optional,
-                } => {
+                MountKind::Secret(c) => {
                     pm.mount_type = pb::MountType::Secret as i32;
                     pm.secret_opt = Some(pb::SecretOpt {
-                        id: id.clone(),
-                        uid: *uid,
-                        gid: *gid,
-                        mode: *mode,
-                        optional: *optional,
+                        id: c.id.clone(),
+                        uid: c.uid,
+                        gid: c.gid,
+                        mode: c.mode,
+                        optional: c.optional,
                     });
                     meta = meta.cap("exec.mount.secret");
                 }
-                MountKind::Ssh {
-                    id,
-                    uid,
-                    gid,
-                    mode,
-                    optional,
-                } => {
+                MountKind::Ssh(c) => {
                     pm.mount_type = pb::MountType::Ssh as i32;
                     pm.ssh_opt = Some(pb::SshOpt {
-                        id: id.clone(),
-                        uid: *uid,
-                        gid: *gid,
-                        mode: *mode,
-                        optional: *optional,
+                        id: c.id.clone(),
+                        uid: c.uid,
+                        gid: c.gid,
+                        mode: c.mode,
+                        optional: c.optional,
                     });
                     meta = meta.cap("exec.mount.ssh");
                 }

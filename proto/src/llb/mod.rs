@@ -18,7 +18,9 @@ mod source;
 mod state;
 
 pub use dump::{dump, dump_definition};
-pub use exec::{CacheSharing, Exec, ExecOutputs, Mount, MountKind, NetMode, SecurityMode};
+pub use exec::{
+    CacheSharing, ClientMount, Exec, ExecOutputs, Mount, MountKind, NetMode, SecurityMode,
+};
 pub use file::{
     Chown, CopyAction, FileOp, MkdirAction, MkfileAction, RmAction, SymlinkAction, UserRef,
 };
