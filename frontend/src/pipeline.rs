@@ -47,9 +47,17 @@ pub fn prepare_with(
         {
             return Err(Error::at(d.span, d.message.clone()));
         }
-        template::expand(&mut file, opts)?;
+        let instance = template::expand(&mut file, opts)?;
         let lowered = instructions::lower(&file)?;
-        let plan = plan::plan(&lowered, opts, file.escape)?;
+        let plan = match instance {
+            // `--target 'build(GOOS=linux)'` builds that instance of the stage.
+            Some(target) => {
+                let mut opts = opts.clone();
+                opts.target = Some(target);
+                plan::plan(&lowered, &opts, file.escape)?
+            }
+            None => plan::plan(&lowered, opts, file.escape)?,
+        };
         Ok((file.escape, lowered, plan))
     });
     match planned {

@@ -21,6 +21,7 @@
 //! not be expanded either.
 
 pub mod cond;
+mod params;
 
 use std::collections::BTreeMap;
 
@@ -35,8 +36,15 @@ pub const MAX_NESTING: usize = 64;
 /// How many instructions expansion may produce: nested `FOR`s multiply.
 pub const MAX_INSTRUCTIONS: usize = 100_000;
 
-/// Resolves every `IF` and `FOR` of `file` under `opts`; a file without them is unchanged.
-pub fn expand(file: &mut Dockerfile, opts: &BuildOptions) -> Result<()> {
+/// Resolves every `IF` and `FOR` of `file` under `opts`, then instantiates parameterised
+/// stages; a file without them is unchanged. Returns the instance name to build when the
+/// `--target` names a parameterised stage (`build(GOOS=linux)`).
+pub fn expand(file: &mut Dockerfile, opts: &BuildOptions) -> Result<Option<String>> {
+    conditionals(file, opts)?;
+    params::expand(&mut file.instructions, opts.target.as_deref(), file.escape)
+}
+
+fn conditionals(file: &mut Dockerfile, opts: &BuildOptions) -> Result<()> {
     if !file
         .instructions
         .iter()
@@ -482,18 +490,29 @@ struct Binder {
     shell: Lexer,
     literal: Lexer,
     env: Vec<(String, String)>,
-    name: String,
 }
 
 impl Binder {
     fn text(&self, text: &mut String, span: Span, quotes: bool) -> Result<()> {
-        if !text.contains(self.name.as_str()) {
+        if !self.env.iter().any(|(n, _)| text.contains(n.as_str())) {
             return Ok(());
         }
         let lexer = if quotes { &self.shell } else { &self.literal };
         *text = lexer
             .expand_word(text, &self.env)
-            .map_err(|e| Error::at(span, format!("binding FOR variable {}: {e}", self.name)))?
+            .map_err(|e| {
+                Error::at(
+                    span,
+                    format!(
+                        "binding {}: {e}",
+                        self.env
+                            .iter()
+                            .map(|(n, _)| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?
             .value;
         Ok(())
     }
@@ -550,6 +569,11 @@ impl Binder {
 }
 
 fn bind(ins: &Instruction, name: &str, value: &str, escape: char) -> Result<Instruction> {
+    bind_all(ins, &[(name.to_owned(), value.to_owned())], escape)
+}
+
+/// Substitutes every variable of `env` (and nothing else) in one instruction's texts.
+fn bind_all(ins: &Instruction, env: &[(String, String)], escape: char) -> Result<Instruction> {
     let mut shell = Lexer::new(escape);
     shell.raw_quotes = true;
     shell.raw_escapes = true;
@@ -559,8 +583,7 @@ fn bind(ins: &Instruction, name: &str, value: &str, escape: char) -> Result<Inst
     let b = Binder {
         shell,
         literal,
-        env: vec![(name.to_owned(), value.to_owned())],
-        name: name.to_owned(),
+        env: env.to_vec(),
     };
     let mut ins = ins.clone();
     b.instruction(&mut ins)?;
@@ -673,6 +696,48 @@ mod tests {
             assert_eq!(line_of(text, &e), *line, "{text}: {e}");
             assert!(e.to_string().contains(msg), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn parameterised_stages_instantiate_once_per_value_set() {
+        let text = "FROM a AS b(X, Y=2)\nRUN $X$Y\nFROM b(X=1) AS c\nCOPY --from=b(Y=2, X=1) /a /a\nCOPY --from=b(X=3) /a /a\n";
+        assert_eq!(
+            run(text, &[]).unwrap(),
+            [
+                "FROM a AS b(X, Y=2)",
+                "RUN 12",
+                "FROM a AS b(X, Y=2)",
+                "RUN 32",
+                "FROM b(X=1) AS c",
+                "COPY --from=b(Y=2, X=1) /a /a",
+                "COPY --from=b(X=3) /a /a",
+            ]
+        );
+        let mut f = syntax::parse(text);
+        expand(&mut f, &BuildOptions::new(Platform::linux_amd64())).unwrap();
+        let names: Vec<String> = f
+            .instructions
+            .iter()
+            .filter(|i| i.keyword == "from")
+            .map(|i| match &i.args {
+                Args::Words(w) => w
+                    .iter()
+                    .map(|w| w.text.clone())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                _ => String::new(),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            ["a AS b.x-1.y-2", "a AS b.x-3.y-2", "b.x-1.y-2 AS c"]
+        );
+        assert_eq!(
+            f.instructions[5].flags[0].value.as_deref(),
+            Some("b.x-1.y-2")
+        );
+        let e = run("FROM a AS b(X)\nFROM b(Y=1)\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("unknown parameter Y"), "{e}");
     }
 
     #[test]
