@@ -705,8 +705,10 @@ mod tests {
             run(text, &[]).unwrap(),
             [
                 "FROM a AS b(X, Y=2)",
+                "ARG X=1 Y=2",
                 "RUN 12",
                 "FROM a AS b(X, Y=2)",
+                "ARG X=3 Y=2",
                 "RUN 32",
                 "FROM b(X=1) AS c",
                 "COPY --from=b(Y=2, X=1) /a /a",
@@ -733,7 +735,7 @@ mod tests {
             ["a AS b.x-1.y-2", "a AS b.x-3.y-2", "b.x-1.y-2 AS c"]
         );
         assert_eq!(
-            f.instructions[5].flags[0].value.as_deref(),
+            f.instructions[7].flags[0].value.as_deref(),
             Some("b.x-1.y-2")
         );
         let e = run("FROM a AS b(X)\nFROM b(Y=1)\n", &[]).unwrap_err();

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::expand::is_valid_name;
-use crate::syntax::{Args, Instruction, Span, Word};
+use crate::syntax::{Args, Instruction, KeyValue, Span, Word};
 
 /// A template's parameters in order, with their defaults.
 type Params = Vec<(String, Option<String>)>;
@@ -122,6 +122,11 @@ pub fn expand(
         if let Some(from) = body.first_mut() {
             r.rewrite_base(from)?;
         }
+        // The parameters are also the stage's ARGs, so commands see them in their environment.
+        if let Some(from) = body.first() {
+            let arg = param_arg(from, &values);
+            body.insert(1, arg);
+        }
         bodies.entry(def).or_default().push(body);
     }
     for (i, name) in &def_at {
@@ -216,6 +221,48 @@ fn balance(text: &str) -> i64 {
             _ => 0,
         })
         .sum()
+}
+
+/// `ARG P1=v1 P2=v2` for an instance, located on its `FROM` line.
+fn param_arg(from: &Instruction, values: &[(String, String)]) -> Instruction {
+    let span = from.span;
+    let word = |text: String| Word { text, span };
+    let kvs = values
+        .iter()
+        .map(|(k, v)| KeyValue {
+            key: word(k.clone()),
+            value: Some(word(quote(v))),
+            has_equals: true,
+            span,
+        })
+        .collect::<Vec<_>>();
+    let original = std::iter::once("ARG".to_owned())
+        .chain(values.iter().map(|(k, v)| format!("{k}={}", quote(v))))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Instruction {
+        keyword: "arg".to_owned(),
+        keyword_span: from.keyword_span,
+        flags: Vec::new(),
+        args: Args::KeyValues(kvs),
+        heredocs: Vec::new(),
+        span,
+        start_line: from.start_line,
+        end_line: from.start_line,
+        original,
+        comments: Vec::new(),
+    }
+}
+
+/// A value as an ARG default that expands to exactly itself.
+fn quote(v: &str) -> String {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/:@+-,=".contains(c))
+    {
+        return v.to_owned();
+    }
+    format!("'{}'", v.replace('\'', "'\"'\"'"))
 }
 
 /// Gives the instance its generated name in its `FROM` line.
