@@ -234,6 +234,8 @@ struct Walker<'a> {
     stages: BTreeMap<String, StageVars>,
     current_name: Option<String>,
     out: Vec<Instruction>,
+    /// `FOR` iterations run so far, against [`MAX_INSTRUCTIONS`].
+    iterations: usize,
 }
 
 impl<'a> Walker<'a> {
@@ -256,6 +258,7 @@ impl<'a> Walker<'a> {
             stages: BTreeMap::new(),
             current_name: None,
             out: Vec::new(),
+            iterations: 0,
         }
     }
 
@@ -288,6 +291,16 @@ impl<'a> Walker<'a> {
                 Node::For { head, body } => {
                     let (name, items) = self.for_items(head)?;
                     for item in items {
+                        // Empty nested loops emit nothing but still cost: bound them too.
+                        self.iterations += 1;
+                        if self.iterations > MAX_INSTRUCTIONS {
+                            return Err(Error::at(
+                                head.span,
+                                format!(
+                                    "FOR expansion runs more than {MAX_INSTRUCTIONS} iterations"
+                                ),
+                            ));
+                        }
                         let bound = bind_nodes(body, &name, &item, self.lexer.escape)?;
                         self.walk(&bound, loops + 1)?;
                     }
@@ -740,6 +753,23 @@ mod tests {
         );
         let e = run("FROM a AS b(X)\nFROM b(Y=1)\n", &[]).unwrap_err();
         assert!(e.to_string().contains("unknown parameter Y"), "{e}");
+    }
+
+    #[test]
+    fn empty_nested_loops_are_bounded() {
+        let items = vec!["x"; 1000].join(" ");
+        let text = format!(
+            "FROM a\nFOR A IN {items}\nFOR B IN {items}\nFOR C IN {items}\nEND\nEND\nEND\n"
+        );
+        let e = run(&text, &[]).unwrap_err();
+        assert!(e.to_string().contains("iterations"), "{e}");
+    }
+
+    #[test]
+    fn self_referencing_templates_are_bounded() {
+        let text = "FROM a AS t(X)\nCOPY --from=t(X=${X}x) /a /a\nFROM t(X=1)\n";
+        let e = run(text, &[]).unwrap_err();
+        assert!(e.to_string().contains("instances"), "{e}");
     }
 
     #[test]

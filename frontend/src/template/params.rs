@@ -18,6 +18,10 @@ use crate::error::{Error, Result};
 use crate::expand::is_valid_name;
 use crate::syntax::{Args, Instruction, KeyValue, Span, Word};
 
+/// How many instances a build may create: a template that references itself with growing
+/// values would otherwise never stop.
+const MAX_INSTANCES: usize = 1000;
+
 /// A template's parameters in order, with their defaults.
 type Params = Vec<(String, Option<String>)>;
 
@@ -86,6 +90,7 @@ pub fn expand(
         defs,
         used,
         pending: Vec::new(),
+        count: 0,
     };
     let mut out_segments: Vec<Vec<Instruction>> = Vec::with_capacity(segments.len());
     for (i, seg) in segments.into_iter().enumerate() {
@@ -290,6 +295,8 @@ struct Rewriter {
     used: Vec<String>,
     /// Instances to create: template, values, instance name.
     pending: Vec<(String, Values, String)>,
+    /// Instances created so far, against [`MAX_INSTANCES`].
+    count: usize,
 }
 
 impl Rewriter {
@@ -346,6 +353,12 @@ impl Rewriter {
         }
         if let Some((_, inst)) = def.instances.iter().find(|(v, _)| *v == values) {
             return Ok(inst.clone());
+        }
+        self.count += 1;
+        if self.count > MAX_INSTANCES {
+            return Err(err(format!(
+                "more than {MAX_INSTANCES} instances of parameterised stages"
+            )));
         }
         let mut inst = key.clone();
         for (p, v) in &values {
