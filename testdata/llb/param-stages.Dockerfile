@@ -1,6 +1,9 @@
 # Parameterised stages: two instances from COPY --from, a shared one, FROM and a mount.
 FROM busybox:local AS build(GOOS, GOARCH=amd64)
 RUN echo "building for ${GOOS}/${GOARCH}" > /out-${GOOS}-${GOARCH}
+IF ${GOOS} == "darwin"
+RUN echo "sign for $GOOS" > /signed
+END
 
 FROM build(GOOS=linux) AS linux-base
 RUN ls /

@@ -41,7 +41,11 @@ pub const MAX_INSTRUCTIONS: usize = 100_000;
 /// `--target` names a parameterised stage (`build(GOOS=linux)`).
 pub fn expand(file: &mut Dockerfile, opts: &BuildOptions) -> Result<Option<String>> {
     conditionals(file, opts)?;
-    params::expand(&mut file.instructions, opts.target.as_deref(), file.escape)
+    let target = params::expand(&mut file.instructions, opts.target.as_deref(), file.escape)?;
+    // Blocks inside parameterised stages were left for their instances, where the
+    // parameters are now bound (and declared as ARGs): resolve them now.
+    conditionals(file, opts)?;
+    Ok(target)
 }
 
 fn conditionals(file: &mut Dockerfile, opts: &BuildOptions) -> Result<()> {
@@ -75,11 +79,48 @@ enum Node {
         /// Each `IF` / `ELSE IF` instruction with the block it guards.
         arms: Vec<(Instruction, Vec<Node>)>,
         otherwise: Vec<Node>,
+        /// `[ELSE,] END`, kept so a deferred block can be written back out.
+        closers: Vec<Instruction>,
     },
     For {
         head: Instruction,
         body: Vec<Node>,
+        /// `END`.
+        closers: Vec<Instruction>,
     },
+}
+
+impl Node {
+    /// The instructions the node was read from, in order (for a block left for later).
+    fn flatten(&self, out: &mut Vec<Instruction>) {
+        match self {
+            Node::Ins(i) => out.push(i.clone()),
+            Node::If {
+                arms,
+                otherwise,
+                closers,
+            } => {
+                for (head, body) in arms {
+                    out.push(head.clone());
+                    body.iter().for_each(|n| n.flatten(out));
+                }
+                if let [else_, _] = closers.as_slice() {
+                    out.push(else_.clone());
+                    otherwise.iter().for_each(|n| n.flatten(out));
+                }
+                out.extend(closers.last().cloned());
+            }
+            Node::For {
+                head,
+                body,
+                closers,
+            } => {
+                out.push(head.clone());
+                body.iter().for_each(|n| n.flatten(out));
+                out.extend(closers.iter().cloned());
+            }
+        }
+    }
 }
 
 fn is_else_if(ins: &Instruction) -> bool {
@@ -114,6 +155,7 @@ fn block(
                         nodes.push(Node::For {
                             head: i.clone(),
                             body,
+                            closers: vec![s],
                         })
                     }
                     Some(s) => {
@@ -150,6 +192,7 @@ fn if_chain(
             return Ok(Node::If {
                 arms,
                 otherwise: Vec::new(),
+                closers: vec![stop],
             });
         }
         if is_else_if(&stop) {
@@ -161,7 +204,11 @@ fn if_chain(
         return match end {
             Some(e) if e.keyword == "end" => {
                 check_bare(&e)?;
-                Ok(Node::If { arms, otherwise })
+                Ok(Node::If {
+                    arms,
+                    otherwise,
+                    closers: vec![stop, e],
+                })
             }
             Some(e) => Err(Error::at(e.keyword_span, "ELSE after ELSE in the same IF")),
             None => Err(unclosed(head)),
@@ -236,6 +283,9 @@ struct Walker<'a> {
     out: Vec<Instruction>,
     /// `FOR` iterations run so far, against [`MAX_INSTRUCTIONS`].
     iterations: usize,
+    /// The current stage is a parameterised stage's template: its blocks are left as they
+    /// are, to be resolved in each instance once the parameters are bound.
+    in_template: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -259,6 +309,7 @@ impl<'a> Walker<'a> {
             current_name: None,
             out: Vec::new(),
             iterations: 0,
+            in_template: false,
         }
     }
 
@@ -273,7 +324,17 @@ impl<'a> Walker<'a> {
         for node in nodes {
             match node {
                 Node::Ins(ins) => self.emit(ins.clone(), loops)?,
-                Node::If { arms, otherwise } => {
+                Node::If { .. } | Node::For { .. } if self.in_template => {
+                    // A template stage's blocks wait for its parameters (see `expand`).
+                    let mut flat = Vec::new();
+                    node.flatten(&mut flat);
+                    for ins in flat {
+                        self.emit(ins, loops)?;
+                    }
+                }
+                Node::If {
+                    arms, otherwise, ..
+                } => {
                     let mut chosen = otherwise;
                     for (head, body) in arms {
                         let skip = usize::from(head.keyword == "else");
@@ -288,7 +349,7 @@ impl<'a> Walker<'a> {
                     }
                     self.walk(chosen, loops)?;
                 }
-                Node::For { head, body } => {
+                Node::For { head, body, .. } => {
                     let (name, items) = self.for_items(head)?;
                     for item in items {
                         // Empty nested loops emit nothing but still cost: bound them too.
@@ -371,6 +432,7 @@ impl<'a> Walker<'a> {
             _ => &[],
         };
         let mut stage = StageVars::default();
+        self.in_template = params::is_definition(ins);
         if let Some(base) = words.first() {
             if let Some(parent) = self.stages.get(&base.text.to_ascii_lowercase()) {
                 stage.envs = parent.envs.clone();
@@ -477,7 +539,11 @@ fn bind_nodes(nodes: &[Node], name: &str, value: &str, escape: char) -> Result<V
         .map(|n| {
             Ok(match n {
                 Node::Ins(i) => Node::Ins(bind(i, name, value, escape)?),
-                Node::If { arms, otherwise } => Node::If {
+                Node::If {
+                    arms,
+                    otherwise,
+                    closers,
+                } => Node::If {
                     arms: arms
                         .iter()
                         .map(|(h, b)| {
@@ -488,10 +554,16 @@ fn bind_nodes(nodes: &[Node], name: &str, value: &str, escape: char) -> Result<V
                         })
                         .collect::<Result<_>>()?,
                     otherwise: bind_nodes(otherwise, name, value, escape)?,
+                    closers: closers.clone(),
                 },
-                Node::For { head, body } => Node::For {
+                Node::For {
+                    head,
+                    body,
+                    closers,
+                } => Node::For {
                     head: bind(head, name, value, escape)?,
                     body: bind_nodes(body, name, value, escape)?,
+                    closers: closers.clone(),
                 },
             })
         })
@@ -763,6 +835,28 @@ mod tests {
         );
         let e = run(&text, &[]).unwrap_err();
         assert!(e.to_string().contains("iterations"), "{e}");
+    }
+
+    #[test]
+    fn blocks_in_templates_see_the_parameters() {
+        let text = "FROM a AS t(OS, N=2)\nIF ${OS} == linux && defined(N)\nRUN linux\nELSE\nRUN other-$OS\nEND\nFOR I IN 1 $N\nRUN i$I\nEND\nFROM scratch\nCOPY --from=t(OS=linux) /a /a\nCOPY --from=t(OS=mac, N=3) /a /a\n";
+        let got = run(text, &[]).unwrap();
+        let runs: Vec<&str> = got
+            .iter()
+            .map(String::as_str)
+            .filter(|o| o.starts_with("RUN"))
+            .collect();
+        assert_eq!(
+            runs,
+            [
+                "RUN linux",
+                "RUN i1",
+                "RUN i2",
+                "RUN other-mac",
+                "RUN i1",
+                "RUN i3"
+            ]
+        );
     }
 
     #[test]

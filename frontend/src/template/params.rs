@@ -143,6 +143,11 @@ pub fn expand(
     Ok(new_target)
 }
 
+/// Whether `from` defines a parameterised stage (`FROM … AS name(…)`).
+pub fn is_definition(from: &Instruction) -> bool {
+    matches!(definition(from), Ok(Some(_)))
+}
+
 /// `FROM … AS name(params)`: the name and parameters, or `None` for an ordinary stage.
 fn definition(from: &Instruction) -> Result<Option<(String, Params)>> {
     let Args::Words(words) = &from.args else {
