@@ -20,3 +20,4 @@ pub mod platform;
 pub mod resolve;
 pub mod startcheck;
 pub mod syntax;
+pub mod template;

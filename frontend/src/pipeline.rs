@@ -1,5 +1,5 @@
 //! The whole translation as two pure steps around image resolution:
-//! [`prepare`] (parse → instructions → plan) and [`convert`] (plan + base images → LLB).
+//! [`prepare`] (parse → includes → IF/FOR → instructions → plan) and [`convert`] (plan + base images → LLB).
 //! Both the gateway edge and the CLI call these, so they cannot drift apart.
 
 use crate::convert::{self, BaseImages, Converted, Inputs};
@@ -9,6 +9,7 @@ use crate::instructions::{self, Lowered};
 use crate::options::BuildOptions;
 use crate::plan::{self, Plan};
 use crate::syntax::Severity;
+use crate::template;
 
 /// A Dockerfile parsed, checked and planned; what remains is resolving its base images.
 #[derive(Clone, Debug)]
@@ -38,7 +39,7 @@ pub fn prepare_with(
     loader: &dyn Loader,
 ) -> Result<Prepared, (Error, Sources)> {
     let (sources, file) = includes::expand(text, filename, loader);
-    let planned = file.and_then(|file| {
+    let planned = file.and_then(|mut file| {
         if let Some(d) = file
             .diagnostics
             .iter()
@@ -46,8 +47,17 @@ pub fn prepare_with(
         {
             return Err(Error::at(d.span, d.message.clone()));
         }
+        let instance = template::expand(&mut file, opts)?;
         let lowered = instructions::lower(&file)?;
-        let plan = plan::plan(&lowered, opts, file.escape)?;
+        let plan = match instance {
+            // `--target 'build(GOOS=linux)'` builds that instance of the stage.
+            Some(target) => {
+                let mut opts = opts.clone();
+                opts.target = Some(target);
+                plan::plan(&lowered, &opts, file.escape)?
+            }
+            None => plan::plan(&lowered, opts, file.escape)?,
+        };
         Ok((file.escape, lowered, plan))
     });
     match planned {

@@ -103,6 +103,10 @@ cases! {
     compat_multi_platform_arg => "compat-multi-platform-arg",
     compat_run_options => "compat-run-options",
     compat_arg_redeclare => "compat-arg-redeclare",
+    template_if => "template-if",
+    template_for => "template-for",
+    template_params => "template-params",
+    template_params_target => "template-params-target",
 }
 
 cases! {

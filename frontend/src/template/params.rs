@@ -1,0 +1,515 @@
+//! Parameterised stages: `FROM img AS build(GOOS, GOARCH=amd64)` defines a stage template;
+//! `FROM build(GOOS=linux)`, `COPY --from=build(…)`, `RUN --mount=from=build(…)` and
+//! `--target 'build(…)'` each ask for an instance. Each distinct set of values (after
+//! defaults) instantiates the stage once, at the place of its definition, under a generated
+//! name (`build.goos-linux.goarch-amd64`); equal sets share it, and the reference is
+//! rewritten to that name. A definition nobody references produces no stage.
+//!
+//! Parameters are bound in the instance the way `FOR` binds its variable: textually, in every
+//! instruction of the stage (see the module above).
+//!
+//! The parser splits on whitespace, so `build(GOOS=darwin, GOARCH=arm64)` may arrive as
+//! several words, or as a flag value followed by words: references are first rejoined until
+//! their parentheses balance.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::expand::is_valid_name;
+use crate::syntax::{Args, Instruction, KeyValue, Span, Word};
+
+/// How many instances a build may create: a template that references itself with growing
+/// values would otherwise never stop.
+const MAX_INSTANCES: usize = 1000;
+
+/// A template's parameters in order, with their defaults.
+type Params = Vec<(String, Option<String>)>;
+
+/// Parameter values in parameter order.
+type Values = Vec<(String, String)>;
+
+/// A stage template: its parameters (in order, with defaults) and its instructions.
+#[derive(Clone, Debug)]
+struct Def {
+    params: Params,
+    /// The `FROM` first, then the stage's instructions.
+    body: Vec<Instruction>,
+    /// Requested instances: (values in parameter order, instance name).
+    instances: Vec<(Values, String)>,
+}
+
+/// Instantiates parameterised stages in `instructions`; returns the instance name `target`
+/// refers to when it names one.
+pub fn expand(
+    instructions: &mut Vec<Instruction>,
+    target: Option<&str>,
+    escape: char,
+) -> Result<Option<String>> {
+    // Split into the prelude and stage segments.
+    let mut segments: Vec<Vec<Instruction>> = vec![Vec::new()];
+    for ins in std::mem::take(instructions) {
+        if ins.keyword == "from" {
+            segments.push(Vec::new());
+        }
+        if let Some(last) = segments.last_mut() {
+            last.push(ins);
+        }
+    }
+    let mut defs: BTreeMap<String, Def> = BTreeMap::new();
+    let mut def_at: BTreeMap<usize, String> = BTreeMap::new();
+    let mut used: Vec<String> = Vec::new();
+    for (i, seg) in segments.iter().enumerate() {
+        let Some(from) = seg.first().filter(|f| f.keyword == "from") else {
+            continue;
+        };
+        if let Some((name, params)) = definition(from)? {
+            if defs.contains_key(&name) {
+                return Err(Error::at(
+                    from.span,
+                    format!("parameterised stage {name:?} is defined twice"),
+                ));
+            }
+            def_at.insert(i, name.clone());
+            defs.insert(
+                name,
+                Def {
+                    params,
+                    body: seg.clone(),
+                    instances: Vec::new(),
+                },
+            );
+        } else if let Some(n) = stage_name(from) {
+            used.push(n);
+        }
+    }
+    if defs.is_empty() {
+        *instructions = segments.into_iter().flatten().collect();
+        return Ok(None);
+    }
+    let mut r = Rewriter {
+        defs,
+        used,
+        pending: Vec::new(),
+        count: 0,
+    };
+    let mut out_segments: Vec<Vec<Instruction>> = Vec::with_capacity(segments.len());
+    for (i, seg) in segments.into_iter().enumerate() {
+        if def_at.contains_key(&i) {
+            out_segments.push(Vec::new());
+            continue;
+        }
+        let mut seg = seg;
+        for ins in &mut seg {
+            r.instruction(ins)?;
+        }
+        out_segments.push(seg);
+    }
+    let new_target = match target {
+        Some(t) if t.contains('(') => Some(r.reference(t, Span::default(), true)?),
+        _ => None,
+    };
+    // Instances may reference other templates: instantiate until nothing is pending.
+    let mut bodies: BTreeMap<String, Vec<Vec<Instruction>>> = BTreeMap::new();
+    while !r.pending.is_empty() {
+        let (def, values, instance) = r.pending.remove(0);
+        let Some(d) = r.defs.get(&def) else { continue };
+        let mut body = d.body.clone();
+        let env: Vec<(String, String)> = values.clone();
+        for ins in &mut body {
+            *ins = super::bind_all(ins, &env, escape)?;
+        }
+        if let Some(from) = body.first_mut() {
+            rename(from, &instance);
+        }
+        for ins in body.iter_mut().skip(1) {
+            r.instruction(ins)?;
+        }
+        if let Some(from) = body.first_mut() {
+            r.rewrite_base(from)?;
+        }
+        // The parameters are also the stage's ARGs, so commands see them in their environment.
+        if let Some(from) = body.first() {
+            let arg = param_arg(from, &values);
+            body.insert(1, arg);
+        }
+        bodies.entry(def).or_default().push(body);
+    }
+    for (i, name) in &def_at {
+        if let (Some(slot), Some(list)) = (out_segments.get_mut(*i), bodies.remove(name)) {
+            *slot = list.into_iter().flatten().collect();
+        }
+    }
+    *instructions = out_segments.into_iter().flatten().collect();
+    Ok(new_target)
+}
+
+/// Whether `from` defines a parameterised stage (`FROM … AS name(…)`).
+pub fn is_definition(from: &Instruction) -> bool {
+    matches!(definition(from), Ok(Some(_)))
+}
+
+/// `FROM … AS name(params)`: the name and parameters, or `None` for an ordinary stage.
+fn definition(from: &Instruction) -> Result<Option<(String, Params)>> {
+    let Args::Words(words) = &from.args else {
+        return Ok(None);
+    };
+    let Some(as_at) = words.iter().position(|w| w.text.eq_ignore_ascii_case("as")) else {
+        return Ok(None);
+    };
+    let text = join(&words[as_at + 1..]);
+    let Some((name, inner)) = split_call(&text) else {
+        return Ok(None);
+    };
+    let bad = |m: String| Error::at(from.span, m);
+    let name = name.to_ascii_lowercase();
+    let mut params: Params = Vec::new();
+    for p in split_args(inner) {
+        let (k, v) = match p.split_once('=') {
+            Some((k, v)) => (k.trim(), Some(unquote(v.trim()))),
+            None => (p.trim(), None),
+        };
+        if !is_valid_name(k) {
+            return Err(bad(format!("bad parameter {k:?} of stage {name:?}")));
+        }
+        if params.iter().any(|(n, _)| n == k) {
+            return Err(bad(format!(
+                "parameter {k} of stage {name:?} is declared twice"
+            )));
+        }
+        params.push((k.to_owned(), v));
+    }
+    Ok(Some((name, params)))
+}
+
+fn stage_name(from: &Instruction) -> Option<String> {
+    match &from.args {
+        Args::Words(w) => match w.as_slice() {
+            [_, a, n] if a.text.eq_ignore_ascii_case("as") => Some(n.text.to_ascii_lowercase()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn join(words: &[Word]) -> String {
+    words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `name(inner)` → (`name`, `inner`); `None` when the text is not of that shape.
+fn split_call(text: &str) -> Option<(&str, &str)> {
+    let open = text.find('(')?;
+    let inner = text[open + 1..].strip_suffix(')')?;
+    let name = text[..open].trim();
+    (!name.is_empty() && !name.contains(char::is_whitespace)).then_some((name, inner))
+}
+
+fn split_args(inner: &str) -> Vec<&str> {
+    if inner.trim().is_empty() {
+        return Vec::new();
+    }
+    inner.split(',').collect()
+}
+
+fn unquote(v: &str) -> String {
+    for q in ['"', '\''] {
+        if let Some(s) = v.strip_prefix(q).and_then(|s| s.strip_suffix(q)) {
+            return s.to_owned();
+        }
+    }
+    v.to_owned()
+}
+
+fn balance(text: &str) -> i64 {
+    text.chars()
+        .map(|c| match c {
+            '(' => 1,
+            ')' => -1,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// `ARG P1=v1 P2=v2` for an instance, located on its `FROM` line.
+fn param_arg(from: &Instruction, values: &[(String, String)]) -> Instruction {
+    let span = from.span;
+    let word = |text: String| Word { text, span };
+    let kvs = values
+        .iter()
+        .map(|(k, v)| KeyValue {
+            key: word(k.clone()),
+            value: Some(word(quote(v))),
+            has_equals: true,
+            span,
+        })
+        .collect::<Vec<_>>();
+    let original = std::iter::once("ARG".to_owned())
+        .chain(values.iter().map(|(k, v)| format!("{k}={}", quote(v))))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Instruction {
+        keyword: "arg".to_owned(),
+        keyword_span: from.keyword_span,
+        flags: Vec::new(),
+        args: Args::KeyValues(kvs),
+        heredocs: Vec::new(),
+        span,
+        start_line: from.start_line,
+        end_line: from.start_line,
+        original,
+        comments: Vec::new(),
+    }
+}
+
+/// A value as an ARG default that expands to exactly itself.
+fn quote(v: &str) -> String {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/:@+-,=".contains(c))
+    {
+        return v.to_owned();
+    }
+    format!("'{}'", v.replace('\'', "'\"'\"'"))
+}
+
+/// Gives the instance its generated name in its `FROM` line.
+fn rename(from: &mut Instruction, instance: &str) {
+    if let Args::Words(words) = &mut from.args {
+        if let Some(as_at) = words.iter().position(|w| w.text.eq_ignore_ascii_case("as")) {
+            let span = words[as_at + 1..]
+                .iter()
+                .fold(None, |acc: Option<Span>, w| {
+                    Some(acc.map_or(w.span, |a| a.cover(w.span)))
+                })
+                .unwrap_or(from.span);
+            words.truncate(as_at + 1);
+            words.push(Word {
+                text: instance.to_owned(),
+                span,
+            });
+        }
+    }
+}
+
+struct Rewriter {
+    defs: BTreeMap<String, Def>,
+    /// Stage names taken, so generated names never collide.
+    used: Vec<String>,
+    /// Instances to create: template, values, instance name.
+    pending: Vec<(String, Values, String)>,
+    /// Instances created so far, against [`MAX_INSTANCES`].
+    count: usize,
+}
+
+impl Rewriter {
+    fn is_template(&self, text: &str) -> bool {
+        let name = text.split('(').next().unwrap_or("").to_ascii_lowercase();
+        self.defs.contains_key(&name)
+    }
+
+    /// The instance name for a reference `name(K=V, …)` (or a bare `name`).
+    fn reference(&mut self, text: &str, span: Span, for_target: bool) -> Result<String> {
+        let err = |m: String| {
+            if for_target {
+                Error::Input(m)
+            } else {
+                Error::at(span, m)
+            }
+        };
+        let (name, inner) = split_call(text).unwrap_or((text, ""));
+        let key = name.to_ascii_lowercase();
+        let Some(def) = self.defs.get(&key) else {
+            return Err(err(format!("{name:?} is not a parameterised stage")));
+        };
+        let mut given: BTreeMap<String, String> = BTreeMap::new();
+        for a in split_args(inner) {
+            let Some((k, v)) = a.split_once('=') else {
+                return Err(err(format!(
+                    "stage argument {:?} must be NAME=value",
+                    a.trim()
+                )));
+            };
+            let k = k.trim();
+            if !def.params.iter().any(|(p, _)| p == k) {
+                return Err(err(format!(
+                    "unknown parameter {k} for stage {key:?} (its parameters: {})",
+                    def.params
+                        .iter()
+                        .map(|(p, _)| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            given.insert(k.to_owned(), unquote(v.trim()));
+        }
+        let mut values = Vec::new();
+        for (p, default) in &def.params {
+            match given.get(p).or(default.as_ref()) {
+                Some(v) => values.push((p.clone(), v.clone())),
+                None => {
+                    return Err(err(format!(
+                        "missing parameter {p} for stage {key:?} (it has no default)"
+                    )))
+                }
+            }
+        }
+        if let Some((_, inst)) = def.instances.iter().find(|(v, _)| *v == values) {
+            return Ok(inst.clone());
+        }
+        self.count += 1;
+        if self.count > MAX_INSTANCES {
+            return Err(err(format!(
+                "more than {MAX_INSTANCES} instances of parameterised stages"
+            )));
+        }
+        let mut inst = key.clone();
+        for (p, v) in &values {
+            inst.push('.');
+            inst.push_str(&sanitize(p));
+            inst.push('-');
+            inst.push_str(&sanitize(v));
+        }
+        let base = inst.clone();
+        let mut n = 2;
+        while self.used.contains(&inst) {
+            inst = format!("{base}-{n}");
+            n += 1;
+        }
+        self.used.push(inst.clone());
+        if let Some(def) = self.defs.get_mut(&key) {
+            def.instances.push((values.clone(), inst.clone()));
+        }
+        self.pending.push((key, values, inst.clone()));
+        Ok(inst)
+    }
+
+    fn instruction(&mut self, ins: &mut Instruction) -> Result<()> {
+        if ins.keyword == "from" {
+            return self.rewrite_base(ins);
+        }
+        let mut i = 0;
+        while i < ins.flags.len() {
+            let name = ins.flags[i].name.clone();
+            if name == "from" || name == "mount" {
+                if let Some(mut value) = ins.flags[i].value.clone() {
+                    if value.contains('(') {
+                        complete(&mut value, &mut ins.args);
+                        let span = ins.flags[i].span;
+                        value = if name == "from" {
+                            if self.is_template(&value) {
+                                self.reference(&value, span, false)?
+                            } else {
+                                value
+                            }
+                        } else {
+                            self.mount(&value, span)?
+                        };
+                        ins.flags[i].value = Some(value);
+                    }
+                }
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// `from=name(…)` inside a `--mount` value.
+    fn mount(&mut self, value: &str, span: Span) -> Result<String> {
+        let mut fields: Vec<String> = Vec::new();
+        let mut cur = String::new();
+        let mut depth = 0i64;
+        for c in value.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    fields.push(std::mem::take(&mut cur));
+                    continue;
+                }
+                _ => {}
+            }
+            cur.push(c);
+        }
+        fields.push(cur);
+        for f in &mut fields {
+            if let Some(r) = f.strip_prefix("from=") {
+                if r.contains('(') && self.is_template(r) {
+                    *f = format!("from={}", self.reference(r, span, false)?);
+                }
+            }
+        }
+        Ok(fields.join(","))
+    }
+
+    fn rewrite_base(&mut self, from: &mut Instruction) -> Result<()> {
+        let Args::Words(words) = &mut from.args else {
+            return Ok(());
+        };
+        let Some(first) = words.first() else {
+            return Ok(());
+        };
+        if !first.text.contains('(') {
+            return Ok(());
+        }
+        // Rejoin the base until its parentheses balance.
+        let mut n = 1;
+        let mut text = first.text.clone();
+        let mut span = first.span;
+        while balance(&text) > 0 && n < words.len() {
+            text.push(' ');
+            text.push_str(&words[n].text);
+            span = span.cover(words[n].span);
+            n += 1;
+        }
+        if !self.is_template(&text) {
+            return Ok(());
+        }
+        let inst = self.reference(&text, span, false)?;
+        words.splice(0..n, [Word { text: inst, span }]);
+        Ok(())
+    }
+}
+
+/// Appends to an unbalanced flag value the words (or shell text) that complete it.
+fn complete(value: &mut String, args: &mut Args) {
+    match args {
+        Args::Words(words) => {
+            let mut n = 0;
+            while balance(value) > 0 && n < words.len() {
+                value.push(' ');
+                value.push_str(&words[n].text);
+                n += 1;
+            }
+            words.drain(..n);
+        }
+        Args::Shell(w) => {
+            while balance(value) > 0 && !w.text.is_empty() {
+                let trimmed = w.text.trim_start();
+                let end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
+                value.push(' ');
+                value.push_str(&trimmed[..end]);
+                let skip = w.text.len() - trimmed.len() + end;
+                w.text = w.text[skip..].trim_start().to_owned();
+                let adv = u32::try_from(skip).unwrap_or(0);
+                w.span.start = w.span.start.saturating_add(adv).min(w.span.end);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

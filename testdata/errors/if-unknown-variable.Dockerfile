@@ -1,0 +1,5 @@
+FROM busybox:local
+ARG MODE=x
+IF ${MODE} == x && ${OTHER} == y
+RUN x
+END

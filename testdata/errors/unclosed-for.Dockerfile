@@ -1,0 +1,3 @@
+FROM busybox:local
+FOR X IN a b
+RUN $X

@@ -1,0 +1,6 @@
+FROM busybox:local
+RUN one
+IF defined(X)
+RUN two
+
+RUN three
