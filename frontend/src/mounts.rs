@@ -98,7 +98,6 @@ pub fn parse(text: &str) -> Result<MountSpec, String> {
         }
     }
     m.readonly = matches!(m.kind, MountType::Bind | MountType::Secret | MountType::Ssh);
-    let mut ro_set = false;
     for f in &fields {
         let (key, value) = match f.split_once('=') {
             Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.to_owned())),
@@ -128,11 +127,9 @@ pub fn parse(text: &str) -> Result<MountSpec, String> {
             "from" => m.from = Some(need(&value)?).filter(|f| !f.is_empty()),
             "readonly" | "ro" => {
                 m.readonly = boolean(&value)?;
-                ro_set = true;
             }
             "readwrite" | "rw" => {
                 m.readonly = !boolean(&value)?;
-                ro_set = true;
             }
             "id" => m.id = Some(need(&value)?),
             "sharing" => {
@@ -155,7 +152,6 @@ pub fn parse(text: &str) -> Result<MountSpec, String> {
             _ => return Err(format!("unexpected key '{key}' in '{f}'")),
         }
     }
-    let _ = ro_set;
     match m.kind {
         MountType::Secret => {
             // For secrets `source` names the secret, like `id`.

@@ -230,7 +230,6 @@ fn convert_with(
     context: &State,
     used: &mut ContextUse,
 ) -> Result<Converted> {
-    let lexer = Lexer::new(inputs.escape);
     let n_states = lowered.stages.len() + implicit_images(plan).len();
     let mut done: Vec<Option<Dispatch>> = vec![None; lowered.stages.len()];
     for &i in &plan.order {
@@ -407,7 +406,6 @@ fn convert_with(
             .map_or(0, |base| base.history.len());
         crate::epoch::stamp(&mut image, inherited, &time);
     }
-    let _ = lexer;
     let start_source = if image
         .config
         .entrypoint
