@@ -7,26 +7,7 @@ use std::fs;
 use strata::syntax::{dump, go_quote, parse_bytes, Args, LineIndex, Severity};
 
 /// Upstream's dispatch table; other keywords dump as `""`, so their words are listed separately.
-const KNOWN: &[&str] = &[
-    "add",
-    "arg",
-    "cmd",
-    "copy",
-    "entrypoint",
-    "env",
-    "expose",
-    "from",
-    "healthcheck",
-    "label",
-    "maintainer",
-    "onbuild",
-    "run",
-    "shell",
-    "stopsignal",
-    "user",
-    "volume",
-    "workdir",
-];
+const KNOWN: &[&str] = strata::instructions::KEYWORDS;
 
 /// A readable, stable rendering of everything the dump alone does not show.
 fn render(source: &[u8]) -> String {

@@ -79,6 +79,24 @@ fn go_quoted(args: &[String]) -> String {
     format!("[{}]", quoted.join(" "))
 }
 
+/// `ENV`/`LABEL` pairs, every key and value expanded against the environment *before* the
+/// instruction (so `ENV A=1 B=$A` sees the old `A`, as in BuildKit).
+fn expand_pairs(
+    d: &Dispatch,
+    pairs: &[(Word, Word)],
+    ctx: &StageCtx<'_>,
+) -> Result<Vec<(String, String)>> {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            Ok((
+                ctx.expand(d, &k.text, k.span)?,
+                ctx.expand(d, &v.text, v.span)?,
+            ))
+        })
+        .collect()
+}
+
 pub(crate) fn dispatch_config(
     d: &mut Dispatch,
     kind: &CommandKind,
@@ -87,14 +105,7 @@ pub(crate) fn dispatch_config(
     match kind {
         CommandKind::Env(pairs) => {
             let mut shown = Vec::new();
-            let mut expanded = Vec::new();
-            for (k, v) in pairs {
-                expanded.push((
-                    ctx.expand(d, &k.text, k.span)?,
-                    ctx.expand(d, &v.text, v.span)?,
-                ));
-            }
-            for (k, v) in expanded {
+            for (k, v) in expand_pairs(d, pairs, ctx)? {
                 d.image.set_env(&k, &v);
                 d.add_env(&k, &v);
                 shown.push(format!("{k}={v}"));
@@ -141,13 +152,7 @@ pub(crate) fn dispatch_config(
         }
         CommandKind::Label(pairs) => {
             let mut shown = Vec::new();
-            let mut expanded = Vec::new();
-            for (k, v) in pairs {
-                expanded.push((
-                    ctx.expand(d, &k.text, k.span)?,
-                    ctx.expand(d, &v.text, v.span)?,
-                ));
-            }
+            let expanded = expand_pairs(d, pairs, ctx)?;
             let labels = d.image.config.labels.get_or_insert_with(BTreeMap::new);
             for (k, v) in expanded {
                 shown.push(format!("{k}={v}"));
