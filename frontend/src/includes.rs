@@ -63,6 +63,9 @@ impl Loader for NoFiles {
 #[derive(Clone, Debug)]
 pub struct Sources {
     files: Arc<Vec<(u32, Arc<SourceFile>)>>,
+    /// For each file (same order), the `INCLUDE` instruction that brought it in; `None`
+    /// for the root. Lint reads it to tell which stages an `INCLUDE` contributed.
+    sites: Arc<Vec<Option<Span>>>,
 }
 
 impl Sources {
@@ -70,7 +73,21 @@ impl Sources {
     pub fn single(file: Arc<SourceFile>) -> Sources {
         Sources {
             files: Arc::new(vec![(0, file)]),
+            sites: Arc::new(vec![None]),
         }
+    }
+
+    /// The index (root 0, then inclusion order) of the file a span points into.
+    pub fn index_of(&self, span: Span) -> usize {
+        self.files
+            .partition_point(|(base, _)| *base <= span.start)
+            .saturating_sub(1)
+    }
+
+    /// The `INCLUDE` instruction that brought in file `index` (`None` for the root or an
+    /// index out of range), so a file's stages can be traced back to the line that added them.
+    pub fn include_site(&self, index: usize) -> Option<Span> {
+        self.sites.get(index).copied().flatten()
     }
 
     /// The root Dockerfile.
@@ -80,11 +97,7 @@ impl Sources {
 
     /// The file a span points into and the span relative to that file.
     pub fn locate(&self, span: Span) -> (&Arc<SourceFile>, Span) {
-        let i = self
-            .files
-            .partition_point(|(base, _)| *base <= span.start)
-            .saturating_sub(1);
-        let (base, file) = &self.files[i];
+        let (base, file) = &self.files[self.index_of(span)];
         (
             file,
             Span {
@@ -106,7 +119,7 @@ impl Sources {
         self.files.iter().map(|(_, f)| f)
     }
 
-    fn push(&mut self, file: SourceFile) -> Result<u32, String> {
+    fn push(&mut self, file: SourceFile, site: Span) -> Result<u32, String> {
         let (base, last) = self
             .files
             .last()
@@ -117,6 +130,7 @@ impl Sources {
             .and_then(|l| base.checked_add(l)?.checked_add(1))
             .ok_or_else(|| "the included files are too large".to_owned())?;
         Arc::make_mut(&mut self.files).push((next, Arc::new(file)));
+        Arc::make_mut(&mut self.sites).push(Some(site));
         Ok(next)
     }
 }
@@ -211,7 +225,7 @@ impl Expander<'_> {
             };
             let base = self
                 .sources
-                .push(dockerfile_source(&path, &text))
+                .push(dockerfile_source(&path, &text), ins.span)
                 .map_err(|e| Error::at(ins.span, e))?;
             let mut file = syntax::parse(&text);
             shift_file(&mut file, base);
@@ -383,6 +397,16 @@ mod tests {
         assert_eq!(file.filename, "lib/a.Dockerfile");
         assert_eq!(&file.data[local.start as usize..local.end as usize], b"RUN");
         assert_eq!(sources.files().count(), 3);
+        // Each included file remembers the INCLUDE line that brought it in.
+        let site = |i| {
+            let span = sources.include_site(i).unwrap();
+            let (file, line) = sources.line_of(span);
+            (file.filename.clone(), line, sources.index_of(span))
+        };
+        assert_eq!(site(1), ("Dockerfile".to_owned(), 2, 0));
+        assert_eq!(site(2), ("lib/a.Dockerfile".to_owned(), 2, 1));
+        assert_eq!(sources.include_site(0), None);
+        assert_eq!(sources.index_of(b.span), 2);
     }
 
     #[test]
