@@ -279,6 +279,50 @@ impl Cond {
     }
 }
 
+impl Cond {
+    /// The condition's value for every build, if no input can change it: `varies(name)`
+    /// says whether a variable's value (or whether it is set at all) depends on build args
+    /// or the platform. `None` when it may (three-valued: `a && b` is false as soon as one
+    /// side is known false). Never fails: a condition `eval` would reject is `None`.
+    pub fn eval_known(
+        &self,
+        lexer: &Lexer,
+        env: &dyn Env,
+        varies: &dyn Fn(&str) -> bool,
+    ) -> Option<bool> {
+        match self {
+            Cond::Or(a, b) => match (
+                a.eval_known(lexer, env, varies),
+                b.eval_known(lexer, env, varies),
+            ) {
+                (Some(true), _) | (_, Some(true)) => Some(true),
+                (Some(false), Some(false)) => Some(false),
+                _ => None,
+            },
+            Cond::And(a, b) => match (
+                a.eval_known(lexer, env, varies),
+                b.eval_known(lexer, env, varies),
+            ) {
+                (Some(false), _) | (_, Some(false)) => Some(false),
+                (Some(true), Some(true)) => Some(true),
+                _ => None,
+            },
+            Cond::Not(a) => a.eval_known(lexer, env, varies).map(|v| !v),
+            Cond::Defined(name) => (!varies(name)).then(|| env.get(name).is_some()),
+            Cond::Compare { left, right, equal } => {
+                let l = lexer.expand_word(left, env).ok()?;
+                let r = lexer.expand_word(right, env).ok()?;
+                let unknown = l.used.iter().chain(&r.used).any(|n| varies(n));
+                // An unset name is an error for `eval`: no value to promise.
+                if unknown || !l.unset.is_empty() || !r.unset.is_empty() {
+                    return None;
+                }
+                Some((l.value == r.value) == *equal)
+            }
+        }
+    }
+}
+
 fn word(lexer: &Lexer, text: &str, env: &dyn Env) -> Result<String, String> {
     let e = lexer
         .expand_word(text, env)

@@ -21,9 +21,12 @@
 //! not be expanded either.
 
 pub mod cond;
+pub mod facts;
 mod params;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use facts::{BlockFact, BlockKind};
 
 use crate::error::{Error, Result};
 use crate::expand::{is_valid_name, Lexer};
@@ -40,15 +43,45 @@ pub const MAX_INSTRUCTIONS: usize = 100_000;
 /// stages; a file without them is unchanged. Returns the instance name to build when the
 /// `--target` names a parameterised stage (`build(GOOS=linux)`).
 pub fn expand(file: &mut Dockerfile, opts: &BuildOptions) -> Result<Option<String>> {
-    conditionals(file, opts)?;
+    expand_recording(file, opts, &mut Vec::new())
+}
+
+/// [`expand`], also appending to `facts` what each evaluated block head showed (for lint:
+/// arms no build can take, loops that never have items, empty blocks).
+pub fn expand_recording(
+    file: &mut Dockerfile,
+    opts: &BuildOptions,
+    facts: &mut Vec<BlockFact>,
+) -> Result<Option<String>> {
+    conditionals(file, opts, facts)?;
     let target = params::expand(&mut file.instructions, opts.target.as_deref(), file.escape)?;
     // Blocks inside parameterised stages were left for their instances, where the
     // parameters are now bound (and declared as ARGs): resolve them now.
-    conditionals(file, opts)?;
+    conditionals(file, opts, facts)?;
     Ok(target)
 }
 
-fn conditionals(file: &mut Dockerfile, opts: &BuildOptions) -> Result<()> {
+/// Every name an `ARG`, `ENV` or `FOR` of the file declares, in any arm: a name outside
+/// this set can never be set, so `defined(NAME)` is known false for every build.
+fn declared_names(instructions: &[Instruction]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for ins in instructions {
+        match (&*ins.keyword, &ins.args) {
+            ("arg" | "env", Args::KeyValues(kvs)) => {
+                out.extend(kvs.iter().map(|kv| kv.key.text.clone()));
+            }
+            ("for", Args::Words(w)) => out.extend(w.first().map(|w| w.text.clone())),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn conditionals(
+    file: &mut Dockerfile,
+    opts: &BuildOptions,
+    facts: &mut Vec<BlockFact>,
+) -> Result<()> {
     if !file
         .instructions
         .iter()
@@ -66,8 +99,10 @@ fn conditionals(file: &mut Dockerfile, opts: &BuildOptions) -> Result<()> {
         ));
     }
     let mut w = Walker::new(opts, file.escape);
+    w.declared = declared_names(&instructions);
     w.walk(&nodes, 0)?;
     file.instructions = w.out;
+    facts.append(&mut w.facts);
     Ok(())
 }
 
@@ -269,6 +304,11 @@ struct StageVars {
     envs: Vec<(String, String)>,
     /// What a condition sees: `ARG`s and `ENV`s, later entries win.
     vars: Vec<(String, String)>,
+    /// Names in `vars` whose value depends on build args or the platform (every `ARG`,
+    /// and `ENV`s computed from one or declared in a block chosen by one).
+    varying: BTreeSet<String>,
+    /// The names of `envs` among them, inherited with `envs`.
+    varying_envs: BTreeSet<String>,
 }
 
 struct Walker<'a> {
@@ -286,6 +326,16 @@ struct Walker<'a> {
     /// The current stage is a parameterised stage's template: its blocks are left as they
     /// are, to be resolved in each instance once the parameters are bound.
     in_template: bool,
+    /// What each evaluated block head showed, for lint.
+    facts: Vec<BlockFact>,
+    /// See [`declared_names`].
+    declared: BTreeSet<String>,
+    /// Inside how many blocks whose choice depends on the inputs (an `IF` arm taken for
+    /// these args only): what is declared here varies too.
+    uncertain: usize,
+    /// Inside how many `FOR`s whose items depend on the inputs: bound values vary, so no
+    /// condition here is known for every build.
+    varying_loops: usize,
 }
 
 impl<'a> Walker<'a> {
@@ -310,7 +360,33 @@ impl<'a> Walker<'a> {
             out: Vec::new(),
             iterations: 0,
             in_template: false,
+            facts: Vec::new(),
+            declared: BTreeSet::new(),
+            uncertain: 0,
+            varying_loops: 0,
         }
+    }
+
+    /// Whether the value of `name` (or whether it is set) at this point depends on build
+    /// args or the platform. Every global is (build args override them all).
+    fn varies(&self, name: &str) -> bool {
+        let set = match &self.stage {
+            Some(s) => s.vars.iter().any(|(k, _)| k == name),
+            None => self.meta.iter().any(|(k, _)| k == name),
+        };
+        match &self.stage {
+            _ if !set => self.declared.contains(name),
+            Some(s) => s.varying.contains(name),
+            None => true,
+        }
+    }
+
+    /// The value of `cond` for every build, as far as it is known here.
+    fn known(&self, cond: &cond::Cond) -> Option<bool> {
+        if self.varying_loops > 0 {
+            return None;
+        }
+        cond.eval_known(&self.lexer, self.env(), &|n| self.varies(n))
     }
 
     fn env(&self) -> &Vec<(String, String)> {
@@ -333,46 +409,120 @@ impl<'a> Walker<'a> {
                     }
                 }
                 Node::If {
-                    arms, otherwise, ..
-                } => {
-                    let mut chosen = otherwise;
-                    for (head, body) in arms {
-                        let skip = usize::from(head.keyword == "else");
-                        let text = rest_text(head, skip)?;
-                        let c = cond::parse(&text).map_err(|e| Error::at(head.span, e))?;
-                        if c.eval(&self.lexer, self.env())
-                            .map_err(|e| Error::at(head.span, e))?
-                        {
-                            chosen = body;
-                            break;
-                        }
-                    }
-                    self.walk(chosen, loops)?;
-                }
+                    arms,
+                    otherwise,
+                    closers,
+                } => self.walk_if(arms, otherwise, closers, loops)?,
                 Node::For { head, body, .. } => {
-                    let (name, items) = self.for_items(head)?;
-                    for item in items {
-                        // Empty nested loops emit nothing but still cost: bound them too.
-                        self.iterations += 1;
-                        if self.iterations > MAX_INSTRUCTIONS {
-                            return Err(Error::at(
-                                head.span,
-                                format!(
-                                    "FOR expansion runs more than {MAX_INSTRUCTIONS} iterations"
-                                ),
-                            ));
-                        }
-                        let bound = bind_nodes(body, &name, &item, self.lexer.escape)?;
-                        self.walk(&bound, loops + 1)?;
-                    }
+                    let (name, items, varying) = self.for_items(head)?;
+                    self.facts.push(BlockFact {
+                        kind: BlockKind::For,
+                        head: head.span,
+                        condition: String::new(),
+                        empty_body: body.is_empty(),
+                        always: (!varying && self.varying_loops == 0).then_some(!items.is_empty()),
+                        shadowed: false,
+                    });
+                    self.varying_loops += usize::from(varying);
+                    let walked = self.walk_loop(head, body, &name, items, loops);
+                    self.varying_loops -= usize::from(varying);
+                    walked?;
                 }
             }
         }
         Ok(())
     }
 
-    /// `FOR NAME IN words…`: the name and the items (words expanded, split on whitespace).
-    fn for_items(&self, head: &Instruction) -> Result<(String, Vec<String>)> {
+    /// Walks the arm of an `IF` chain the build takes, recording what every arm showed.
+    fn walk_if(
+        &mut self,
+        arms: &[(Instruction, Vec<Node>)],
+        otherwise: &[Node],
+        closers: &[Instruction],
+        loops: usize,
+    ) -> Result<()> {
+        let mut chosen: Option<(&[Node], bool)> = None;
+        // Every arm so far is known false / some arm so far is known true.
+        let (mut all_false, mut any_true) = (true, false);
+        for (head, body) in arms {
+            let else_if = head.keyword == "else";
+            let text = rest_text(head, usize::from(else_if));
+            let parsed = text.and_then(|t| {
+                let c = cond::parse(&t).map_err(|e| Error::at(head.span, e))?;
+                Ok((t, c))
+            });
+            let (text, c) = match parsed {
+                Ok(p) => p,
+                // Arms after the one taken are never evaluated: no error from them.
+                Err(_) if chosen.is_some() => continue,
+                Err(e) => return Err(e),
+            };
+            let known = self.known(&c);
+            self.facts.push(BlockFact {
+                kind: if else_if {
+                    BlockKind::ElseIf
+                } else {
+                    BlockKind::If
+                },
+                head: head.span,
+                condition: text,
+                empty_body: body.is_empty(),
+                always: known,
+                shadowed: any_true,
+            });
+            if chosen.is_none()
+                && c.eval(&self.lexer, self.env())
+                    .map_err(|e| Error::at(head.span, e))?
+            {
+                chosen = Some((body, all_false && known == Some(true)));
+            }
+            all_false &= known == Some(false);
+            any_true |= known == Some(true);
+        }
+        if let [else_, _] = closers {
+            self.facts.push(BlockFact {
+                kind: BlockKind::Else,
+                head: else_.span,
+                condition: String::new(),
+                empty_body: otherwise.is_empty(),
+                always: all_false.then_some(true),
+                shadowed: any_true,
+            });
+        }
+        let (body, fixed) = chosen.unwrap_or((otherwise, all_false));
+        self.uncertain += usize::from(!fixed);
+        let walked = self.walk(body, loops);
+        self.uncertain -= usize::from(!fixed);
+        walked
+    }
+
+    /// Runs a `FOR` body once per item, the loop variable bound.
+    fn walk_loop(
+        &mut self,
+        head: &Instruction,
+        body: &[Node],
+        name: &str,
+        items: Vec<String>,
+        loops: usize,
+    ) -> Result<()> {
+        for item in items {
+            // Empty nested loops emit nothing but still cost: bound them too.
+            self.iterations += 1;
+            if self.iterations > MAX_INSTRUCTIONS {
+                return Err(Error::at(
+                    head.span,
+                    format!("FOR expansion runs more than {MAX_INSTRUCTIONS} iterations"),
+                ));
+            }
+            let bound = bind_nodes(body, name, &item, self.lexer.escape)?;
+            self.walk(&bound, loops + 1)?;
+        }
+        Ok(())
+    }
+
+    /// `FOR NAME IN words…`: the name, the items (words expanded, split on whitespace) and
+    /// whether they depend on build args or the platform.
+    fn for_items(&self, head: &Instruction) -> Result<(String, Vec<String>, bool)> {
         rest_text(head, 0)?;
         let words = match &head.args {
             Args::Words(w) => w.as_slice(),
@@ -386,6 +536,7 @@ impl<'a> Walker<'a> {
             return Err(bad());
         }
         let mut items = Vec::new();
+        let mut varying = false;
         for w in &words[2..] {
             let mut lexer = self.lexer.clone();
             lexer.skip_unset_env = false;
@@ -398,13 +549,14 @@ impl<'a> Walker<'a> {
                     format!("unknown variable {v} in the FOR list (declare it with ARG)"),
                 ));
             }
+            varying |= probe.used.iter().any(|n| self.varies(n));
             items.extend(
                 lexer
                     .expand_words(&w.text, self.env())
                     .map_err(|e| Error::at(w.span, e.to_string()))?,
             );
         }
-        Ok((name.text.clone(), items))
+        Ok((name.text.clone(), items, varying))
     }
 
     /// Outputs an instruction and records what it declares.
@@ -437,6 +589,8 @@ impl<'a> Walker<'a> {
             if let Some(parent) = self.stages.get(&base.text.to_ascii_lowercase()) {
                 stage.envs = parent.envs.clone();
                 stage.vars = parent.envs.clone();
+                stage.varying_envs = parent.varying_envs.clone();
+                stage.varying = parent.varying_envs.clone();
             }
         }
         if let [_, as_kw, name] = words {
@@ -489,7 +643,11 @@ impl<'a> Walker<'a> {
                 .or(default)
                 .or(global);
             let vars = match &mut self.stage {
-                Some(s) => &mut s.vars,
+                Some(s) => {
+                    // A build arg can always override it.
+                    s.varying.insert(name.clone());
+                    &mut s.vars
+                }
                 None => &mut self.meta,
             };
             vars.retain(|(k, _)| *k != name);
@@ -503,19 +661,38 @@ impl<'a> Walker<'a> {
         let Args::KeyValues(kvs) = &ins.args else {
             return;
         };
-        let Some(stage) = &mut self.stage else {
+        let Some(stage) = &self.stage else {
             return;
         };
         // Every pair of one ENV line sees the values before the line, as in BuildKit.
         let before = stage.vars.clone();
+        let uncertain = self.uncertain + self.varying_loops > 0;
+        let varies = |n: &String| match before.iter().any(|(k, _)| k == n) {
+            true => stage.varying.contains(n),
+            false => self.declared.contains(n),
+        };
+        let mut set = Vec::new();
         for kv in kvs {
             let Some(v) = &kv.value else { continue };
             let Ok(value) = self.lexer.expand_word(&v.text, &before) else {
                 continue;
             };
-            let name = kv.key.text.clone();
-            stage.vars.push((name.clone(), value.value.clone()));
-            stage.envs.push((name, value.value));
+            let varying = uncertain || value.used.iter().chain(&value.unset).any(varies);
+            set.push((kv.key.text.clone(), value.value, varying));
+        }
+        let Some(stage) = &mut self.stage else {
+            return;
+        };
+        for (name, value, varying) in set {
+            stage.vars.push((name.clone(), value.clone()));
+            stage.envs.push((name.clone(), value));
+            if varying {
+                stage.varying.insert(name.clone());
+                stage.varying_envs.insert(name);
+            } else {
+                stage.varying.remove(&name);
+                stage.varying_envs.remove(&name);
+            }
         }
     }
 }
@@ -864,6 +1041,76 @@ mod tests {
         let text = "FROM a AS t(X)\nCOPY --from=t(X=${X}x) /a /a\nFROM t(X=1)\n";
         let e = run(text, &[]).unwrap_err();
         assert!(e.to_string().contains("instances"), "{e}");
+    }
+
+    fn facts(text: &str) -> Vec<(BlockKind, u32, Option<bool>, bool, bool)> {
+        let mut f = syntax::parse(text);
+        let mut facts = Vec::new();
+        expand_recording(
+            &mut f,
+            &BuildOptions::new(Platform::linux_amd64()),
+            &mut facts,
+        )
+        .unwrap();
+        let index = syntax::LineIndex::new(text);
+        facts
+            .iter()
+            .map(|b| {
+                (
+                    b.kind,
+                    index.line(b.head.start),
+                    b.always,
+                    b.shadowed,
+                    b.empty_body,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn facts_know_what_no_build_can_change() {
+        use BlockKind::*;
+        // Literals, an ENV of literals, and a name no instruction declares are fixed.
+        let text = "FROM a\nENV E=1\nIF a == b\nRUN x\nELSE IF $E == 1\nRUN y\nELSE\nRUN z\nEND\nIF defined(NOPE)\nEND\n";
+        assert_eq!(
+            facts(text),
+            [
+                (If, 3, Some(false), false, false),
+                (ElseIf, 5, Some(true), false, false),
+                (Else, 7, None, true, false),
+                (If, 10, Some(false), false, true),
+            ]
+        );
+        // ARGs (and ENVs made from them, or set in an arm an ARG chose) vary.
+        let text = "FROM a\nARG M=x\nENV E=$M\nIF $M == y || $E == y\nENV F=1\nELSE\nENV F=2\nEND\nIF $F == 1\nRUN f\nEND\nIF defined(M)\nRUN m\nEND\n";
+        let got = facts(text);
+        assert!(got.iter().all(|f| f.2.is_none() || f.0 == Else), "{got:?}");
+    }
+
+    #[test]
+    fn facts_of_loops() {
+        use BlockKind::*;
+        // A constant list binds constants: each iteration's IF is known.
+        let text = "FROM a\nFOR X IN a b\nIF $X == c\nRUN x\nEND\nEND\nFOR Y IN\nRUN y\nEND\n";
+        assert_eq!(
+            facts(text),
+            [
+                (For, 2, Some(true), false, false),
+                (If, 3, Some(false), false, false),
+                (If, 3, Some(false), false, false),
+                (For, 7, Some(false), false, false),
+            ]
+        );
+        // A list from an ARG varies, and so does everything bound from it.
+        let text = "ARG L=\"a b\"\nFROM a\nARG L\nFOR X IN $L\nIF $X == c\nEND\nEND\n";
+        assert_eq!(
+            facts(text),
+            [
+                (For, 4, None, false, false),
+                (If, 5, None, false, true),
+                (If, 5, None, false, true),
+            ]
+        );
     }
 
     #[test]
