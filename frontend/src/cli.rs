@@ -1,5 +1,6 @@
 //! The command line, for people: `strata llb` prints the LLB a Dockerfile becomes, without
-//! BuildKit (base images are stand-ins; see [`crate::resolve::OfflineResolver`]).
+//! BuildKit (base images are stand-ins; see [`crate::resolve::OfflineResolver`]);
+//! `strata lint` prints its lint findings ([`crate::lint::cli`]).
 
 use std::path::PathBuf;
 
@@ -41,11 +42,26 @@ pub enum Command {
         #[arg(long = "opt", value_name = "KEY=VALUE")]
         opts: Vec<String>,
     },
+    /// Print lint findings (BuildKit's build checks and Strata's own), offline.
+    Lint(crate::lint::cli::LintArgs),
 }
 
-/// Runs a CLI command; the returned text goes to stdout.
-pub async fn run(cli: Cli) -> Result<String, String> {
+/// What a command printed and how it exits, for commands whose exit status says more
+/// than success or failure (`strata lint`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    /// Text for stdout.
+    pub stdout: String,
+    /// Text for stderr.
+    pub stderr: String,
+    /// The process exit status.
+    pub code: u8,
+}
+
+/// Runs a CLI command: its output and exit status, or an error message (exit 1).
+pub async fn run(cli: Cli) -> Result<Output, String> {
     match cli.command {
+        Command::Lint(args) => Ok(crate::lint::cli::run(&args)),
         Command::Llb {
             dockerfile,
             target,
@@ -81,7 +97,11 @@ pub async fn run(cli: Cli) -> Result<String, String> {
                 .parent()
                 .map(std::path::Path::to_path_buf)
                 .unwrap_or_default();
-            llb_json_with(&text, &name, &opts, &DirLoader(dir)).await
+            let json = llb_json_with(&text, &name, &opts, &DirLoader(dir)).await?;
+            Ok(Output {
+                stdout: format!("{json}\n"),
+                ..Output::default()
+            })
         }
     }
 }

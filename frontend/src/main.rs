@@ -27,8 +27,9 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match runtime.block_on(cli::run(cli)) {
         Ok(out) => {
-            println!("{out}");
-            ExitCode::SUCCESS
+            print!("{}", out.stdout);
+            eprint!("{}", out.stderr);
+            ExitCode::from(out.code)
         }
         Err(e) => {
             eprintln!("strata: {e}");

@@ -294,7 +294,7 @@ pub fn named_context(opts: &BuildOptions, name: &str, platform: &Platform) -> Op
 
 /// Rejects references Docker cannot parse, with BuildKit's wording (`FROM BASE` for a stage
 /// `base`, or an unexpanded `COPY --from=$X`, end up here).
-fn check_reference(reference: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_reference(reference: &str) -> std::result::Result<(), String> {
     let bad = |why: &str| {
         format!("failed to parse stage name {reference:?}: invalid reference format{why}")
     };

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::syntax::{self, Args, Dockerfile, Heredoc, Instruction, Severity, Span, Word};
 
 pub use flags::{FlagKind, FlagValue, Flags};
+pub(crate) use suggest::distance as edit_distance;
 
 /// A whole Dockerfile, sorted into global args and stages.
 #[derive(Clone, Debug)]

@@ -1,0 +1,154 @@
+//! `strata lint [--format text|json] [--build-arg K=V]… [--target T] [--strict] Dockerfile`:
+//! the same findings a build reports, offline (no BuildKit; base images are assumed to set
+//! only `PATH`), for editors, pre-commit hooks and CI annotations.
+//!
+//! Exit status: 0 when nothing fails (warnings are printed, the build would pass); 1 when
+//! the build would fail on lint (`# check=error=true` or the `BUILDKIT_DOCKERFILE_CHECK`
+//! build arg, so the lint job agrees with the build), when the Dockerfile would not build
+//! at all, or with `--strict` when there is any finding (as `docker build --check`);
+//! 2 for a usage error or a file that cannot be read.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use crate::cli::Output;
+use crate::convert::BaseImages;
+use crate::includes::DirLoader;
+use crate::options::BuildOptions;
+use crate::platform::Platform;
+
+use super::{lint, Input, Located, Report, Severity};
+
+/// How findings are printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `file:line:col: Rule: message`, one per line.
+    #[default]
+    Text,
+    /// A JSON array of `{file, line, column, end_line, end_column, rule, message,
+    /// severity, url, description}`.
+    Json,
+}
+
+/// `strata lint`'s arguments.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The Dockerfile.
+    pub dockerfile: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// A build arg, `NAME=value` (repeatable): IF/FOR and variables see it as a build would.
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+    /// The stage to build (default: the last), for the rules about the final stage.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The target platform (default linux/amd64).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Exit 1 on any finding, not only when the Dockerfile asks for `error=true`.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Runs `strata lint`.
+pub fn run(args: &LintArgs) -> Output {
+    let path = &args.dockerfile;
+    let text = match std::fs::read(path) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => return failure(format!("{}: {e}", path.display())),
+    };
+    let mut raw = BTreeMap::new();
+    if let Some(t) = &args.target {
+        raw.insert("target".to_owned(), t.clone());
+    }
+    if let Some(p) = &args.platform {
+        raw.insert("platform".to_owned(), p.clone());
+    }
+    for arg in &args.build_args {
+        let (k, v) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
+        raw.insert(format!("build-arg:{k}"), v.to_owned());
+    }
+    let opts = match BuildOptions::from_opts(&raw, Platform::linux_amd64(), "") {
+        Ok(o) => o,
+        Err(e) => return failure(e.to_string()),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let report = lint(&Input {
+        text: &text,
+        filename: &name,
+        loader: &DirLoader(dir.clone()),
+        opts: &opts,
+        images: &BaseImages::new(),
+    });
+    let located = shown_paths(report.located(), path, &dir);
+    let stdout = match args.format {
+        Format::Text => text_lines(&located),
+        Format::Json => serde_json::to_string_pretty(&located).unwrap_or_default(),
+    };
+    Output {
+        stdout,
+        stderr: String::new(),
+        code: exit_code(&report, args.strict),
+    }
+}
+
+/// 1 when the build would fail (lint errors, or not building at all) or, with `strict`,
+/// on any finding; else 0.
+pub fn exit_code(report: &Report, strict: bool) -> u8 {
+    let failing = report.error.is_some()
+        || report
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Error);
+    u8::from(failing || (strict && !report.findings.is_empty()))
+}
+
+/// Paths as the user can open them: the root as given, included files beside it.
+fn shown_paths(mut located: Vec<Located>, root: &Path, dir: &Path) -> Vec<Located> {
+    let root_name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for l in &mut located {
+        l.file = if l.file == root_name {
+            root.display().to_string()
+        } else {
+            dir.join(&l.file).display().to_string()
+        };
+    }
+    located
+}
+
+/// `file:line:col: Rule: message`, or `file:line:col: error: message` for the error that
+/// stops the build.
+fn text_lines(located: &[Located]) -> String {
+    located
+        .iter()
+        .map(|l| {
+            let rule = l.rule.unwrap_or("error");
+            match l.line {
+                0 => format!("{}: {rule}: {}\n", l.file, l.message),
+                _ => format!(
+                    "{}:{}:{}: {rule}: {}\n",
+                    l.file, l.line, l.column, l.message
+                ),
+            }
+        })
+        .collect()
+}
+
+fn failure(message: String) -> Output {
+    Output {
+        stdout: String::new(),
+        stderr: format!("strata lint: {message}\n"),
+        code: 2,
+    }
+}

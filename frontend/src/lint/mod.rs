@@ -1,0 +1,328 @@
+//! Lint: findings about a Dockerfile that builds but could be better (BuildKit's build
+//! checks, with upstream's rule names and messages, plus Strata's own rules about its
+//! extensions). Pure: the input is the text, a [`Loader`] for `INCLUDE`s, the build options
+//! and whatever base image configs are known; the output is a [`Report`].
+//!
+//! Three callers share [`lint`]: `strata lint` (offline, [`cli`]), the gateway build (warnings
+//! through BuildKit's `Warn`, or a failure under `# check=error=true`, see [`buildkit`]), and
+//! the `frontend.lint` subrequest ([`Report::buildkit_results`]).
+//!
+//! It runs the pipeline's own steps (includes → `IF`/`FOR` → lowering → plan) on its own
+//! copy, each as far as it gets: syntactic rules look at every instruction as written (the
+//! arms a build does not take included), stage rules at the stages the build would see, and
+//! Strata's template rules at the facts `template` recorded while resolving blocks.
+
+mod ast;
+mod blocks;
+pub mod buildkit;
+pub mod cli;
+mod directives;
+mod include;
+pub mod rules;
+mod stages;
+mod starttool;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde::Serialize;
+use strata_proto::llb::SourceFile;
+
+use crate::convert::BaseImages;
+use crate::error::Error;
+use crate::includes::{self, Loader, Sources};
+use crate::instructions;
+use crate::options::BuildOptions;
+use crate::plan;
+use crate::syntax::{self, LineIndex, Span};
+use crate::template;
+
+pub use directives::{CheckConfig, CHECK_BUILD_ARG};
+pub use rules::Rule;
+
+/// How a finding counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Reported; the build goes on.
+    Warning,
+    /// `# check=error=true`: the build fails on it.
+    Error,
+}
+
+/// One rule broken at one place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Which rule.
+    pub rule: &'static Rule,
+    /// What is wrong here (upstream's message text for upstream rules).
+    pub message: String,
+    /// The whole instruction (its lines are the finding's lines, as upstream reports them).
+    pub span: Span,
+    /// The exact text at fault inside it (a word, a flag), for the column.
+    pub at: Span,
+    /// Warning, or error under `error=true`.
+    pub severity: Severity,
+}
+
+impl Finding {
+    fn new(rule: &'static Rule, message: impl Into<String>, span: Span, at: Span) -> Finding {
+        Finding {
+            rule,
+            message: message.into(),
+            span,
+            at,
+            severity: Severity::Warning,
+        }
+    }
+}
+
+/// Everything [`lint`] needs.
+pub struct Input<'a> {
+    /// The root Dockerfile's text.
+    pub text: &'a str,
+    /// Its name (what findings call it).
+    pub filename: &'a str,
+    /// Reads `INCLUDE`d files.
+    pub loader: &'a dyn Loader,
+    /// Build args, target, platform.
+    pub opts: &'a BuildOptions,
+    /// Base image configs already resolved (their `ENV` and `SHELL` matter to some rules);
+    /// any image not in here is assumed to set only `PATH`, like `strata llb`'s stand-ins.
+    pub images: &'a BaseImages,
+}
+
+/// The outcome of [`lint`].
+#[derive(Debug)]
+pub struct Report {
+    /// Every file read, for locating findings.
+    pub sources: Sources,
+    /// The check configuration in force.
+    pub config: CheckConfig,
+    /// Findings left after `skip`, ordered by file (root first), line, column, rule.
+    pub findings: Vec<Finding>,
+    /// Why the Dockerfile would not build, if it would not; linting stopped there (a bad
+    /// `# check=` value stops it before any rule runs).
+    pub error: Option<Error>,
+}
+
+/// A finding located in its file, as `strata lint --format json` prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Located {
+    /// The file, as the build names it (`Dockerfile`, `stages/base.inc`).
+    pub file: String,
+    /// 1-based line of the text at fault.
+    pub line: u32,
+    /// 1-based column (in characters).
+    pub column: u32,
+    /// Last line of the text at fault.
+    pub end_line: u32,
+    /// Column just past it.
+    pub end_column: u32,
+    /// The rule's name; `None` for the error that stops the build.
+    pub rule: Option<&'static str>,
+    /// What is wrong.
+    pub message: String,
+    /// `warning` or `error`.
+    pub severity: Severity,
+    /// The rule's documentation.
+    pub url: Option<&'static str>,
+    /// The rule's one-sentence description.
+    pub description: Option<&'static str>,
+}
+
+impl Report {
+    /// The failure `# check=error=true` asks for: upstream's message naming every rule
+    /// broken, located at the first finding. `None` when the build may go on.
+    pub fn violation(&self) -> Option<Error> {
+        let first = self.findings.first().filter(|_| self.config.error)?;
+        let mut names: Vec<&str> = Vec::new();
+        for f in &self.findings {
+            if !names.contains(&f.rule.name) {
+                names.push(f.rule.name);
+            }
+        }
+        Some(Error::at(
+            first.span,
+            format!("lint violation found for rules: {}", names.join(", ")),
+        ))
+    }
+
+    /// The file of a span and its 1-based lines (first, last), as BuildKit ranges count.
+    pub fn lines(&self, span: Span) -> (&Arc<SourceFile>, u32, u32) {
+        let (file, local) = self.sources.locate(span);
+        let index = LineIndex::new(&String::from_utf8_lossy(&file.data));
+        let end = local.end.saturating_sub(1).max(local.start);
+        (file, index.line(local.start), index.line(end))
+    }
+
+    /// Every finding (and the stopping error last, if any) with file, line and column.
+    pub fn located(&self) -> Vec<Located> {
+        let mut out: Vec<Located> = self
+            .findings
+            .iter()
+            .map(|f| {
+                let mut l = self.locate(f.at, f.message.clone(), f.severity);
+                l.rule = Some(f.rule.name);
+                l.url = f.rule.url;
+                l.description = Some(f.rule.description);
+                l
+            })
+            .collect();
+        if let Some(e) = &self.error {
+            let mut l = match e.span() {
+                Some(span) => self.locate(span, e.to_string(), Severity::Error),
+                None => Located {
+                    file: self.sources.root().filename.clone(),
+                    line: 0,
+                    column: 0,
+                    end_line: 0,
+                    end_column: 0,
+                    rule: None,
+                    message: e.to_string(),
+                    severity: Severity::Error,
+                    url: None,
+                    description: None,
+                },
+            };
+            l.rule = None;
+            out.push(l);
+        }
+        out
+    }
+
+    fn locate(&self, span: Span, message: String, severity: Severity) -> Located {
+        let (file, local) = self.sources.locate(span);
+        let index = LineIndex::new(&String::from_utf8_lossy(&file.data));
+        let (line, column) = index.line_col(local.start);
+        let (end_line, end_column) = index.line_col(local.end.max(local.start));
+        Located {
+            file: file.filename.clone(),
+            line,
+            column,
+            end_line,
+            end_column,
+            rule: None,
+            message,
+            severity,
+            url: None,
+            description: None,
+        }
+    }
+
+    /// Whether the build must fail because of lint (`error=true` and a finding).
+    pub fn fails(&self) -> bool {
+        self.config.error && !self.findings.is_empty()
+    }
+}
+
+/// Lints a Dockerfile; see the module docs. Never fails: a Dockerfile that would not build
+/// gives the findings made up to that point and [`Report::error`].
+pub fn lint(input: &Input<'_>) -> Report {
+    let (sources, file) = includes::expand(input.text, input.filename, input.loader);
+    let mut report = Report {
+        sources,
+        config: CheckConfig::default(),
+        findings: Vec::new(),
+        error: None,
+    };
+    let file = match file {
+        Ok(f) => f,
+        Err(e) => {
+            report.error = Some(e);
+            return report;
+        }
+    };
+    match directives::config(&file.directives, &input.opts.build_args) {
+        Ok(c) => report.config = c,
+        Err(e) => {
+            report.error = Some(e);
+            return report;
+        }
+    }
+    let mut raw = Vec::new();
+    let error = run_rules(input, &report.sources, &file, &mut raw).err();
+    report.error = error;
+    report.findings = finish(&report.config, &report.sources, &file, raw);
+    report
+}
+
+/// Runs every rule, stopping (with the build's error) where the pipeline would.
+fn run_rules(
+    input: &Input<'_>,
+    sources: &Sources,
+    file: &syntax::Dockerfile,
+    out: &mut Vec<Finding>,
+) -> Result<(), Error> {
+    ast::check(file, out);
+    if let Some(d) = file
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == syntax::Severity::Error)
+    {
+        return Err(Error::at(d.span, d.message.clone()));
+    }
+    let mut expanded = file.clone();
+    let mut facts = Vec::new();
+    let instance = template::expand_recording(&mut expanded, input.opts, &mut facts);
+    blocks::check(&facts, out);
+    let instance = instance?;
+    let lowered = instructions::lower(&expanded)?;
+    stages::check_names(&lowered, out);
+    let mut opts = input.opts.clone();
+    if let Some(target) = instance {
+        opts.target = Some(target);
+    }
+    let plan = plan::plan(&lowered, &opts, file.escape)?;
+    let ctx = stages::Context {
+        lowered: &lowered,
+        plan: &plan,
+        opts: &opts,
+        images: input.images,
+        escape: file.escape,
+    };
+    stages::check(&ctx, out);
+    include::check(sources, &lowered, &plan, out);
+    starttool::check(&ctx, out);
+    Ok(())
+}
+
+/// Drops duplicates (a `FOR` body is checked once per item) and skipped rules, applies
+/// `error=true`, and sorts.
+fn finish(
+    config: &CheckConfig,
+    sources: &Sources,
+    file: &syntax::Dockerfile,
+    raw: Vec<Finding>,
+) -> Vec<Finding> {
+    // `# check=` comments right above an instruction, by where it starts.
+    let comments: BTreeMap<u32, &[String]> = file
+        .instructions
+        .iter()
+        .filter(|i| i.comments.iter().any(|c| c.contains('=')))
+        .map(|i| (i.span.start, i.comments.as_slice()))
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut out: Vec<(usize, Finding)> = Vec::new();
+    for mut f in raw {
+        let key = (f.rule.name, f.span.start, f.span.end, f.at.start, f.at.end);
+        if !seen.insert((key, f.message.clone())) {
+            continue;
+        }
+        let skipped = match comments.get(&f.span.start) {
+            Some(c) => directives::for_comments(config, c).skips(f.rule.name),
+            None => config.skips(f.rule.name),
+        };
+        if skipped {
+            continue;
+        }
+        if config.error {
+            f.severity = Severity::Error;
+        }
+        out.push((sources.index_of(f.at), f));
+    }
+    out.sort_by(|(fa, a), (fb, b)| {
+        (fa, a.at.start, a.rule.name, &a.message).cmp(&(fb, b.at.start, b.rule.name, &b.message))
+    });
+    out.into_iter().map(|(_, f)| f).collect()
+}

@@ -1,0 +1,547 @@
+//! Rules about stages as the build sees them (`IF`/`FOR` resolved): stage names, the
+//! variables of `FROM` lines, and a walk through every stage's instructions with its
+//! environment (base image `ENV`, `ARG`s, `ENV`s) as upstream dispatches them: undefined
+//! variables, shell-form `CMD`/`ENTRYPOINT`, relative `WORKDIR`, repeated `CMD`/…, `EXPOSE`.
+//!
+//! Every stage is checked, not only those the target needs, as upstream's lint does.
+
+use std::collections::BTreeSet;
+
+use crate::convert::BaseImages;
+use crate::expand::{Env, Lexer};
+use crate::image::Image;
+use crate::instructions::{Command, CommandKind, Form, Lowered, Stage};
+use crate::options::BuildOptions;
+use crate::plan::{self, Base, Plan};
+use crate::platform::Platform;
+use crate::resolve;
+use crate::syntax::{go_quote, Span};
+
+use super::rules::{
+    DUPLICATE_STAGE_NAME, EXPOSE_INVALID_FORMAT, EXPOSE_PROTO_CASING,
+    FROM_PLATFORM_FLAG_CONST_DISALLOWED, INVALID_DEFAULT_ARG_IN_FROM, JSON_ARGS_RECOMMENDED,
+    MULTIPLE_INSTRUCTIONS_DISALLOWED, REDUNDANT_TARGET_PLATFORM, RESERVED_STAGE_NAME,
+    UNDEFINED_ARG_IN_FROM, UNDEFINED_VAR, WORKDIR_RELATIVE_PATH,
+};
+use super::Finding;
+
+/// What the stage rules read.
+pub struct Context<'a> {
+    /// The stages.
+    pub lowered: &'a Lowered,
+    /// Their graph and the global args.
+    pub plan: &'a Plan,
+    /// Build args.
+    pub opts: &'a BuildOptions,
+    /// Known base image configs.
+    pub images: &'a BaseImages,
+    /// The escape character.
+    pub escape: char,
+}
+
+impl Context<'_> {
+    /// The config of the image stage `i` starts from (a stand-in for one not resolved);
+    /// `None` for scratch, a stage, or a named context that is not an image.
+    pub fn base_image(&self, i: usize) -> Option<Image> {
+        let sp = self.plan.stages.get(i)?;
+        let reference = match &sp.base {
+            Base::Image(r) => r.as_str(),
+            Base::Context(c) => c.image().filter(|r| *r != "scratch")?,
+            _ => return None,
+        };
+        let key = (reference.to_owned(), sp.platform.clone());
+        Some(match self.images.get(&key) {
+            Some(b) => b.config.clone(),
+            None => resolve::offline_image(&sp.platform).config,
+        })
+    }
+}
+
+/// Names BuildKit reads itself and never puts in the environment.
+const NON_ENV_ARGS: &[&str] = &["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
+
+/// Stage names that mean something else in `FROM`/`--from`.
+const RESERVED: &[&str] = &["context", "scratch"];
+
+/// `ReservedStageName` and `DuplicateStageName`.
+pub fn check_names(lowered: &Lowered, out: &mut Vec<Finding>) {
+    let mut seen = BTreeSet::new();
+    for stage in &lowered.stages {
+        let Some(name) = &stage.name else { continue };
+        if RESERVED.contains(&name.as_str()) {
+            out.push(Finding::new(
+                &RESERVED_STAGE_NAME,
+                format!(
+                    "Stage name should not use the same name as reserved stage {}",
+                    go_quote(name)
+                ),
+                stage.from.span,
+                stage.from.span,
+            ));
+        }
+        if !seen.insert(name.as_str()) {
+            out.push(Finding::new(
+                &DUPLICATE_STAGE_NAME,
+                format!(
+                    "Duplicate stage name {}, stage names should be unique",
+                    go_quote(name)
+                ),
+                stage.from.span,
+                stage.from.span,
+            ));
+        }
+    }
+}
+
+/// Runs the `FROM` and per-instruction rules over every stage.
+pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let defaults = default_meta_args(ctx);
+    let mut ends: Vec<Walk> = Vec::with_capacity(ctx.lowered.stages.len());
+    for (i, stage) in ctx.lowered.stages.iter().enumerate() {
+        from_line(ctx, stage, defaults.as_deref(), out);
+        let Some(sp) = ctx.plan.stages.get(i) else {
+            break;
+        };
+        let mut w = match &sp.base {
+            Base::Stage(j) => ends.get(*j).cloned().unwrap_or_default(),
+            Base::Scratch => Walk::default(),
+            _ => match ctx.base_image(i) {
+                Some(img) => Walk::on_image(&img),
+                None => Walk::default(),
+            },
+        };
+        w.cmd = None;
+        w.entrypoint = None;
+        w.healthcheck = None;
+        if !sp.replaced {
+            let lexer = Lexer::new(ctx.escape);
+            for cmd in &stage.commands {
+                w.command(ctx, &lexer, &sp.platform, cmd, out);
+            }
+        }
+        ends.push(w);
+    }
+}
+
+/// The variables of a `FROM` line: `UndefinedArgInFrom`, `RedundantTargetPlatform`,
+/// `FromPlatformFlagConstDisallowed`, `InvalidDefaultArgInFrom`.
+fn from_line(
+    ctx: &Context<'_>,
+    stage: &Stage,
+    defaults: Option<&[(String, String)]>,
+    out: &mut Vec<Finding>,
+) {
+    let lexer = Lexer::new(ctx.escape);
+    let meta = &ctx.plan.meta_args;
+    let keys: Vec<&str> = meta.iter().map(|(k, _)| k.as_str()).collect();
+    let span = stage.from.span;
+    let undeclared = |unset: &BTreeSet<String>, at: Span, out: &mut Vec<Finding>| {
+        for name in unset {
+            let hint = search(name, &keys)
+                .map(|s| format!(" (did you mean {s}?)"))
+                .unwrap_or_default();
+            out.push(Finding::new(
+                &UNDEFINED_ARG_IN_FROM,
+                format!("FROM argument '{name}' is not declared{hint}"),
+                span,
+                at,
+            ));
+        }
+    };
+    if let Ok(e) = lexer.expand_word(&stage.base.text, meta) {
+        undeclared(&e.unset, stage.base.span, out);
+    }
+    if let Some(p) = &stage.platform {
+        if let Ok(e) = lexer.expand_word(&p.text, meta) {
+            undeclared(&e.unset, p.span, out);
+            let target = Env::get(meta, "TARGETPLATFORM").unwrap_or_default();
+            if e.unset.is_empty()
+                && e.used.len() == 1
+                && e.used.contains("TARGETPLATFORM")
+                && e.value == target
+            {
+                out.push(Finding::new(
+                    &REDUNDANT_TARGET_PLATFORM,
+                    format!(
+                        "Setting platform to predefined {} in FROM is redundant as this is the default behavior",
+                        p.text
+                    ),
+                    span,
+                    p.span,
+                ));
+            }
+            if e.used.is_empty() && e.unset.is_empty() {
+                if let Some(pl) = Platform::parse(&e.value) {
+                    let name = stage.name.as_deref().unwrap_or_default();
+                    if !name.contains(&pl.os) && !name.contains(&pl.architecture) {
+                        out.push(Finding::new(
+                            &FROM_PLATFORM_FLAG_CONST_DISALLOWED,
+                            format!(
+                                "FROM --platform flag should not use constant value {}",
+                                go_quote(&e.value)
+                            ),
+                            span,
+                            p.span,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(env) = defaults {
+        if let Ok(e) = lexer.expand_word(&stage.base.text, &env) {
+            if plan::check_reference(&e.value).is_err() {
+                out.push(Finding::new(
+                    &INVALID_DEFAULT_ARG_IN_FROM,
+                    format!(
+                        "Default value for ARG {} results in empty or invalid base image name",
+                        stage.base.text
+                    ),
+                    span,
+                    stage.base.span,
+                ));
+            }
+        }
+    }
+}
+
+/// The global args as a build without build args sees them (platform args may still be
+/// overridden): what `InvalidDefaultArgInFrom` tests `FROM` against. `None` when a default
+/// does not expand (the build reports that).
+fn default_meta_args(ctx: &Context<'_>) -> Option<Vec<(String, String)>> {
+    let lexer = Lexer::new(ctx.escape);
+    let opts = ctx.opts;
+    let mut env: Vec<(String, String)> = opts
+        .build_platform
+        .args("BUILD")
+        .into_iter()
+        .chain(opts.target_platform().args("TARGET"))
+        .map(|(k, v)| {
+            let v = opts.build_args.get(&k).cloned().unwrap_or(v);
+            (k, v)
+        })
+        .collect();
+    for arg in &ctx.lowered.meta_args {
+        let Some(d) = &arg.default else { continue };
+        let v = lexer.expand_word(&d.text, &env).ok()?.value;
+        env.retain(|(k, _)| *k != arg.name.text);
+        env.push((arg.name.text.clone(), v));
+    }
+    Some(env)
+}
+
+/// A stage's state as upstream's dispatcher keeps it: what a stage built on it inherits.
+#[derive(Clone, Debug, Default)]
+struct Walk {
+    /// The environment words expand with: base image `ENV`, then `ARG` values and `ENV`s.
+    env: Vec<(String, String)>,
+    /// `ARG` names declared in this stage and the stages it builds on.
+    declared: BTreeSet<String>,
+    /// The image has a `SHELL` (its config's, or one set by `SHELL`).
+    shell: bool,
+    /// A `WORKDIR` was set by the Dockerfile in this stage or one it builds on.
+    workdir: bool,
+    /// The last `CMD`/`ENTRYPOINT`/`HEALTHCHECK` of this stage (not inherited).
+    cmd: Option<Span>,
+    entrypoint: Option<Span>,
+    healthcheck: Option<Span>,
+}
+
+impl Walk {
+    fn on_image(img: &Image) -> Walk {
+        let env = img
+            .config
+            .env
+            .iter()
+            .flatten()
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
+                (k.to_owned(), v.to_owned())
+            })
+            .collect();
+        Walk {
+            env,
+            shell: img.config.shell.as_ref().is_some_and(|s| !s.is_empty()),
+            ..Walk::default()
+        }
+    }
+
+    /// `UndefinedVar` for the words of one instruction; returns the expanded values
+    /// (`None` for a word that does not expand: the build reports it).
+    fn expand(
+        &self,
+        lexer: &Lexer,
+        cmd: &Command,
+        words: &[(&str, Span)],
+        out: &mut Vec<Finding>,
+    ) -> Vec<Option<String>> {
+        words
+            .iter()
+            .map(|(text, at)| {
+                let e = lexer.expand_word(text, &self.env).ok()?;
+                self.undefined(&e.unset, cmd, *at, out);
+                Some(e.value)
+            })
+            .collect()
+    }
+
+    fn undefined(&self, unset: &BTreeSet<String>, cmd: &Command, at: Span, out: &mut Vec<Finding>) {
+        let keys: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        for name in unset {
+            if self.declared.contains(name) || NON_ENV_ARGS.contains(&name.as_str()) {
+                continue;
+            }
+            let hint = search(name, &keys)
+                .map(|s| format!(" (did you mean ${s}?)"))
+                .unwrap_or_default();
+            out.push(Finding::new(
+                &UNDEFINED_VAR,
+                format!("Usage of undefined variable '${name}'{hint}"),
+                cmd.source.span,
+                at,
+            ));
+        }
+    }
+
+    fn command(
+        &mut self,
+        ctx: &Context<'_>,
+        lexer: &Lexer,
+        platform: &Platform,
+        cmd: &Command,
+        out: &mut Vec<Finding>,
+    ) {
+        let span = cmd.source.span;
+        match &cmd.kind {
+            CommandKind::Arg(decls) => {
+                for d in decls {
+                    let name = d.name.text.clone();
+                    let value = match (ctx.opts.build_args.get(&name), &d.default) {
+                        (Some(v), _) => Some(v.clone()),
+                        (None, Some(def)) => self
+                            .expand(lexer, cmd, &[(&def.text, def.span)], out)
+                            .pop()
+                            .flatten(),
+                        (None, None) => Env::get(&ctx.plan.meta_args, &name).map(str::to_owned),
+                    };
+                    if let Some(v) = value {
+                        if !NON_ENV_ARGS.contains(&name.as_str()) {
+                            self.env.push((name.clone(), v));
+                        }
+                    }
+                    self.declared.insert(name);
+                }
+            }
+            CommandKind::Env(pairs) => {
+                let words: Vec<(&str, Span)> = pairs
+                    .iter()
+                    .flat_map(|(k, v)| [(k.text.as_str(), k.span), (v.text.as_str(), v.span)])
+                    .collect();
+                let values = self.expand(lexer, cmd, &words, out);
+                for kv in values.chunks(2) {
+                    if let [Some(k), Some(v)] = kv {
+                        self.env.push((k.clone(), v.clone()));
+                    }
+                }
+            }
+            CommandKind::Label(pairs) => {
+                let words: Vec<(&str, Span)> = pairs
+                    .iter()
+                    .flat_map(|(k, v)| [(k.text.as_str(), k.span), (v.text.as_str(), v.span)])
+                    .collect();
+                self.expand(lexer, cmd, &words, out);
+            }
+            CommandKind::Copy(c) => {
+                let mut words: Vec<(&str, Span)> = c
+                    .sources
+                    .iter()
+                    .map(|w| (w.text.as_str(), w.span))
+                    .collect();
+                words.push((&c.dest.text, c.dest.span));
+                for f in [&c.chown, &c.chmod, &c.checksum].into_iter().flatten() {
+                    words.push((&f.text, f.span));
+                }
+                self.expand(lexer, cmd, &words, out);
+                // Heredoc sources whose delimiter is unquoted expand, with `\` escapes.
+                let mut raw = Lexer::new('\\');
+                raw.skip_process_quotes = true;
+                for h in c.heredocs.iter().filter(|h| h.expand) {
+                    self.expand(&raw, cmd, &[(&h.body(), h.span)], out);
+                }
+            }
+            CommandKind::Workdir(w) => {
+                let path = self
+                    .expand(lexer, cmd, &[(&w.text, w.span)], out)
+                    .pop()
+                    .flatten();
+                if let Some(path) = path {
+                    if !self.workdir && !is_abs(&path, platform) {
+                        out.push(Finding::new(
+                            &WORKDIR_RELATIVE_PATH,
+                            format!(
+                                "Relative workdir {} can have unexpected results if the base image changes",
+                                go_quote(&path)
+                            ),
+                            span,
+                            w.span,
+                        ));
+                    }
+                }
+                self.workdir = true;
+            }
+            CommandKind::User(w) | CommandKind::StopSignal(w) => {
+                self.expand(lexer, cmd, &[(&w.text, w.span)], out);
+            }
+            CommandKind::Volume(words) => {
+                let words: Vec<(&str, Span)> =
+                    words.iter().map(|w| (w.text.as_str(), w.span)).collect();
+                self.expand(lexer, cmd, &words, out);
+            }
+            CommandKind::Run(r) | CommandKind::Check(r) => {
+                let words: Vec<(&str, Span)> =
+                    r.mounts.iter().map(|m| (m.text.as_str(), m.span)).collect();
+                self.expand(lexer, cmd, &words, out);
+            }
+            CommandKind::Expose(words) => {
+                for w in words {
+                    if let Ok(ports) = lexer.expand_words(&w.text, &self.env) {
+                        for p in ports {
+                            expose(&p, span, w.span, out);
+                        }
+                    }
+                }
+            }
+            CommandKind::Cmd(form) | CommandKind::Entrypoint(form) => {
+                let is_cmd = matches!(cmd.kind, CommandKind::Cmd(_));
+                let slot = if is_cmd {
+                    &mut self.cmd
+                } else {
+                    &mut self.entrypoint
+                };
+                used_once(slot, cmd, out);
+                if matches!(form, Form::Shell(_)) && !self.shell {
+                    out.push(Finding::new(
+                        &JSON_ARGS_RECOMMENDED,
+                        format!(
+                            "JSON arguments recommended for {} to prevent unintended behavior related to OS signals",
+                            super::ast::written_keyword_of(&cmd.source.original)
+                        ),
+                        span,
+                        span,
+                    ));
+                }
+            }
+            CommandKind::Healthcheck(_) => used_once(&mut self.healthcheck, cmd, out),
+            CommandKind::Shell(_) => self.shell = true,
+            CommandKind::OnBuild(_) | CommandKind::Maintainer(_) => {}
+        }
+    }
+}
+
+/// `MultipleInstructionsDisallowed`, reported at the earlier instruction (the ignored one).
+fn used_once(slot: &mut Option<Span>, cmd: &Command, out: &mut Vec<Finding>) {
+    if let Some(prev) = slot.replace(cmd.source.span) {
+        out.push(Finding::new(
+            &MULTIPLE_INSTRUCTIONS_DISALLOWED,
+            format!(
+                "Multiple {} instructions should not be used in the same stage because only the last one will be used",
+                super::ast::written_keyword_of(&cmd.source.original)
+            ),
+            prev,
+            prev,
+        ));
+    }
+}
+
+/// Whether a `WORKDIR` path is absolute on the stage's OS.
+fn is_abs(path: &str, platform: &Platform) -> bool {
+    if platform.os == "windows" {
+        let b = path.as_bytes();
+        return path.starts_with(['/', '\\'])
+            || (b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':');
+    }
+    path.starts_with('/')
+}
+
+/// `ExposeProtoCasing` and `ExposeInvalidFormat` for one port spec
+/// (`[ip:][hostPort:]containerPort[/proto]`), on specs the build accepts.
+fn expose(raw: &str, span: Span, at: Span, out: &mut Vec<Finding>) {
+    let parts: Vec<&str> = raw.split(':').collect();
+    let n = parts.len();
+    let (ip, host, container) = match n {
+        1 => (String::new(), "", parts[0]),
+        2 => (String::new(), parts[0], parts[1]),
+        _ => (parts[..n - 2].join(":"), parts[n - 2], parts[n - 1]),
+    };
+    let (port, proto) = container.split_once('/').unwrap_or((container, ""));
+    let known = matches!(proto.to_lowercase().as_str(), "" | "tcp" | "udp" | "sctp");
+    if port.is_empty() || !known {
+        return;
+    }
+    if proto != proto.to_lowercase() {
+        out.push(Finding::new(
+            &EXPOSE_PROTO_CASING,
+            format!("Defined protocol '{raw}' in EXPOSE instruction should be lowercase"),
+            span,
+            at,
+        ));
+    }
+    if !ip.is_empty() || !host.is_empty() {
+        out.push(Finding::new(
+            &EXPOSE_INVALID_FORMAT,
+            format!(
+                "EXPOSE instruction should not define an IP address or host-port mapping, found '{raw}'"
+            ),
+            span,
+            at,
+        ));
+    }
+}
+
+/// Upstream's "did you mean": the first option within fewer than 3 edits of `name`
+/// (strictly closer ones win), or none when `name` itself is an option.
+pub(super) fn search<'a>(name: &str, options: &[&'a str]) -> Option<&'a str> {
+    let mut best = None;
+    let mut min = 3;
+    for opt in options {
+        if *opt == name {
+            return None;
+        }
+        let d = crate::instructions::edit_distance(name, opt);
+        if d < min {
+            min = d;
+            best = Some(*opt);
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_as_upstream() {
+        assert_eq!(search("FOOO", &["FOO", "BAR"]), Some("FOO"));
+        assert_eq!(search("FOO", &["FOO", "FOX"]), None);
+        assert_eq!(search("XYZW", &["FOO"]), None);
+    }
+
+    #[test]
+    fn expose_specs() {
+        let rules = |raw: &str| {
+            let mut out = Vec::new();
+            expose(raw, Span::default(), Span::default(), &mut out);
+            out.iter().map(|f| f.rule.name).collect::<Vec<_>>()
+        };
+        assert!(rules("80").is_empty());
+        assert!(rules("80/udp").is_empty());
+        assert_eq!(rules("80/TCP"), ["ExposeProtoCasing"]);
+        assert_eq!(rules("8080:80"), ["ExposeInvalidFormat"]);
+        assert_eq!(
+            rules("127.0.0.1:8080:80/UDP"),
+            ["ExposeProtoCasing", "ExposeInvalidFormat"]
+        );
+        assert!(rules("80/http").is_empty(), "the build rejects it");
+    }
+}
