@@ -2,6 +2,8 @@
 //! panic, never an error without a place. Dockerfile-shaped inputs are generated from a
 //! fixed seed (no extra crates) so failures reproduce; `make fuzz` explores further.
 
+use strata::includes::NoFiles;
+use strata::lint;
 use strata::options::BuildOptions;
 use strata::pipeline;
 use strata::platform::Platform;
@@ -96,7 +98,32 @@ const LINES: &[&str] = &[
 ];
 
 fn check(text: &str, opts: &BuildOptions) {
-    match pipeline::prepare(text, "Dockerfile", opts) {
+    // Lint runs the same steps: it stops exactly when the build would, and every finding
+    // points into the text.
+    let report = lint::lint(&lint::Input {
+        text,
+        filename: "Dockerfile",
+        loader: &NoFiles,
+        opts,
+        images: &Default::default(),
+    });
+    let prepared = pipeline::prepare(text, "Dockerfile", opts);
+    assert_eq!(
+        report.error.is_some(),
+        prepared.is_err(),
+        "{text:?}: lint {:?}",
+        report.error
+    );
+    if let (Some(a), Err(b)) = (&report.error, &prepared) {
+        assert_eq!(a.to_string(), b.to_string(), "{text:?}");
+    }
+    for f in &report.findings {
+        assert!(
+            f.at.end as usize <= text.len() && f.span.end as usize <= text.len(),
+            "{text:?}: {f:?}"
+        );
+    }
+    match prepared {
         Ok(p) => {
             let images = offline_images(&p.plan);
             match pipeline::convert(&p, opts, &images, Vec::new()) {
