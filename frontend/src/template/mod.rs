@@ -100,9 +100,11 @@ fn conditionals(
     }
     let mut w = Walker::new(opts, file.escape);
     w.declared = declared_names(&instructions);
-    w.walk(&nodes, 0)?;
-    file.instructions = w.out;
+    let walked = w.walk(&nodes, 0);
+    // What was learnt before an error is still true (lint reports both).
     facts.append(&mut w.facts);
+    walked?;
+    file.instructions = w.out;
     Ok(())
 }
 
