@@ -67,7 +67,8 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
     } else {
         BTreeMap::new()
     };
-    let (text, ignore) = read_dockerfile(bridge, &opts, inputs.remove("dockerfile")).await?;
+    let (text, ignore, loaded) =
+        read_dockerfile(bridge, &opts, inputs.remove("dockerfile")).await?;
     let mut opts = opts;
     opts.named_inputs = inputs
         .iter()
@@ -101,8 +102,10 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         }
         let (bridge, text, ignore, cache) =
             (bridge.clone(), text.clone(), ignore.clone(), cache.clone());
+        // Lint findings are reported once, by the first platform's build (as upstream).
+        let lint_digest = (i == 0).then(|| loaded.clone());
         set.spawn(async move {
-            let built = build_for(&bridge, &popts, &text, ignore, cache).await;
+            let built = build_for(&bridge, &popts, &text, ignore, cache, lint_digest).await;
             (i, built)
         });
     }
@@ -125,13 +128,15 @@ struct Built {
     base_config: Option<Vec<u8>>,
 }
 
-/// Converts and solves the build for the single target platform in `opts`.
+/// Converts and solves the build for the single target platform in `opts`; with
+/// `lint_digest`, lints too (see [`lint`]).
 async fn build_for(
     bridge: &Bridge,
     opts: &BuildOptions,
     text: &str,
     ignore: Vec<String>,
     cache: Vec<CacheImport>,
+    lint_digest: Option<String>,
 ) -> Result<Built, Failure> {
     let prepared = prepare_with_includes(bridge, opts, text).await?;
     let located = |error: Error| Failure {
@@ -150,6 +155,9 @@ async fn build_for(
     let images = resolve::resolve_all(&resolver, &prepared.plan)
         .await
         .map_err(located)?;
+    if let Some(digest) = lint_digest {
+        lint(bridge, opts, text, &prepared.sources, &images, &digest).await?;
+    }
     let converted = pipeline::convert(&prepared, opts, &images, ignore).map_err(located)?;
     // Every CHECK of the needed stages runs beside the main solve; the result is returned
     // only once all of them passed.
@@ -338,6 +346,37 @@ async fn start_check(
     Ok(())
 }
 
+/// Lints the Dockerfile as BuildKit's own frontend does during a build: every finding
+/// becomes a warning on the vertex that loaded the Dockerfile (`digest`); under
+/// `# check=error=true` the build then fails at the first finding, before anything runs.
+async fn lint(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    text: &str,
+    sources: &Sources,
+    images: &crate::convert::BaseImages,
+    digest: &str,
+) -> Result<(), Failure> {
+    let report = crate::lint::lint(&crate::lint::Input {
+        text,
+        filename: &opts.filename,
+        loader: sources,
+        opts,
+        images,
+    });
+    for (f, req) in report.findings.iter().zip(report.warn_requests(digest)) {
+        send_warning(bridge, &report.short(f), req).await;
+    }
+    let violation = report.violation();
+    match report.error.or(violation) {
+        Some(error) => Err(Failure {
+            error,
+            sources: Some(report.sources),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Shows a warning: `Warn` when BuildKit has it, else a named no-op progress step.
 async fn warn(
     bridge: &Bridge,
@@ -345,7 +384,6 @@ async fn warn(
     message: &str,
     at: Option<(&std::sync::Arc<llb::SourceFile>, (u32, u32))>,
 ) {
-    eprintln!("strata: WARNING: {message}");
     let (info, ranges) = match at {
         Some((file, (start, end))) => (
             Some(pb::SourceInfo {
@@ -367,6 +405,13 @@ async fn warn(
         info,
         ranges,
     };
+    send_warning(bridge, message, req).await;
+}
+
+/// Sends one warning (`message` is its short text): `Warn` when BuildKit has it, else a
+/// trivial progress step named after it.
+async fn send_warning(bridge: &Bridge, message: &str, req: gateway_pb::WarnRequest) {
+    eprintln!("strata: WARNING: {message}");
     if bridge.caps().has_frontend(caps::ids::WARNINGS) {
         // buildx (0.13 included) prints these after the build: "1 warning found".
         if let Err(e) = bridge.warn(req).await {
@@ -519,11 +564,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Reads the Dockerfile (and its `.dockerignore`) from the client, as BuildKit's own
 /// frontend does: one small transfer of just those files.
+///
+/// Also returns the digest of the vertex that loaded it, which lint warnings point at.
 async fn read_dockerfile(
     bridge: &Bridge,
     opts: &BuildOptions,
     input: Option<pb::Definition>,
-) -> Result<(String, Vec<String>)> {
+) -> Result<(String, Vec<String>, String)> {
     let filename = opts.filename.clone();
     let mut follow = vec![filename.clone(), format!("{filename}.dockerignore")];
     let base = filename.rsplit('/').next().unwrap_or(&filename);
@@ -543,6 +590,7 @@ async fn read_dockerfile(
         Some(def) => def,
         None => llb::marshal(&local),
     };
+    let loaded = llb::head_digest(&def).unwrap_or_default();
     let out = bridge.solve(def, SolveOptions::default()).await?;
     let reference = out.reference.unwrap_or_default();
     let bytes = match bridge.read_file(&reference, &filename, None).await {
@@ -571,7 +619,7 @@ async fn read_dockerfile(
         Ok(b) => pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)),
         Err(_) => read_context_dockerignore(bridge, opts).await,
     };
-    Ok((text, ignore))
+    Ok((text, ignore, loaded))
 }
 
 /// The `.dockerignore` of a named local context (`--build-context name=dir`), read the way

@@ -49,6 +49,18 @@ impl Loader for DirLoader {
     }
 }
 
+/// The files a build already read, by path: expanding the same Dockerfile again (lint
+/// does, beside the build) reads nothing twice.
+impl Loader for Sources {
+    fn load(&self, path: &str) -> Result<String, String> {
+        self.files()
+            .skip(1)
+            .find(|f| f.filename == path)
+            .map(|f| String::from_utf8_lossy(&f.data).into_owned())
+            .ok_or_else(|| "no such file or directory".to_owned())
+    }
+}
+
 /// A loader for a Dockerfile that includes nothing: every INCLUDE fails to load.
 #[derive(Clone, Copy, Debug)]
 pub struct NoFiles;

@@ -256,8 +256,17 @@ async fn a_missing_executable_warns_or_fails_under_strict() {
     build::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     assert!(rec.returns[0].result.is_some(), "a warning by default");
-    let short = String::from_utf8_lossy(&rec.warns[0].short).into_owned();
-    assert!(short.starts_with("Dockerfile:3: the image cannot start: CMD [\"python3\", \"calc.py\"]: executable \"python3\" was not found"), "{short}");
+    // Lint warns first (offline: busybox ships no python3), then the check on the result.
+    let shorts: Vec<String> = rec
+        .warns
+        .iter()
+        .map(|w| String::from_utf8_lossy(&w.short).into_owned())
+        .collect();
+    assert!(
+        shorts[0].starts_with("CmdToolNotInstalled: CMD runs \"python3\""),
+        "{shorts:?}"
+    );
+    assert!(shorts[1].starts_with("Dockerfile:3: the image cannot start: CMD [\"python3\", \"calc.py\"]: executable \"python3\" was not found"), "{shorts:?}");
 
     let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
     build::serve(&bridge, &env(&[("build-arg:STRATA_STRICT", "1")]))
@@ -387,4 +396,112 @@ async fn an_input_named_context_brings_its_image_config() {
         })
         .unwrap();
     assert_eq!(exec.meta.unwrap().cwd, "/in");
+}
+
+#[tokio::test]
+async fn lint_findings_are_warnings_on_the_dockerfile_vertex() {
+    let dockerfile = "FROM busybox:local as base\nCMD echo hi\n";
+    let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    assert!(
+        rec.returns[0].result.is_some(),
+        "warnings do not fail the build"
+    );
+    // The local source op, before the terminal op that only names it.
+    let loaded = &rec.solves[0].definition.as_ref().unwrap().def[0];
+    let digest = strata_proto::llb::digest_of(loaded);
+    let warns: Vec<(String, String)> = rec
+        .warns
+        .iter()
+        .filter(|w| !w.url.is_empty())
+        .map(|w| {
+            assert_eq!(w.digest, digest, "on the vertex that loaded the Dockerfile");
+            assert_eq!(w.info.as_ref().unwrap().filename, "Dockerfile");
+            let line = w.ranges[0].start.as_ref().unwrap().line;
+            (
+                String::from_utf8_lossy(&w.short).into_owned(),
+                format!("{line} {}", w.url),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warns,
+        [
+            (
+                "FromAsCasing: 'as' and 'FROM' keywords' casing do not match (line 1)".to_owned(),
+                "1 https://docs.docker.com/go/dockerfile/rule/from-as-casing/".to_owned()
+            ),
+            (
+                "JSONArgsRecommended: JSON arguments recommended for CMD to prevent unintended behavior related to OS signals (line 2)".to_owned(),
+                "2 https://docs.docker.com/go/dockerfile/rule/json-args-recommended/".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(
+        rec.warns[1].detail,
+        [b"JSON arguments recommended for ENTRYPOINT/CMD to prevent unintended behavior related to OS signals".to_vec()]
+    );
+
+    // The build arg replaces the directive: nothing to report.
+    let (bridge, handle) = spawn(fake(&format!("# check=error=true\n{dockerfile}")))
+        .await
+        .unwrap();
+    build::serve(
+        &bridge,
+        &env(&[("build-arg:BUILDKIT_DOCKERFILE_CHECK", "skip=all")]),
+    )
+    .await
+    .unwrap();
+    let rec = handle.recorded();
+    assert!(rec.returns[0].result.is_some());
+    // (The fake's result has no /bin/sh: the entrypoint check still warns about that.)
+    assert!(
+        rec.warns.iter().all(|w| w.url.is_empty()),
+        "{:?}",
+        rec.warns
+    );
+}
+
+#[tokio::test]
+async fn check_error_true_fails_before_anything_runs() {
+    let dockerfile = "# check=error=true;skip=FromAsCasing\nFROM busybox:local as base\nRUN echo never\nCMD echo hi\n";
+    let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    let status = rec.returns[0].error.as_ref().expect("an error");
+    assert_eq!(
+        status.message,
+        "Dockerfile:4: lint violation found for rules: JSONArgsRecommended"
+    );
+    assert_eq!(
+        errdefs::sources(status)[0].ranges[0]
+            .start
+            .as_ref()
+            .unwrap()
+            .line,
+        4
+    );
+    assert_eq!(rec.warns.len(), 1, "the finding is shown as well");
+    let ran = rec.solves.iter().any(|s| {
+        ops(s.definition.as_ref().unwrap())
+            .iter()
+            .any(|op| matches!(op.op, Some(pb::op::Op::Exec(_))))
+    });
+    assert!(!ran, "nothing was solved that runs a command");
+
+    // A check value that does not parse fails the build on the directive's line.
+    let (bridge, handle) = spawn(fake("# check=error=maybe\nFROM busybox:local\n"))
+        .await
+        .unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    let status = rec.returns[0].error.as_ref().expect("an error");
+    assert!(
+        status
+            .message
+            .starts_with("Dockerfile:1: failed to parse check options: failed to parse check option \"error=maybe\""),
+        "{}",
+        status.message
+    );
 }

@@ -19,6 +19,14 @@ pub fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// The digest of the vertex a definition produces: the terminal op's input (upstream's
+/// `Definition.Head`), which is what progress shows and `Warn` can point at. `None` for an
+/// empty definition or one whose last op does not decode.
+pub fn head_digest(def: &pb::Definition) -> Option<String> {
+    let last = pb::Op::decode(def.def.last()?.as_slice()).ok()?;
+    last.inputs.first().map(|i| i.digest.clone())
+}
+
 /// Marshals everything reachable from `state`. Scratch gives an empty definition.
 pub fn marshal(state: &State) -> pb::Definition {
     let mut m = Marshaller::default();
