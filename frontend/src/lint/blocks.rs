@@ -12,8 +12,9 @@ use crate::template::{BlockFact, BlockKind};
 use super::rules::{EMPTY_BLOCK, UNREACHABLE_BLOCK};
 use super::Finding;
 
-/// Turns the recorded facts into findings.
-pub fn check(facts: &[BlockFact], out: &mut Vec<Finding>) {
+/// Turns the recorded facts into findings. `written` gives the condition of a head as the
+/// file has it (before a `FOR` bound its variable), by the head's start.
+pub fn check(facts: &[BlockFact], written: &dyn Fn(u32) -> Option<String>, out: &mut Vec<Finding>) {
     let mut by_head: BTreeMap<(u32, u32, BlockKind), Vec<&BlockFact>> = BTreeMap::new();
     for f in facts {
         by_head
@@ -46,11 +47,12 @@ pub fn check(facts: &[BlockFact], out: &mut Vec<Finding>) {
                 head,
             ));
         } else if seen.iter().all(|f| f.shadowed || f.always == Some(false)) {
+            let condition = written(head.start).unwrap_or_else(|| first.condition.clone());
             out.push(Finding::new(
                 &UNREACHABLE_BLOCK,
                 format!(
                     "{kw} condition {} is false for every build argument and platform",
-                    crate::syntax::go_quote(&first.condition)
+                    crate::syntax::go_quote(&condition)
                 ),
                 head,
                 head,
@@ -90,7 +92,7 @@ mod tests {
 
     fn rules(facts: &[BlockFact]) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        check(facts, &mut out);
+        check(facts, &|_| None, &mut out);
         out.into_iter().map(|f| (f.rule.name, f.message)).collect()
     }
 

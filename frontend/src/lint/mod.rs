@@ -265,10 +265,22 @@ fn run_rules(
     let mut expanded = file.clone();
     let mut facts = Vec::new();
     let instance = template::expand_recording(&mut expanded, input.opts, &mut facts);
-    blocks::check(&facts, out);
+    let heads: BTreeMap<u32, &syntax::Instruction> = file
+        .instructions
+        .iter()
+        .map(|i| (i.span.start, i))
+        .collect();
+    let written = |start: u32| {
+        let ins = heads.get(&start)?;
+        let skip = if ins.keyword == "else" { 2 } else { 1 };
+        let words: Vec<&str> = ins.original.split_whitespace().skip(skip).collect();
+        Some(words.join(" "))
+    };
+    blocks::check(&facts, &written, out);
     let instance = instance?;
     let lowered = instructions::lower(&expanded)?;
     stages::check_names(&lowered, out);
+    stages::check_from(&lowered, input.opts, file.escape, out);
     let mut opts = input.opts.clone();
     if let Some(target) = instance {
         opts.target = Some(target);

@@ -93,12 +93,20 @@ pub fn check_names(lowered: &Lowered, out: &mut Vec<Finding>) {
     }
 }
 
-/// Runs the `FROM` and per-instruction rules over every stage.
+/// The rules about `FROM` lines, which need no plan (a base name that does not expand to a
+/// valid reference stops planning; upstream reports its undeclared args first as well).
+pub fn check_from(lowered: &Lowered, opts: &BuildOptions, escape: char, out: &mut Vec<Finding>) {
+    let meta = meta_args(lowered, opts, escape, true);
+    let defaults = meta_args(lowered, opts, escape, false);
+    for stage in &lowered.stages {
+        from_line(stage, meta.as_deref(), defaults.as_deref(), escape, out);
+    }
+}
+
+/// Runs the per-instruction rules over every stage.
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
-    let defaults = default_meta_args(ctx);
     let mut ends: Vec<Walk> = Vec::with_capacity(ctx.lowered.stages.len());
     for (i, stage) in ctx.lowered.stages.iter().enumerate() {
-        from_line(ctx, stage, defaults.as_deref(), out);
         let Some(sp) = ctx.plan.stages.get(i) else {
             break;
         };
@@ -126,13 +134,14 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 /// The variables of a `FROM` line: `UndefinedArgInFrom`, `RedundantTargetPlatform`,
 /// `FromPlatformFlagConstDisallowed`, `InvalidDefaultArgInFrom`.
 fn from_line(
-    ctx: &Context<'_>,
     stage: &Stage,
+    meta: Option<&[(String, String)]>,
     defaults: Option<&[(String, String)]>,
+    escape: char,
     out: &mut Vec<Finding>,
 ) {
-    let lexer = Lexer::new(ctx.escape);
-    let meta = &ctx.plan.meta_args;
+    let lexer = Lexer::new(escape);
+    let meta = meta.unwrap_or_default();
     let keys: Vec<&str> = meta.iter().map(|(k, _)| k.as_str()).collect();
     let span = stage.from.span;
     let undeclared = |unset: &BTreeSet<String>, at: Span, out: &mut Vec<Finding>| {
@@ -148,11 +157,11 @@ fn from_line(
             ));
         }
     };
-    if let Ok(e) = lexer.expand_word(&stage.base.text, meta) {
+    if let Ok(e) = lexer.expand_word(&stage.base.text, &meta) {
         undeclared(&e.unset, stage.base.span, out);
     }
     if let Some(p) = &stage.platform {
-        if let Ok(e) = lexer.expand_word(&p.text, meta) {
+        if let Ok(e) = lexer.expand_word(&p.text, &meta) {
             undeclared(&e.unset, p.span, out);
             let target = Env::get(meta, "TARGETPLATFORM").unwrap_or_default();
             if e.unset.is_empty()
@@ -205,12 +214,18 @@ fn from_line(
     }
 }
 
-/// The global args as a build without build args sees them (platform args may still be
-/// overridden): what `InvalidDefaultArgInFrom` tests `FROM` against. `None` when a default
-/// does not expand (the build reports that).
-fn default_meta_args(ctx: &Context<'_>) -> Option<Vec<(String, String)>> {
-    let lexer = Lexer::new(ctx.escape);
-    let opts = ctx.opts;
+/// The global args `FROM` lines see: the platform args, then every global `ARG` with its
+/// build arg, else its default, else empty (`with_build_args`); or, for
+/// `InvalidDefaultArgInFrom`, as a build without build args sees them (platform args may
+/// still be overridden; an `ARG` without default stays unset). `None` when a default does
+/// not expand (the build reports that).
+fn meta_args(
+    lowered: &Lowered,
+    opts: &BuildOptions,
+    escape: char,
+    with_build_args: bool,
+) -> Option<Vec<(String, String)>> {
+    let lexer = Lexer::new(escape);
     let mut env: Vec<(String, String)> = opts
         .build_platform
         .args("BUILD")
@@ -221,11 +236,19 @@ fn default_meta_args(ctx: &Context<'_>) -> Option<Vec<(String, String)>> {
             (k, v)
         })
         .collect();
-    for arg in &ctx.lowered.meta_args {
-        let Some(d) = &arg.default else { continue };
-        let v = lexer.expand_word(&d.text, &env).ok()?.value;
-        env.retain(|(k, _)| *k != arg.name.text);
-        env.push((arg.name.text.clone(), v));
+    for arg in &lowered.meta_args {
+        let name = &arg.name.text;
+        let value = match (
+            opts.build_args.get(name).filter(|_| with_build_args),
+            &arg.default,
+        ) {
+            (Some(v), _) => v.clone(),
+            (None, Some(d)) => lexer.expand_word(&d.text, &env).ok()?.value,
+            (None, None) if with_build_args => String::new(),
+            (None, None) => continue,
+        };
+        env.retain(|(k, _)| k != name);
+        env.push((name.clone(), value));
     }
     Some(env)
 }

@@ -261,25 +261,27 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         CommandKind::Cmd(f) | CommandKind::Entrypoint(f) => f,
         _ => return,
     };
-    let mut programs: Vec<(String, Span)> = Vec::new();
+    let written = written_keyword_of(&start.source.original);
+    // The program and how the message names what runs it.
+    let mut programs: Vec<(String, Span, String)> = Vec::new();
     match form {
         Form::Exec(words) => match words.first() {
             Some(w) if !w.text.contains('$') && !w.text.is_empty() => {
-                programs.push((w.text.clone(), w.span))
+                programs.push((w.text.clone(), w.span, written.to_owned()))
             }
             _ => return,
         },
         Form::Shell(w) => {
             if let Some(sh) = shell.first() {
-                programs.push((sh.clone(), start.source.span));
+                let kw = format!("{written} in shell form");
+                programs.push((sh.clone(), start.source.span, kw));
             }
             if let Some(first) = first_program(&w.text) {
-                programs.push((first, w.span));
+                programs.push((first, w.span, written.to_owned()));
             }
         }
     }
-    let kw = written_keyword_of(&start.source.original);
-    for (program, at) in programs {
+    for (program, at, kw) in programs {
         let tool = program.rsplit('/').next().unwrap_or_default().to_owned();
         let candidates: Vec<String> = if program.starts_with('/') {
             vec![paths::clean(&program)]
