@@ -1,0 +1,146 @@
+//! Lint fixtures: every `testdata/lint/*.Dockerfile` is linted (options from a sibling
+//! `<case>.args`, as in `llb.rs`; `INCLUDE`d files beside it) and
+//! - its findings in the fixture itself are exactly those its `# expect: Rule, …` comments
+//!   announce, each for the next instruction (so every other instruction is a negative
+//!   case: it must have no finding);
+//! - the whole report (`strata lint --format json`'s objects) matches its insta snapshot.
+
+#![allow(clippy::unwrap_used)] // test helpers, not library code
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use strata::includes::DirLoader;
+use strata::lint::{self, Input, Report};
+use strata::options::BuildOptions;
+use strata::platform::Platform;
+
+fn options_for(path: &Path) -> BuildOptions {
+    let mut opts = std::collections::BTreeMap::new();
+    let args = std::fs::read_to_string(path.with_extension("args")).unwrap_or_default();
+    let mut it = args.lines().filter(|l| !l.is_empty());
+    while let Some(flag) = it.next() {
+        let value = it.next().expect("every flag has a value").to_owned();
+        let (key, value) = match flag {
+            "--target" => ("target".to_owned(), value),
+            "--build-arg" => {
+                let (k, v) = value.split_once('=').unwrap_or((&value, ""));
+                (format!("build-arg:{k}"), v.to_owned())
+            }
+            other => panic!("unknown flag {other} in {}", path.display()),
+        };
+        opts.insert(key, value);
+    }
+    BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").expect("valid options")
+}
+
+fn lint_file(path: &Path) -> (String, Report) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let report = lint::lint(&Input {
+        text: &text,
+        filename: &name,
+        loader: &DirLoader(path.parent().unwrap().to_path_buf()),
+        opts: &options_for(path),
+        images: &Default::default(),
+    });
+    (text, report)
+}
+
+/// `(line, rule)` for every `# expect:` comment, the line being the next instruction's.
+fn expectations(text: &str) -> BTreeSet<(u32, String)> {
+    let mut out = BTreeSet::new();
+    let mut pending: Vec<String> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(rules) = t.strip_prefix("# expect:") {
+            pending.extend(rules.split(',').map(|r| r.trim().to_owned()));
+        } else if !t.is_empty() && !t.starts_with('#') {
+            for r in pending.drain(..) {
+                out.insert((i as u32 + 1, r));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn golden_lint() {
+    insta::glob!("../../testdata/lint", "*.Dockerfile", |path| {
+        let (text, report) = lint_file(path);
+        let got: BTreeSet<(u32, String)> = report
+            .findings
+            .iter()
+            .filter(|f| report.sources.index_of(f.span) == 0)
+            .map(|f| (report.lines(f.span).1, f.rule.name.to_owned()))
+            .collect();
+        assert_eq!(
+            got,
+            expectations(&text),
+            "{}: findings (line, rule) differ from the # expect: comments",
+            path.display()
+        );
+        insta::assert_json_snapshot!(report.located());
+    });
+}
+
+#[test]
+fn every_rule_has_a_fixture() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/lint");
+    let mut all = String::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        all.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default());
+    }
+    for rule in lint::rules::ALL {
+        assert!(
+            all.contains(&format!("# expect: {}", rule.name))
+                || all.contains(&format!(", {}", rule.name)),
+            "no fixture expects {}",
+            rule.name
+        );
+    }
+}
+
+#[test]
+fn error_true_fails_at_the_first_finding_naming_every_rule() {
+    let text = "# check=error=true\nFROM busybox:local as x\nCMD echo hi\n";
+    let report = lint::lint(&Input {
+        text,
+        filename: "Dockerfile",
+        loader: &strata::includes::NoFiles,
+        opts: &BuildOptions::new(Platform::linux_amd64()),
+        images: &Default::default(),
+    });
+    let e = report.violation().unwrap();
+    assert_eq!(
+        e.to_string(),
+        "lint violation found for rules: FromAsCasing, JSONArgsRecommended"
+    );
+    assert_eq!(report.lines(e.span().unwrap()).1, 2);
+    assert!(report
+        .findings
+        .iter()
+        .all(|f| f.severity == lint::Severity::Error));
+}
+
+#[test]
+fn buildkit_results_have_upstreams_shape() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/lint");
+    let (_, report) = lint_file(&dir.join("include-unused.Dockerfile"));
+    let v = report.buildkit_results();
+    let w = &v["warnings"][0];
+    assert_eq!(w["ruleName"], "UnusedInclude");
+    assert_eq!(w["location"]["ranges"][0]["start"]["line"], 4);
+    assert!(w["location"].get("sourceIndex").is_none(), "0 is omitted");
+    assert_eq!(v["sources"][0]["filename"], "include-unused.Dockerfile");
+    assert_eq!(v["sources"][0]["language"], "Dockerfile");
+    assert!(v.get("buildError").is_none());
+
+    let (_, report) = lint_file(&dir.join("build-error.Dockerfile"));
+    let v = report.buildkit_results();
+    assert_eq!(
+        v["buildError"]["message"],
+        "unknown instruction: RUNN (did you mean RUN?)"
+    );
+    assert_eq!(v["buildError"]["location"]["ranges"][0]["start"]["line"], 3);
+}

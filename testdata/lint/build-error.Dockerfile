@@ -1,0 +1,3 @@
+# expect: FromAsCasing
+FROM busybox:local as x
+RUNN oops

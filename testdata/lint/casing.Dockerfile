@@ -1,0 +1,15 @@
+FROM busybox:local AS base
+# expect: ConsistentInstructionCasing
+run echo lower
+# expect: ConsistentInstructionCasing
+Workdir /w
+RUN echo upper
+# expect: StageNameCasing
+FROM base AS Runtime
+# expect: FromAsCasing
+FROM base as lower-as
+# expect: ConsistentInstructionCasing
+from base as all-lower
+# expect: ConsistentInstructionCasing
+From base AS mixed
+FROM base AS param(X)

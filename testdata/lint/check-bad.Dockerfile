@@ -1,0 +1,3 @@
+# check=error=maybe
+FROM busybox:local
+CMD echo hi

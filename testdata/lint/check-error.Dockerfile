@@ -1,0 +1,4 @@
+# check=error=true
+FROM busybox:local
+# expect: JSONArgsRecommended
+CMD echo hi

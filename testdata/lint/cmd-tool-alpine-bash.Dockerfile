@@ -1,0 +1,3 @@
+FROM alpine:3.19
+# expect: CmdToolNotInstalled
+CMD ["bash", "-c", "echo hi"]

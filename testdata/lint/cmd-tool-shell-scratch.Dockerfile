@@ -1,0 +1,4 @@
+FROM scratch
+COPY app /app
+# expect: JSONArgsRecommended, CmdToolNotInstalled
+CMD /app --serve

@@ -1,0 +1,5 @@
+FROM scratch AS app
+# expect: CmdToolNotInstalled
+CMD ["/app"]
+FROM busybox:local AS other
+CMD ["sh"]
