@@ -13,3 +13,6 @@ from base as all-lower
 # expect: ConsistentInstructionCasing
 From base AS mixed
 FROM base AS param(X)
+FOR F IN a b
+FROM base AS make-${F}
+END

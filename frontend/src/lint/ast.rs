@@ -104,9 +104,11 @@ fn from(ins: &Instruction, out: &mut Vec<Finding>) {
     if !as_kw.text.eq_ignore_ascii_case("as") {
         return;
     }
-    // A parameterised stage (`AS build(GOOS, GOARCH=amd64)`) is named before the `(`.
+    // A parameterised stage (`AS build(GOOS, GOARCH=amd64)`) is named before the `(`;
+    // a `FOR` variable (`AS test-${PY}`) is replaced by its (unknown) value.
     let stage = name.text.split('(').next().unwrap_or_default();
-    if stage != stage.to_lowercase() {
+    let literal = without_variables(stage);
+    if literal != literal.to_lowercase() {
         out.push(Finding::new(
             &STAGE_NAME_CASING,
             format!("Stage name '{stage}' should be lowercase"),
@@ -130,6 +132,29 @@ fn from(ins: &Instruction, out: &mut Vec<Finding>) {
             as_kw.span,
         ));
     }
+}
+
+/// `text` without its `$NAME` and `${…}` references.
+fn without_variables(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+        } else if chars.peek() == Some(&'{') {
+            for c in chars.by_ref() {
+                if c == '}' {
+                    break;
+                }
+            }
+        } else {
+            while chars
+                .next_if(|c| c.is_alphanumeric() || *c == '_')
+                .is_some()
+            {}
+        }
+    }
+    out
 }
 
 /// `LegacyKeyValueFormat`: `ENV key value` / `LABEL key value`.
@@ -197,6 +222,12 @@ fn secrets(ins: &Instruction, what: &str, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stage_names_without_variables() {
+        assert_eq!(without_variables("make-${F}-$ARCH.x"), "make--.x");
+        assert_eq!(without_variables("Build"), "Build");
+    }
 
     #[test]
     fn secret_names_as_upstream() {
