@@ -107,6 +107,7 @@ cases! {
     template_for => "template-for",
     template_params => "template-params",
     template_params_target => "template-params-target",
+    lint_warnings => "lint-warnings",
 }
 
 cases! {
@@ -221,6 +222,7 @@ cases! {
     error_strict_failing_run => "errors/strict-failing-run",
     error_compat_copy_url => "errors/compat-copy-url",
     error_compat_copy_parents => "errors/compat-copy-parents",
+    error_lint_error_true => "errors/lint-error-true",
 }
 
 /// Every case directory on disk has a test above, so none is silently dropped.
