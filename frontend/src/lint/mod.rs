@@ -104,6 +104,8 @@ pub struct Report {
     /// Why the Dockerfile would not build, if it would not; linting stopped there (a bad
     /// `# check=` value stops it before any rule runs).
     pub error: Option<Error>,
+    /// A line index per file of `sources`, built once for locating many findings.
+    indexes: Vec<LineIndex>,
 }
 
 /// A finding located in its file, as `strata lint --format json` prints it.
@@ -151,7 +153,7 @@ impl Report {
     /// The file of a span and its 1-based lines (first, last), as BuildKit ranges count.
     pub fn lines(&self, span: Span) -> (&Arc<SourceFile>, u32, u32) {
         let (file, local) = self.sources.locate(span);
-        let index = LineIndex::new(&String::from_utf8_lossy(&file.data));
+        let index = &self.indexes[self.sources.index_of(span)];
         let end = local.end.saturating_sub(1).max(local.start);
         (file, index.line(local.start), index.line(end))
     }
@@ -193,7 +195,7 @@ impl Report {
 
     fn locate(&self, span: Span, message: String, severity: Severity) -> Located {
         let (file, local) = self.sources.locate(span);
-        let index = LineIndex::new(&String::from_utf8_lossy(&file.data));
+        let index = &self.indexes[self.sources.index_of(span)];
         let (line, column) = index.line_col(local.start);
         let (end_line, end_column) = index.line_col(local.end.max(local.start));
         Located {
@@ -220,11 +222,16 @@ impl Report {
 /// gives the findings made up to that point and [`Report::error`].
 pub fn lint(input: &Input<'_>) -> Report {
     let (sources, file) = includes::expand(input.text, input.filename, input.loader);
+    let indexes = sources
+        .files()
+        .map(|f| LineIndex::new(&String::from_utf8_lossy(&f.data)))
+        .collect();
     let mut report = Report {
         sources,
         config: CheckConfig::default(),
         findings: Vec::new(),
         error: None,
+        indexes,
     };
     let file = match file {
         Ok(f) => f,
