@@ -83,7 +83,13 @@
 #     "rewrite-timestamp" conflicts with "unpack"' (dockerd sets unpack=true).
 #     Its RUN steps use the network named "bridge" (moby's builder has no
 #     other default), so it needs a bridge of its own: with --bridge=none a
-#     RUN fails with "network bridge not found".
+#     RUN fails with "network bridge not found".  Never start it with
+#     --bridge=none (or with default-address-pools): dockerd then deletes the
+#     interface docker0 (daemon/daemon_unix.go, removeDefaultBridgeInterface),
+#     which belongs to the first dockerd, and every RUN and `docker run` there
+#     fails with "adding interface vethX to bridge docker0 failed: Device does
+#     not exist" until docker0 is recreated (ip link add docker0 type bridge;
+#     ip addr add 172.17.0.1/16 dev docker0; ip link set docker0 up).
 set -euo pipefail
 
 readonly STATE_DIR=/var/cache/strata
