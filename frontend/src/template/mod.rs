@@ -23,6 +23,8 @@
 pub mod cond;
 mod params;
 
+pub use params::signature;
+
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
@@ -46,6 +48,13 @@ pub fn expand(file: &mut Dockerfile, opts: &BuildOptions) -> Result<Option<Strin
     // parameters are now bound (and declared as ARGs): resolve them now.
     conditionals(file, opts)?;
     Ok(target)
+}
+
+/// Resolves the `IF` and `FOR` blocks of `file` under `opts` but instantiates no
+/// parameterised stage: their definitions stay as written (blocks inside them too), which
+/// is how `frontend.targets` lists them.
+pub fn resolve_blocks(file: &mut Dockerfile, opts: &BuildOptions) -> Result<()> {
+    conditionals(file, opts)
 }
 
 fn conditionals(file: &mut Dockerfile, opts: &BuildOptions) -> Result<()> {
