@@ -89,13 +89,6 @@ impl Sources {
         }
     }
 
-    /// The index (root 0, then inclusion order) of the file a span points into.
-    pub fn index_of(&self, span: Span) -> usize {
-        self.files
-            .partition_point(|(base, _)| *base <= span.start)
-            .saturating_sub(1)
-    }
-
     /// The `INCLUDE` instruction that brought in file `index` (`None` for the root or an
     /// index out of range), so a file's stages can be traced back to the line that added them.
     pub fn include_site(&self, index: usize) -> Option<Span> {
@@ -107,9 +100,18 @@ impl Sources {
         &self.files[0].1
     }
 
+    /// The position (root = 0, in inclusion order) of the file a span points into: the
+    /// `sourceIndex` of BuildKit locations that list [`Sources::files`].
+    pub fn index_of(&self, span: Span) -> usize {
+        self.files
+            .partition_point(|(base, _)| *base <= span.start)
+            .saturating_sub(1)
+    }
+
     /// The file a span points into and the span relative to that file.
     pub fn locate(&self, span: Span) -> (&Arc<SourceFile>, Span) {
-        let (base, file) = &self.files[self.index_of(span)];
+        let i = self.index_of(span);
+        let (base, file) = &self.files[i];
         (
             file,
             Span {

@@ -20,5 +20,6 @@ pub mod plan;
 pub mod platform;
 pub mod resolve;
 pub mod startcheck;
+pub mod subrequest;
 pub mod syntax;
 pub mod template;

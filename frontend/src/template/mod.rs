@@ -24,9 +24,10 @@ pub mod cond;
 pub mod facts;
 mod params;
 
-use std::collections::{BTreeMap, BTreeSet};
-
 pub use facts::{BlockFact, BlockKind};
+pub use params::signature;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
 use crate::expand::{is_valid_name, Lexer};
@@ -59,6 +60,13 @@ pub fn expand_recording(
     // parameters are now bound (and declared as ARGs): resolve them now.
     conditionals(file, opts, facts)?;
     Ok(target)
+}
+
+/// Resolves the `IF` and `FOR` blocks of `file` under `opts` but instantiates no
+/// parameterised stage: their definitions stay as written (blocks inside them too), which
+/// is how `frontend.targets` lists them.
+pub fn resolve_blocks(file: &mut Dockerfile, opts: &BuildOptions) -> Result<()> {
+    conditionals(file, opts, &mut Vec::new())
 }
 
 /// Every name an `ARG`, `ENV` or `FOR` of the file declares, in any arm: a name outside
@@ -828,6 +836,14 @@ impl Binder {
         if self.text(&mut original, ins.span, true).is_ok() {
             ins.original = original;
         }
+        // Comments only describe (`# variant-${V} …` above a generated stage, read by the
+        // subrequests): bound as plain text, kept as written if they do not lex.
+        for c in &mut ins.comments {
+            let mut bound = c.clone();
+            if self.text(&mut bound, ins.span, false).is_ok() {
+                *c = bound;
+            }
+        }
         Ok(())
     }
 }
@@ -920,6 +936,25 @@ mod tests {
                 "FROM python:3.12-slim AS test-3.12",
                 "FROM python:3.13-slim AS test-3.13",
                 "RUN echo '$PY' \\$PY 3.13",
+            ]
+        );
+    }
+
+    #[test]
+    fn for_binds_comments_so_they_describe_each_stage() {
+        let text = "FOR V IN slim full\n# variant-${V} The ${V} image, it's $OTHER\nFROM a AS variant-${V}\nEND\n";
+        let mut f = syntax::parse(text);
+        expand(&mut f, &BuildOptions::new(Platform::linux_amd64())).unwrap();
+        let comments: Vec<&str> = f
+            .instructions
+            .iter()
+            .map(|i| i.comments[0].as_str())
+            .collect();
+        assert_eq!(
+            comments,
+            [
+                "variant-slim The slim image, it's $OTHER",
+                "variant-full The full image, it's $OTHER"
             ]
         );
     }
