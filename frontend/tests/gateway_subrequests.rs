@@ -176,13 +176,42 @@ async fn describe_needs_no_dockerfile() {
 }
 
 #[tokio::test]
-async fn lint_is_an_unsupported_request_until_wired() {
-    let rec = serve(fake(), print_env("frontend.lint", &[])).await;
-    let status = rec.returns[0].error.as_ref().expect("an error");
-    assert_eq!(status.message, "unsupported request frontend.lint");
-    assert_eq!(status.code, 2);
-    assert_eq!(status.details[0].type_url, SUBREQUEST_TYPE_URL);
-    assert_eq!(status.details[0].value, br#"{"name":"frontend.lint"}"#);
+async fn lint_answers_the_findings_of_every_file() {
+    let f = FakeBridge::new()
+        .with_file(
+            "Dockerfile",
+            "FROM busybox:local AS Build\nINCLUDE stages/steps\n",
+        )
+        .with_file("stages/steps", "RUN true\nENV A 1\n");
+    let rec = serve(f, print_env("frontend.lint", &[])).await;
+    let result = answer(&rec);
+    assert_eq!(result.metadata["result.statuscode"], b"1");
+    let v = json(result);
+    let found: Vec<(String, i64, i64)> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            let loc = &w["location"];
+            (
+                w["ruleName"].as_str().unwrap().to_owned(),
+                loc["sourceIndex"].as_i64().unwrap_or(0),
+                loc["ranges"][0]["start"]["line"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("StageNameCasing".to_owned(), 0, 1),
+            ("LegacyKeyValueFormat".to_owned(), 1, 2)
+        ]
+    );
+    assert_eq!(v["sources"][1]["filename"], "stages/steps");
+    let text = String::from_utf8_lossy(&result.metadata["result.txt"]).into_owned();
+    assert!(text.contains("\nWARNING: StageNameCasing - https://docs.docker.com/go/dockerfile/rule/stage-name-casing/\nStage name 'Build' should be lowercase\nDockerfile:1\n"), "{text}");
+    // Only the Dockerfile and the included file were read; no image, nothing run.
+    assert!(rec.resolves.is_empty());
 }
 
 #[tokio::test]

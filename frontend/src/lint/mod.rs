@@ -5,7 +5,7 @@
 //!
 //! Three callers share [`lint`]: `strata lint` (offline, [`cli`]), the gateway build (warnings
 //! through BuildKit's `Warn`, or a failure under `# check=error=true`, see [`buildkit`]), and
-//! the `frontend.lint` subrequest ([`Report::buildkit_results`]).
+//! the `frontend.lint` subrequest (`subrequest::lint::results`).
 //!
 //! It runs the pipeline's own steps (includes → `IF`/`FOR` → lowering → plan) on its own
 //! copy, each as far as it gets: syntactic rules look at every instruction as written (the

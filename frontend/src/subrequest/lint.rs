@@ -1,10 +1,10 @@
 //! `frontend.lint` (`docker buildx build --call=check` on buildx ≥ 0.15, `--print=lint` on
 //! 0.13 with `BUILDX_EXPERIMENTAL=1`): the lint findings of a Dockerfile.
 //!
-//! Not answered yet: [`answer`] is where the lint rules get plugged in; until then it
-//! returns BuildKit's typed "unsupported request frontend.lint" error, as a frontend
-//! without lint (BuildKit 0.13's own) does, and `frontend.subrequests.describe` does not
-//! list it (upstream's does not either).
+//! [`answer`] runs [`crate::lint`] as `strata lint` does (offline: base images are not
+//! resolved, each is assumed to set only `PATH`) and [`results`] turns its report into
+//! upstream's types. `frontend.subrequests.describe` does not list lint (upstream's does
+//! not either).
 //!
 //! The answer's format is upstream's (`frontend/subrequests/lint`, v0.14 to HEAD), and
 //! [`reply`] writes it from a [`LintResults`]:
@@ -25,8 +25,10 @@ use serde::Serialize;
 use super::json::to_go_json;
 use super::location::Location;
 use super::Reply;
-use crate::error::{Error, Result, Unsupported};
+use crate::convert::BaseImages;
+use crate::error::{Error, Result};
 use crate::includes::{Loader, Sources};
+use crate::lint::Report;
 use crate::options::BuildOptions;
 
 /// Version of the lint answer's format.
@@ -100,23 +102,57 @@ pub fn source_infos(sources: &Sources) -> Vec<SourceInfo> {
         .collect()
 }
 
-/// Answers `frontend.lint` for the Dockerfile `text`.
-///
-/// This is where the lint rules plug in: run them over the file (read through `loader`
-/// like a build), turn each finding into a [`Warning`] located with
-/// [`Location::lines`] (file index from the [`Sources`]), put the error a build would
-/// fail with into [`LintResults::error`], and return [`reply`] of the result. Until then
-/// it is BuildKit's "unsupported request" error, never an empty list of findings.
+/// Answers `frontend.lint` for the Dockerfile `text` (its includes read through
+/// `loader`, like a build): every finding left after `# check=skip`, and the error a build
+/// would stop with. Without a `--target`, every stage is linted anyway (as upstream).
 pub fn answer(
-    _text: &str,
-    _filename: &str,
-    _opts: &BuildOptions,
-    _loader: &dyn Loader,
+    text: &str,
+    filename: &str,
+    opts: &BuildOptions,
+    loader: &dyn Loader,
 ) -> std::result::Result<Reply, (Error, Option<Sources>)> {
-    Err((
-        Error::Unsupported(Unsupported::Subrequest(super::LINT.to_owned())),
-        None,
-    ))
+    let report = crate::lint::lint(&crate::lint::Input {
+        text,
+        filename,
+        loader,
+        opts,
+        images: &BaseImages::new(),
+    });
+    reply(&results(&report)).map_err(|e| (e, Some(report.sources.clone())))
+}
+
+/// A lint report as upstream's `LintResults`: each finding located at its instruction's
+/// lines (`sourceIndex` = its file among [`Sources::files`]), the rule's description and
+/// URL, the finding's message as `detail`; the stopping error as `buildError`.
+pub fn results(report: &Report) -> LintResults {
+    let at = |span| {
+        let (_, start, end) = report.lines(span);
+        Location::lines(&report.sources, span, (start, end))
+    };
+    LintResults {
+        warnings: report
+            .findings
+            .iter()
+            .map(|f| Warning {
+                rule_name: f.rule.name.to_owned(),
+                description: f.rule.description.to_owned(),
+                url: f.rule.url.unwrap_or_default().to_owned(),
+                detail: f.message.clone(),
+                location: Some(at(f.span)),
+            })
+            .collect(),
+        sources: source_infos(&report.sources),
+        error: report.error.as_ref().map(|e| BuildError {
+            message: e.to_string(),
+            location: match e.span() {
+                Some(span) => at(span),
+                None => Location {
+                    source_index: 0,
+                    ranges: Vec::new(),
+                },
+            },
+        }),
+    }
 }
 
 /// The answer for `results`: JSON, status code and text as upstream writes them.
@@ -240,12 +276,30 @@ mod tests {
     }
 
     #[test]
-    fn lint_is_not_answered_until_the_rules_are_plugged_in() {
+    fn answers_the_lint_findings_and_the_build_error() {
         let opts = BuildOptions::new(crate::platform::Platform::linux_amd64());
-        let err = answer("FROM x\n", "Dockerfile", &opts, &crate::includes::NoFiles)
-            .unwrap_err()
-            .0;
-        assert_eq!(err.to_string(), "unsupported request frontend.lint");
+        let text = "FROM busybox:local AS Build\nCMD x\nRUNN y\n";
+        let r = answer(text, "Dockerfile", &opts, &crate::includes::NoFiles).unwrap();
+        assert_eq!(r.extra["result.statuscode"], b"1");
+        let v: serde_json::Value = serde_json::from_slice(&r.json).unwrap();
+        assert_eq!(v["warnings"][0]["ruleName"], "StageNameCasing");
+        assert_eq!(
+            v["warnings"][0]["detail"],
+            "Stage name 'Build' should be lowercase"
+        );
+        assert_eq!(
+            v["buildError"]["message"],
+            "unknown instruction: RUNN (did you mean RUN?)"
+        );
+        assert_eq!(v["buildError"]["location"]["ranges"][0]["start"]["line"], 3);
+        let clean = answer(
+            "FROM busybox:local\nCMD [\"sh\"]\n",
+            "Dockerfile",
+            &opts,
+            &crate::includes::NoFiles,
+        )
+        .unwrap();
+        assert_eq!(clean.extra["result.statuscode"], b"0");
     }
 
     #[test]

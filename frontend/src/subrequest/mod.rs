@@ -96,7 +96,7 @@ pub fn check_caps(requested: &[String]) -> Result<(), Unsupported> {
 }
 
 /// The subrequests `frontend.subrequests.describe` lists, in upstream's order (lint is
-/// added once it is answered, see [`lint::answer`]).
+/// answered but not listed, as upstream).
 pub const DESCRIBED: &[Request] = &[Request::Outline, Request::Targets, Request::Describe];
 
 /// Answers `request` for the Dockerfile `text` (its includes read through `loader`).
