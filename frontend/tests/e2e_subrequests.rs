@@ -8,8 +8,8 @@
 //! - Dockerfiles using Strata's extensions (`targets-*.Dockerfile`: INCLUDE, IF/FOR,
 //!   parameterised stages) are asked Strata only; its answer must be the one the offline
 //!   pipeline gives (the golden tests in `subrequests.rs` pin that one).
-//! - `--print=lint` is refused by both with BuildKit's "unsupported request" error (the
-//!   builtin frontend of BuildKit 0.13 has no lint; Strata's is not wired in yet).
+//! - `--print=lint`: the builtin frontend of BuildKit 0.13 refuses it ("unsupported
+//!   request"); Strata answers, and its answer must be the offline one.
 //!
 //! Options for a fixture come from its `<case>.args` file, as in the golden tests.
 //! Needs the test bed and the image: `make testbed image`, then `make e2e`.
@@ -179,16 +179,15 @@ fn describe_matches_builtin() {
 }
 
 #[test]
-fn lint_is_refused_like_builtin() {
-    for frontend in [Frontend::Builtin, Frontend::Strata] {
-        let printed = print("outline-basic", frontend, "lint");
-        assert!(!printed.ok, "lint is not answered");
-        assert!(
-            printed.stderr.contains("unsupported request frontend.lint"),
-            "{}",
-            printed.stderr
-        );
-    }
+fn lint_is_answered_by_strata_only() {
+    let printed = print("outline-basic", Frontend::Builtin, "lint");
+    assert!(!printed.ok, "BuildKit 0.13 has no lint");
+    assert!(
+        printed.stderr.contains("unsupported request frontend.lint"),
+        "{}",
+        printed.stderr
+    );
+    same_as_offline("lint-findings", Request::Lint, "lint");
 }
 
 #[test]
