@@ -49,6 +49,8 @@ pub struct Source {
     pub lines: (u32, u32),
     /// The logical line, for progress names and history.
     pub original: String,
+    /// Its `--flags` as written (values unexpanded): what policy rules on flags read.
+    pub flags: Vec<syntax::Flag>,
 }
 
 /// One instruction inside a stage.
@@ -245,6 +247,7 @@ fn source_of(ins: &Instruction) -> Source {
         span: ins.span,
         lines: (ins.start_line, ins.end_line),
         original: ins.original.clone(),
+        flags: ins.flags.clone(),
     }
 }
 
