@@ -17,6 +17,7 @@ pub mod options;
 pub mod pipeline;
 pub mod plan;
 pub mod platform;
+pub mod policy;
 pub mod resolve;
 pub mod startcheck;
 pub mod syntax;
