@@ -40,6 +40,9 @@ pub enum Command {
         /// `--opt add-hosts=db=10.0.0.2` or `--opt context:base=docker-image://alpine`.
         #[arg(long = "opt", value_name = "KEY=VALUE")]
         opts: Vec<String>,
+        /// The stage library `INCLUDE @name` reads from.
+        #[arg(long, value_name = "DIR", default_value = crate::library::LIBRARY_DIR)]
+        lib: PathBuf,
     },
 }
 
@@ -52,6 +55,7 @@ pub async fn run(cli: Cli) -> Result<String, String> {
             build_args,
             platform,
             opts: extra,
+            lib,
         } => {
             let text = std::fs::read_to_string(&dockerfile)
                 .map_err(|e| format!("{}: {e}", dockerfile.display()))?;
@@ -81,7 +85,12 @@ pub async fn run(cli: Cli) -> Result<String, String> {
                 .parent()
                 .map(std::path::Path::to_path_buf)
                 .unwrap_or_default();
-            llb_json_with(&text, &name, &opts, &DirLoader(dir)).await
+            let files = DirLoader(dir);
+            let loader = crate::library::WithLibrary {
+                dir: &lib,
+                files: &files,
+            };
+            llb_json_with(&text, &name, &opts, &loader).await
         }
     }
 }

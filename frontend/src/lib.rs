@@ -12,6 +12,7 @@ pub mod expand;
 pub mod image;
 pub mod includes;
 pub mod instructions;
+pub mod library;
 pub mod mounts;
 pub mod options;
 pub mod pipeline;
