@@ -5,6 +5,7 @@
 //! numbers.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use prost::Message;
@@ -14,12 +15,13 @@ use strata_proto::{gateway_pb, pb, rpc};
 
 use crate::error::{Error, Result};
 use crate::includes::{self, Loader, Sources};
+use crate::library::{WithLibrary, LIBRARY_DIR};
 use crate::options::BuildOptions;
 use crate::pipeline;
 use crate::platform::Platform;
+use crate::policy::{self, Policy, Severity, POLICY_PATH};
 use crate::resolve::{self, BridgeResolver};
 use crate::startcheck;
-use crate::syntax::LineIndex;
 
 /// A failed build, with the files its spans point into (once we have read them).
 #[derive(Debug)]
@@ -39,16 +41,48 @@ impl From<Error> for Failure {
     }
 }
 
+/// What the frontend image ships beside the binary for a platform team: its policy file
+/// and its stage library (paths, so tests can point elsewhere).
+#[derive(Clone, Debug)]
+pub struct Site {
+    /// The policy file; no file means no policy.
+    pub policy: PathBuf,
+    /// The directory `INCLUDE @name` reads from.
+    pub library: PathBuf,
+}
+
+impl Default for Site {
+    fn default() -> Site {
+        Site {
+            policy: PathBuf::from(POLICY_PATH),
+            library: PathBuf::from(LIBRARY_DIR),
+        }
+    }
+}
+
 /// Serves one build request: builds and `Return`s the result or the error.
 pub async fn serve(bridge: &Bridge, env: &GatewayEnv) -> strata_proto::Result<()> {
-    match build(bridge, env).await {
+    serve_with(bridge, env, &Site::default()).await
+}
+
+/// [`serve`] with the policy and stage library of `site`.
+pub async fn serve_with(
+    bridge: &Bridge,
+    env: &GatewayEnv,
+    site: &Site,
+) -> strata_proto::Result<()> {
+    match build(bridge, env, site).await {
         Ok(result) => bridge.return_result(result).await,
         Err(failure) => bridge.return_error(failure_status(&failure)).await,
     }
 }
 
 /// Builds the request described by `env`.
-pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Result, Failure> {
+pub async fn build(
+    bridge: &Bridge,
+    env: &GatewayEnv,
+    site: &Site,
+) -> Result<gateway_pb::Result, Failure> {
     let build_platform = env
         .build_platform()
         .map(|p| Platform::from_pb(&p.clone().into()))
@@ -60,6 +94,8 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         ))
         .into());
     }
+    // A broken policy fails every build: it must never let one through unchecked.
+    let policy = Policy::load(&site.policy).map_err(Error::Input)?;
     // Frontend inputs (cap `frontend.inputs`): LLB the client built for the Dockerfile or
     // the context, used instead of the `dockerfile` / `context` locals.
     let mut inputs = if bridge.caps().has_frontend(FRONTEND_INPUTS_CAP) {
@@ -101,8 +137,10 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         }
         let (bridge, text, ignore, cache) =
             (bridge.clone(), text.clone(), ignore.clone(), cache.clone());
+        let (policy, library) = (policy.clone(), site.library.clone());
         set.spawn(async move {
-            let built = build_for(&bridge, &popts, &text, ignore, cache).await;
+            let site = (policy.as_ref(), library.as_path());
+            let built = build_for(&bridge, &popts, &text, ignore, cache, site).await;
             (i, built)
         });
     }
@@ -132,8 +170,9 @@ async fn build_for(
     text: &str,
     ignore: Vec<String>,
     cache: Vec<CacheImport>,
+    (policy, library): (Option<&Policy>, &Path),
 ) -> Result<Built, Failure> {
-    let prepared = prepare_with_includes(bridge, opts, text).await?;
+    let prepared = prepare_with_includes(bridge, opts, text, library).await?;
     let located = |error: Error| Failure {
         error,
         sources: Some(prepared.sources.clone()),
@@ -151,6 +190,17 @@ async fn build_for(
         .await
         .map_err(located)?;
     let converted = pipeline::convert(&prepared, opts, &images, ignore).map_err(located)?;
+    // The policy, before anything runs: errors stop the build, warnings are shown below.
+    let policy_warnings = match policy {
+        Some(p) => policy::enforce(policy::check(
+            p,
+            &prepared,
+            &converted,
+            policy::Bases::Resolved,
+        ))
+        .map_err(located)?,
+        None => Vec::new(),
+    };
     // Every CHECK of the needed stages runs beside the main solve; the result is returned
     // only once all of them passed.
     let mut checks = tokio::task::JoinSet::new();
@@ -178,6 +228,11 @@ async fn build_for(
         .last()
         .map(|op| llb::digest_of(op))
         .unwrap_or_default();
+    for v in &policy_warnings {
+        let (file, lines) = prepared.sources.lines_of(v.span);
+        let message = format!("{}:{}: policy {}", file.filename, lines.0, v.text());
+        warn(bridge, &final_digest, &message, Some((file, lines))).await;
+    }
     let reference = if def.def.is_empty() {
         String::new()
     } else {
@@ -199,6 +254,7 @@ async fn build_for(
     start_check(
         bridge,
         opts,
+        policy.and_then(Policy::entrypoint_check),
         &reference,
         &final_digest,
         &converted,
@@ -282,7 +338,8 @@ fn result(built: &[Built], multi: bool) -> Result<gateway_pb::Result, Failure> {
 const FRONTEND_INPUTS_CAP: &str = "frontend.inputs";
 
 /// The entrypoint check ([`startcheck`]) on the solved target: a warning naming the
-/// executable and the `CMD`/`ENTRYPOINT` line, or an error under `STRATA_STRICT=1`.
+/// executable and the `CMD`/`ENTRYPOINT` line, or an error under `STRATA_STRICT=1` or the
+/// policy's `entrypoint-check` rule at `error`.
 ///
 /// Warnings go through BuildKit's `Warn` (cap `gateway.warnings`), which
 /// `docker buildx build` (0.13.1 tested) prints after the build as "1 warning found";
@@ -290,6 +347,7 @@ const FRONTEND_INPUTS_CAP: &str = "frontend.inputs";
 async fn start_check(
     bridge: &Bridge,
     opts: &BuildOptions,
+    policy: Option<Severity>,
     reference: &str,
     digest: &str,
     converted: &crate::convert::Converted,
@@ -302,27 +360,34 @@ async fn start_check(
     let Some(finding) = startcheck::check(&fs, &converted.image).await else {
         return Ok(());
     };
-    let strict = opts
+    let strict = if policy == Some(Severity::Error) {
+        Some("policy entrypoint-check")
+    } else if opts
         .build_args
         .get("STRATA_STRICT")
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+    {
+        Some("STRATA_STRICT is set")
+    } else {
+        None
+    };
     let setting = finding.setting;
     let Some(src) = &converted.start_source else {
         let message = format!(
             "the image cannot start: {setting} (from the base image): {}",
             finding.message
         );
-        if strict {
-            return Err(Error::Input(message));
+        if let Some(why) = strict {
+            return Err(Error::Input(format!("{message} ({why})")));
         }
         warn(bridge, digest, &message, None).await;
         return Ok(());
     };
-    if strict {
+    if let Some(why) = strict {
         return Err(Error::at(
             src.span,
             format!(
-                "the image cannot start: {setting}: {} (STRATA_STRICT is set)",
+                "the image cannot start: {setting}: {} ({why})",
                 finding.message
             ),
         ));
@@ -447,10 +512,16 @@ async fn prepare_with_includes(
     bridge: &Bridge,
     opts: &BuildOptions,
     text: &str,
+    library: &Path,
 ) -> Result<pipeline::Prepared, Failure> {
     let fetched = Prefetched::default();
+    // `INCLUDE @name` reads the frontend image's own library, never the user's files.
+    let loader = WithLibrary {
+        dir: library,
+        files: &fetched,
+    };
     for _ in 0..=includes::MAX_DEPTH + 1 {
-        let result = pipeline::prepare_with(text, &opts.filename, opts, &fetched);
+        let result = pipeline::prepare_with(text, &opts.filename, opts, &loader);
         let wanted = std::mem::take(&mut *lock(&fetched.wanted));
         if wanted.is_empty() {
             return result.map_err(|(error, sources)| Failure {
@@ -677,22 +748,32 @@ pub fn failure_status(f: &Failure) -> rpc::Status {
             details: Vec::new(),
         };
     }
-    match (&f.error, &f.sources, f.error.span()) {
-        (_, Some(sources), Some(span)) => {
-            let (file, span) = sources.locate(span);
-            let text = String::from_utf8_lossy(&file.data);
-            let index = LineIndex::new(&text);
-            let start = index.line(span.start);
-            let end = index.line(span.end.saturating_sub(1).max(span.start));
-            let message = format!("{}:{}: {}", file.filename, start, f.error);
-            let info = pb::SourceInfo {
-                filename: file.filename.clone(),
-                data: file.data.clone(),
-                language: file.language.clone(),
-                definition: None,
+    let located = f.error.located();
+    match &f.sources {
+        // One line of message and one source snippet per located problem (several for
+        // policy violations), so buildx prints each with its file and lines.
+        Some(sources) if !located.is_empty() => {
+            let mut lines = Vec::new();
+            let mut details = Vec::new();
+            for (span, message) in &located {
+                let (file, (start, end)) = sources.lines_of(*span);
+                lines.push(format!("{}:{}: {}", file.filename, start, message));
+                details.push(errdefs::Source {
+                    info: Some(pb::SourceInfo {
+                        filename: file.filename.clone(),
+                        data: file.data.clone(),
+                        language: file.language.clone(),
+                        definition: None,
+                    }),
+                    ranges: vec![llb::line_range(start, end)],
+                });
+            }
+            let status = rpc::Status {
+                code: tonic_code_unknown(),
+                message: lines.join("\n"),
+                details: Vec::new(),
             };
-            let range = llb::line_range(start, end);
-            errdefs::source_error(&message, info, vec![range])
+            details.iter().fold(status, errdefs::with_source)
         }
         _ => rpc::Status {
             code: tonic_code_unknown(),

@@ -4,6 +4,7 @@
 //! stop a build before anything is solved and `strata policy check` can run offline.
 
 use crate::convert::Converted;
+use crate::error::Error;
 use crate::image::Image;
 use crate::instructions::{Command, CommandKind, Lowered, Source};
 use crate::pipeline::Prepared;
@@ -179,6 +180,23 @@ pub fn check(
     }
     out.sort_by_key(|v| (v.span.start, v.rule));
     out
+}
+
+/// Splits violations into what stops the build (every error, as one [`Error::Several`],
+/// each message `policy <rule>: …`) and the warnings to show.
+pub fn enforce(violations: Vec<Violation>) -> Result<Vec<Violation>, Error> {
+    let (errors, warnings): (Vec<Violation>, Vec<Violation>) = violations
+        .into_iter()
+        .partition(|v| v.severity == Severity::Error);
+    if errors.is_empty() {
+        return Ok(warnings);
+    }
+    Err(Error::Several(
+        errors
+            .iter()
+            .map(|v| (v.span, format!("policy {}", v.text())))
+            .collect(),
+    ))
 }
 
 /// Every image reference the needed stages build on or read (`FROM`, `COPY --from`,
@@ -542,6 +560,41 @@ flags = ["RUN --network=host", "--security=insecure"]
         );
         let df = "FROM ghcr.io/x/y\n";
         assert_eq!(run_with(df, policy, Bases::Resolved, None).len(), 1);
+    }
+
+    #[test]
+    fn errors_stop_the_build_together_and_warnings_pass() {
+        let v = |rule, severity, start| Violation {
+            rule,
+            severity,
+            span: Span {
+                start,
+                end: start + 1,
+            },
+            message: "m".to_owned(),
+        };
+        let warnings = enforce(vec![v(Rule::BaseImageDigest, Severity::Warn, 1)]).unwrap();
+        assert_eq!(warnings.len(), 1);
+        let e = enforce(vec![
+            v(Rule::AllowedBaseImages, Severity::Error, 1),
+            v(Rule::BaseImageDigest, Severity::Warn, 2),
+            v(Rule::NonRootUser, Severity::Error, 9),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.located(),
+            [
+                (
+                    Span { start: 1, end: 2 },
+                    "policy allowed-base-images: m".to_owned()
+                ),
+                (
+                    Span { start: 9, end: 10 },
+                    "policy non-root-user: m".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(e.span(), Some(Span { start: 1, end: 2 }));
     }
 
     #[test]
