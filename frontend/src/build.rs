@@ -177,6 +177,10 @@ async fn build_for(
         error,
         sources: Some(prepared.sources.clone()),
     };
+    if let Some(p) = policy {
+        // Forbidden or unpinned images stop the build before they are even looked up.
+        policy::before_resolve(p, &prepared, opts).map_err(located)?;
+    }
     let platform = opts.target_platform().clone();
     let resolver = BridgeResolver {
         bridge: bridge.clone(),

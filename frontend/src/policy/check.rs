@@ -7,6 +7,7 @@ use crate::convert::Converted;
 use crate::error::Error;
 use crate::image::Image;
 use crate::instructions::{Command, CommandKind, Lowered, Source};
+use crate::options::BuildOptions;
 use crate::pipeline::Prepared;
 use crate::plan::{Base, FromRef, Plan};
 use crate::syntax::Span;
@@ -53,47 +54,7 @@ pub fn check(
     bases: Bases,
 ) -> Vec<Violation> {
     let (lowered, plan) = (&prepared.lowered, &prepared.plan);
-    let mut out = Vec::new();
-    if let Some(rule) = &policy.allowed_base_images {
-        for (image, span) in images(lowered, plan) {
-            let normalized = strata_proto::llb::normalize_image_reference(&image);
-            let allowed = rule
-                .prefixes
-                .iter()
-                .any(|p| image.starts_with(p.as_str()) || normalized.starts_with(p.as_str()));
-            if !allowed {
-                let list = rule
-                    .prefixes
-                    .iter()
-                    .map(|p| format!("{p:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                out.push(Violation {
-                    rule: Rule::AllowedBaseImages,
-                    severity: rule.severity,
-                    span,
-                    message: format!(
-                        "image {image:?} is not allowed: use an image whose reference starts with one of {list}"
-                    ),
-                });
-            }
-        }
-    }
-    if let Some(rule) = &policy.base_image_digest {
-        for (image, span) in images(lowered, plan) {
-            if !image.contains("@sha256:") {
-                let name = image.split('@').next().unwrap_or(&image);
-                out.push(Violation {
-                    rule: Rule::BaseImageDigest,
-                    severity: rule.severity,
-                    span,
-                    message: format!(
-                        "image {image:?} is not pinned by digest: write it as \"{name}@sha256:<digest>\""
-                    ),
-                });
-            }
-        }
-    }
+    let mut out = check_images(policy, prepared);
     if let Some(rule) = &policy.non_root_user {
         out.extend(non_root(
             rule.severity,
@@ -180,6 +141,77 @@ pub fn check(
     }
     out.sort_by_key(|v| (v.span.start, v.rule));
     out
+}
+
+/// The rules on image references alone (allowed prefixes, digests): they need only the
+/// plan, so the gateway applies them before resolving anything, and an image the policy
+/// forbids is never even looked up.
+pub fn check_images(policy: &Policy, prepared: &Prepared) -> Vec<Violation> {
+    let (lowered, plan) = (&prepared.lowered, &prepared.plan);
+    let mut out = Vec::new();
+    if let Some(rule) = &policy.allowed_base_images {
+        for (image, span) in images(lowered, plan) {
+            let normalized = strata_proto::llb::normalize_image_reference(&image);
+            let allowed = rule
+                .prefixes
+                .iter()
+                .any(|p| image.starts_with(p.as_str()) || normalized.starts_with(p.as_str()));
+            if !allowed {
+                let list = rule
+                    .prefixes
+                    .iter()
+                    .map(|p| format!("{p:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                out.push(Violation {
+                    rule: Rule::AllowedBaseImages,
+                    severity: rule.severity,
+                    span,
+                    message: format!(
+                        "image {image:?} is not allowed: use an image whose reference starts with one of {list}"
+                    ),
+                });
+            }
+        }
+    }
+    if let Some(rule) = &policy.base_image_digest {
+        for (image, span) in images(lowered, plan) {
+            if !image.contains("@sha256:") {
+                let name = image.split('@').next().unwrap_or(&image);
+                out.push(Violation {
+                    rule: Rule::BaseImageDigest,
+                    severity: rule.severity,
+                    span,
+                    message: format!(
+                        "image {image:?} is not pinned by digest: write it as \"{name}@sha256:<digest>\""
+                    ),
+                });
+            }
+        }
+    }
+    out.sort_by_key(|v| (v.span.start, v.rule));
+    out
+}
+
+/// The policy before any base image is resolved: when an image rule is broken at `error`,
+/// the build stops here, and an image the policy forbids is never looked up. So that the
+/// user still sees everything to fix at once, the other rules are then checked as
+/// `strata policy check` does, on offline stand-ins for the base images (what would
+/// hinge on their configs is left out).
+pub fn before_resolve(
+    policy: &Policy,
+    prepared: &Prepared,
+    opts: &BuildOptions,
+) -> Result<(), Error> {
+    if enforce(check_images(policy, prepared)).is_ok() {
+        return Ok(());
+    }
+    let images = crate::resolve::offline_images(&prepared.plan);
+    let all = match crate::pipeline::convert(prepared, opts, &images, Vec::new()) {
+        Ok(converted) => check(policy, prepared, &converted, Bases::Unknown),
+        Err(_) => check_images(policy, prepared),
+    };
+    enforce(all).map(|_| ())
 }
 
 /// Splits violations into what stops the build (every error, as one [`Error::Several`],

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-pub use check::{check, enforce, Bases, Violation};
+pub use check::{before_resolve, check, check_images, enforce, Bases, Violation};
 pub use pattern::{FlagPattern, Glob};
 
 /// Where the frontend image carries its policy.
