@@ -44,6 +44,12 @@ pub enum Command {
         #[arg(long, value_name = "DIR", default_value = crate::library::LIBRARY_DIR)]
         lib: PathBuf,
     },
+    /// A platform team's policy, applied offline (see `policy_cli`).
+    Policy {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: crate::policy_cli::PolicyCommand,
+    },
 }
 
 /// Runs a CLI command; the returned text goes to stdout.
@@ -91,6 +97,14 @@ pub async fn run(cli: Cli) -> Result<String, String> {
                 files: &files,
             };
             llb_json_with(&text, &name, &opts, &loader).await
+        }
+        // `main` runs this one itself for its exit status (1 or 2); here any failure is Err.
+        Command::Policy { command } => {
+            let report = crate::policy_cli::run(command).await;
+            match report.code {
+                0 => Ok(report.stdout),
+                _ => Err(format!("{}{}", report.stdout, report.stderr)),
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use strata::{build, cli};
+use strata::{build, cli, policy_cli};
 use strata_proto::gateway::{self, Bridge, GatewayEnv};
 
 fn main() -> ExitCode {
@@ -24,8 +24,14 @@ fn main() -> ExitCode {
         // the pipe only after we exit, so returning from main would hang the build.
         std::process::exit(code);
     }
-    let cli = cli::Cli::parse();
-    match runtime.block_on(cli::run(cli)) {
+    let command = match cli::Cli::parse().command {
+        // Prints its own findings and exits 0, 1 or 2.
+        cli::Command::Policy { command } => {
+            return runtime.block_on(policy_cli::run(command)).emit()
+        }
+        other => other,
+    };
+    match runtime.block_on(cli::run(cli::Cli { command })) {
         Ok(out) => {
             println!("{out}");
             ExitCode::SUCCESS
