@@ -777,7 +777,10 @@ pub fn failure_status(f: &Failure) -> rpc::Status {
                 message: lines.join("\n"),
                 details: Vec::new(),
             };
-            details.iter().fold(status, errdefs::with_source)
+            // BuildKit wraps the error once per detail, in order, and buildx prints the
+            // outermost source first: attached last to first, the snippets come out in the
+            // order of the message's lines.
+            details.iter().rev().fold(status, errdefs::with_source)
         }
         _ => rpc::Status {
             code: tonic_code_unknown(),

@@ -118,12 +118,13 @@ async fn policy_errors_stop_the_build_all_at_once_before_anything_runs() {
         ]
         .join("\n")
     );
-    // One source snippet per violation, each on its line.
+    // One source snippet per violation, each on its line; attached last to first, which
+    // buildx prints first to last.
     let lines: Vec<i32> = errdefs::sources(status)
         .iter()
         .map(|s| s.ranges[0].start.as_ref().unwrap().line)
         .collect();
-    assert_eq!(lines, [4, 6]);
+    assert_eq!(lines, [6, 4]);
     // Nothing but the Dockerfile and .dockerignore reads was solved; no Warn for the
     // warn-level findings of a build that does not happen.
     assert_eq!(rec.solves.len(), 2);
