@@ -21,24 +21,34 @@
 #      builtin Dockerfile frontend) using the local busybox image.
 #   6. Debian's docker-registry on 127.0.0.1:5000 only,
 #      log: /var/log/strata-registry.log, storage: /var/lib/strata-registry
-#   7. a short summary on stdout.
+#   7. a second dockerd with the containerd image store, for reproducible-image
+#      tests (`rewrite-timestamp`, `--output type=oci|docker,dest=…`):
+#      socket unix:///run/strata-c8d/docker.sock, data /var/lib/strata-c8d,
+#      log /var/log/strata-dockerd-c8d.log, own bridge strata-c8d0
+#      ($STRATA_C8D_CIDR, default 172.29.0.1/24); busybox:local and
+#      debian:bookworm copied into it from the first dockerd
+#   8. a short summary on stdout.
 #
 # Every step is idempotent: on a ready machine a rerun only checks and prints
 # the summary (a few seconds) and changes nothing.
 #
 # Usage: scripts/testbed.sh [up|stop|status|check]
 #   up      (default) install + start everything, then print a summary
-#   stop    stop the registry and dockerd (dockerd stops its containerd)
+#   stop    stop the registry and both dockerds (each stops its containerd);
+#           remove the second one's bridge and iptables rules
 #   status  print the summary only
 #   check   `up`, then extra proofs: buildx --output tar, --load, push to the
-#           local registry
+#           local registry; on the second dockerd: network from a container,
+#           an OCI export with rewrite-timestamp
 #
 # Environment overrides:
 #   STRATA_DEBIAN_MIRROR   Debian mirror URL (default: the one the system's apt
 #                          sources use for bookworm)
 #   STRATA_STORAGE_DRIVER  dockerd storage driver (default: overlay2 if an
 #                          overlay mount works here, else vfs)
-#   STRATA_SMOKE=1         run the smoke build even if nothing changed
+#   STRATA_SMOKE=1         run the smoke builds even if nothing changed
+#   STRATA_C8D_CIDR        address/prefix of the second dockerd's bridge
+#                          (default 172.29.0.1/24)
 #
 # Findings baked into this script (Debian bookworm host, docker.io
 # 26.1.5+dfsg1-9+deb13u1, buildx 0.13.1, docker CLI 28):
@@ -63,6 +73,23 @@
 #     docker0's MTU is set to the uplink's if that is below 1500.
 #   * dockerd runs its own managed containerd (bookworm's 1.6.20); cgroup v1
 #     (hybrid) works.  `testbed.sh stop` stops both.
+#   * The second dockerd (step 7): `"features": {"containerd-snapshotter": true}`
+#     works with bookworm's containerd 1.6.20 (snapshotter overlayfs); its own
+#     --exec-root gives it its own managed containerd.  buildx's docker driver
+#     then offers the oci/docker exporters (it looks for the worker label
+#     org.mobyproject.buildkit.worker.snapshotter).  `rewrite-timestamp=true`
+#     works with `--output type=oci|docker,dest=FILE`; with `type=image` (and a
+#     loading `type=docker`) BuildKit 0.13.2 fails: 'exporter option
+#     "rewrite-timestamp" conflicts with "unpack"' (dockerd sets unpack=true).
+#     Its RUN steps use the network named "bridge" (moby's builder has no
+#     other default), so it needs a bridge of its own: with --bridge=none a
+#     RUN fails with "network bridge not found".  Never start it with
+#     --bridge=none (or with default-address-pools): dockerd then deletes the
+#     interface docker0 (daemon/daemon_unix.go, removeDefaultBridgeInterface),
+#     which belongs to the first dockerd, and every RUN and `docker run` there
+#     fails with "adding interface vethX to bridge docker0 failed: Device does
+#     not exist" until docker0 is recreated (ip link add docker0 type bridge;
+#     ip addr add 172.17.0.1/16 dev docker0; ip link set docker0 up).
 set -euo pipefail
 
 readonly STATE_DIR=/var/cache/strata
@@ -75,6 +102,14 @@ readonly REGISTRY_DIR=/var/lib/strata-registry
 readonly REGISTRY_LOG=/var/log/strata-registry.log
 readonly REGISTRY_PIDFILE=/var/run/strata-registry.pid
 readonly REGISTRY_ADDR=127.0.0.1:5000
+readonly C8D_DIR=/var/lib/strata-c8d
+readonly C8D_CONFIG=$C8D_DIR/daemon.json
+readonly C8D_RUN=/run/strata-c8d
+readonly C8D_SOCK=$C8D_RUN/docker.sock
+readonly C8D_PIDFILE=$C8D_RUN/dockerd.pid
+readonly C8D_LOG=/var/log/strata-dockerd-c8d.log
+readonly C8D_BRIDGE=strata-c8d0
+readonly C8D_CIDR=${STRATA_C8D_CIDR:-172.29.0.1/24}
 readonly DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 readonly IMAGE_PATH_ENV='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 readonly POLICY_RC_D=/usr/sbin/policy-rc.d
@@ -598,7 +633,177 @@ start_registry() {
 	fail_with_log "registry did not come up within 30 s" "$REGISTRY_LOG"
 }
 
-# ------------------------------------------------------------ step 7: summary
+# ------------------------- step 7: a second dockerd, containerd image store
+#
+# Reproducible-image tests need what the first dockerd cannot give: with the
+# classic image store its exporter ignores `rewrite-timestamp`, and buildx's
+# docker driver offers no `docker`/`oci` exporters.  With the containerd image
+# store ("containerd-snapshotter" feature) BuildKit's own containerimage and
+# oci exporters are used and buildx enables `--output type=oci|docker,dest=…`,
+# where `rewrite-timestamp=true` works.  (`type=image` and a loading
+# `type=docker` still fail there: dockerd forces `unpack=true`, which BuildKit
+# 0.13 refuses together with `rewrite-timestamp`.)
+#
+# It shares nothing with the first dockerd: own socket, pidfile, data root,
+# exec root (so its own managed containerd), log, and its own bridge
+# $C8D_BRIDGE.  It runs with --iptables=false so the two daemons never edit
+# each other's chains; this script adds the three rules its RUN steps need
+# (masquerade + forward, tagged "strata-c8d") and `stop` removes them.
+
+c8d() { DOCKER_HOST=unix://$C8D_SOCK docker "$@"; }
+c8d_up() { timeout 10 env DOCKER_HOST="unix://$C8D_SOCK" docker info >/dev/null 2>&1; }
+
+# The iptables rules (table, chain, spec…), one per line, tab-separated table|chain|spec.
+c8d_rules() {
+	local net=$1
+	printf 'nat\tPOSTROUTING\t-s %s ! -o %s -j MASQUERADE\n' "$net" "$C8D_BRIDGE"
+	printf 'filter\tFORWARD\t-i %s -j ACCEPT\n' "$C8D_BRIDGE"
+	printf 'filter\tFORWARD\t-o %s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n' "$C8D_BRIDGE"
+}
+
+# The bridge's network (e.g. 172.29.0.0/24), from its kernel route.
+c8d_network() {
+	ip -o -4 route show dev "$C8D_BRIDGE" proto kernel 2>/dev/null | awk '{print $1; exit}'
+}
+
+c8d_bridge() {
+	local gw=${C8D_CIDR%/*} mtu other
+	if ! ip link show "$C8D_BRIDGE" >/dev/null 2>&1; then
+		other=$(ip -o -4 route show to match "$gw" | grep -v '^default' || true)
+		[[ -z $other ]] || die "c8d: $C8D_CIDR overlaps an existing route ($other); set STRATA_C8D_CIDR"
+		log "c8d: creating bridge $C8D_BRIDGE ($C8D_CIDR)"
+		ip link add name "$C8D_BRIDGE" type bridge
+		c8d_changed=1
+	fi
+	if ! ip -o -4 addr show dev "$C8D_BRIDGE" | grep -qF " $C8D_CIDR "; then
+		ip addr add "$C8D_CIDR" dev "$C8D_BRIDGE"
+		c8d_changed=1
+	fi
+	mtu=$(uplink_mtu)
+	if [[ -n $mtu ]] && (($(cat "/sys/class/net/$C8D_BRIDGE/mtu") != mtu)); then
+		ip link set "$C8D_BRIDGE" mtu "$mtu"
+	fi
+	ip link set "$C8D_BRIDGE" up
+	[[ $(cat /proc/sys/net/ipv4/ip_forward) == 1 ]] || echo 1 >/proc/sys/net/ipv4/ip_forward
+	if ! iptables -t nat -S >/dev/null 2>&1; then
+		log "c8d: WARNING: iptables nat table unusable; RUN steps on $C8D_BRIDGE get no network"
+		return
+	fi
+	local table chain spec net
+	net=$(c8d_network)
+	[[ -n $net ]] || die "c8d: no route for $C8D_BRIDGE"
+	while IFS=$'\t' read -r table chain spec; do
+		# shellcheck disable=SC2086 # spec is a list of words
+		if ! iptables -t "$table" -C "$chain" $spec -m comment --comment strata-c8d 2>/dev/null; then
+			# shellcheck disable=SC2086
+			iptables -t "$table" -A "$chain" $spec -m comment --comment strata-c8d
+			c8d_changed=1
+		fi
+	done < <(c8d_rules "$net")
+}
+
+c8d_unbridge() {
+	local table chain spec net
+	net=$(c8d_network)
+	if [[ -n $net ]] && iptables -t nat -S >/dev/null 2>&1; then
+		while IFS=$'\t' read -r table chain spec; do
+			# shellcheck disable=SC2086
+			while iptables -t "$table" -D "$chain" $spec -m comment --comment strata-c8d 2>/dev/null; do :; done
+		done < <(c8d_rules "$net")
+	fi
+	if ip link show "$C8D_BRIDGE" >/dev/null 2>&1; then
+		log "stop: removing bridge $C8D_BRIDGE"
+		ip link del "$C8D_BRIDGE"
+	fi
+}
+
+write_c8d_config() {
+	local new
+	mkdir -p "$C8D_DIR"
+	# Builder GC keeps this daemon's cache small: every e2e run adds --no-cache builds.
+	new='{
+  "features": { "containerd-snapshotter": true },
+  "builder": { "gc": { "enabled": true, "defaultKeepStorage": "3GB" } }
+}'
+	if [[ ! -f $C8D_CONFIG || $(cat "$C8D_CONFIG") != "$new" ]]; then
+		printf '%s\n' "$new" >"$C8D_CONFIG"
+		if c8d_up; then log "c8d: WARNING: $C8D_CONFIG changed; 'testbed.sh stop' and 'up' to apply it"; fi
+	fi
+}
+
+start_c8d_dockerd() {
+	c8d_bridge
+	write_c8d_config
+	if c8d_up; then
+		log "c8d: dockerd (containerd image store) already running on $C8D_SOCK"
+	else
+		if pid_alive "$C8D_PIDFILE" "$C8D_SOCK"; then
+			log "c8d: dockerd $(cat "$C8D_PIDFILE") exists but not answering yet; waiting"
+		else
+			local snapshotter=overlayfs args=()
+			[[ $(storage_driver) == overlay2 ]] || snapshotter=native
+			mkdir -p "$C8D_RUN"
+			args=(--config-file="$C8D_CONFIG" --data-root="$C8D_DIR/docker" --exec-root="$C8D_RUN/exec"
+				--pidfile="$C8D_PIDFILE" --host="unix://$C8D_SOCK" --storage-driver="$snapshotter"
+				--bridge="$C8D_BRIDGE" --iptables=false --ip6tables=false)
+			local mtu
+			mtu=$(uplink_mtu)
+			if [[ -n $mtu ]] && ((mtu < 1500)); then args+=(--mtu="$mtu"); fi
+			rm -f "$C8D_PIDFILE"
+			log "c8d: starting: dockerd ${args[*]}; log $C8D_LOG"
+			printf '\n### %s: dockerd %s\n' "$(date -u +%FT%TZ)" "${args[*]}" >>"$C8D_LOG"
+			start_daemon "$C8D_LOG" "$C8D_RUN/launcher.pid" dockerd "${args[@]}"
+			c8d_changed=1
+		fi
+		local i
+		for ((i = 0; i < 60; i++)); do
+			c8d_up && break
+			sleep 1
+		done
+		c8d_up || fail_with_log "c8d: dockerd did not come up within 60 s" "$C8D_LOG"
+		log "c8d: up after ${i}s"
+	fi
+	c8d info -f '{{json .DriverStatus}}' | grep -q 'io.containerd.snapshotter' ||
+		die "c8d: dockerd on $C8D_SOCK does not use the containerd image store"
+}
+
+# The base images, copied from the first dockerd (same content, same IDs).
+c8d_load_images() {
+	local img
+	for img in busybox:local debian:bookworm; do
+		if c8d image inspect "$img" >/dev/null 2>&1; then continue; fi
+		log "c8d: loading $img from the first dockerd"
+		docker save "$img" | c8d load >/dev/null
+		c8d_changed=1
+	done
+	log "c8d: base images present"
+}
+
+# Proof of what this daemon is for: a RUN step, exported as an OCI tarball with
+# rewrite-timestamp.
+c8d_smoke() {
+	local ctx
+	ctx=$(mktemp -d /tmp/strata-testbed-c8d.XXXXXX)
+	printf 'FROM busybox:local\nRUN echo hi > /x\n' >"$ctx/Dockerfile"
+	if ! c8d buildx build --builder default --progress=plain --build-arg SOURCE_DATE_EPOCH=0 \
+		--output "type=oci,dest=$ctx/out.tar,rewrite-timestamp=true" "$ctx" >"$ctx/build.log" 2>&1; then
+		fail_with_log "c8d: smoke build failed" "$ctx/build.log"
+	fi
+	grep -q 'rewriting layers with source-date-epoch 0' "$ctx/build.log" ||
+		fail_with_log "c8d: the exporter did not rewrite timestamps" "$ctx/build.log"
+	tar -xOf "$ctx/out.tar" index.json >/dev/null || die "c8d: no index.json in the OCI tarball"
+	rm -rf "$ctx"
+	log "c8d: smoke build (RUN, --output type=oci,rewrite-timestamp=true) ok"
+}
+
+up_c8d() {
+	c8d_changed=0
+	start_c8d_dockerd
+	c8d_load_images
+	if ((c8d_changed)) || [[ ${STRATA_SMOKE:-} == 1 ]]; then c8d_smoke; fi
+}
+
+# ------------------------------------------------------------ step 8: summary
 
 summary() {
 	echo "== Strata BuildKit test bed =="
@@ -616,6 +821,13 @@ summary() {
 		echo "registry:  http://$REGISTRY_ADDR ($(docker-registry --version 2>/dev/null | head -n1))"
 	else
 		echo "registry:  NOT RUNNING"
+	fi
+	if c8d_up; then
+		echo "c8d:       unix://$C8D_SOCK: containerd image store ($(c8d info -f '{{.Driver}}' 2>/dev/null)), bridge $C8D_BRIDGE $(c8d_network)"
+		echo "c8d images:"
+		c8d image ls --format '{{.Repository}}:{{.Tag}}  {{.ID}}' 2>/dev/null | sort | sed 's/^/  /'
+	else
+		echo "c8d:       NOT RUNNING (unix://$C8D_SOCK)"
 	fi
 }
 
@@ -657,6 +869,10 @@ check() {
 	# Leave the local image list as it was (the pushed image stays in the registry).
 	docker image rm "$tag" "$REGISTRY_ADDR/busybox:t" >/dev/null
 	rm -rf "$ctx"
+	log "check: c8d: a container on $C8D_BRIDGE reaches the Debian mirror"
+	c8d run --rm busybox:local wget -q -O /dev/null "$(debian_mirror)/dists/bookworm/Release" ||
+		die "check: c8d: no network on $C8D_BRIDGE"
+	c8d_smoke
 	log "check: all ok"
 }
 
@@ -676,6 +892,7 @@ up() {
 		log "buildx: nothing changed, smoke build skipped ('testbed.sh check' runs it)"
 	fi
 	start_registry
+	up_c8d
 	log "done in $((SECONDS - t0))s"
 }
 
@@ -695,6 +912,8 @@ main() {
 		;;
 	stop)
 		stop_pid "$REGISTRY_PIDFILE" docker-registry
+		stop_pid "$C8D_PIDFILE" "$C8D_SOCK"
+		c8d_unbridge
 		stop_pid "$DOCKERD_PIDFILE" dockerd
 		;;
 	-h | --help | help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;

@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use prost::Message;
-use strata_proto::gateway::{caps, errdefs, Bridge, CacheImport, GatewayEnv, SolveOptions};
+use strata_proto::gateway::{
+    caps, errdefs, unsupported, Bridge, CacheImport, GatewayEnv, SolveOptions,
+};
 use strata_proto::llb::{self, OpMeta};
 use strata_proto::{gateway_pb, pb, rpc};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Unsupported};
 use crate::includes::{self, Loader, Sources};
 use crate::library::{WithLibrary, LIBRARY_DIR};
 use crate::options::BuildOptions;
@@ -22,6 +24,7 @@ use crate::platform::Platform;
 use crate::policy::{self, Policy, Severity, POLICY_PATH};
 use crate::resolve::{self, BridgeResolver};
 use crate::startcheck;
+use crate::subrequest;
 
 /// A failed build, with the files its spans point into (once we have read them).
 #[derive(Debug)]
@@ -88,11 +91,9 @@ pub async fn build(
         .map(|p| Platform::from_pb(&p.clone().into()))
         .unwrap_or_else(Platform::linux_amd64);
     let opts = BuildOptions::from_opts(&env.opts, build_platform, &env.session_id)?;
-    if let Some(id) = env.opts.get("requestid").filter(|r| !r.is_empty()) {
-        return Err(Error::Input(format!(
-            "the {id} subrequest is not supported by this version of Strata"
-        ))
-        .into());
+    subrequest::check_caps(&opts.frontend_caps).map_err(Error::from)?;
+    if let Some(id) = &opts.request_id {
+        return answer_subrequest(bridge, &opts, id, &site.library).await;
     }
     // A broken policy fails every build: it must never let one through unchecked.
     let policy = Policy::load(&site.policy).map_err(Error::Input)?;
@@ -153,6 +154,40 @@ pub async fn build(
     built.sort_by_key(|(i, _)| *i);
     let built: Vec<Built> = built.into_iter().map(|(_, b)| b).collect();
     result(&built, opts.multi_platform)
+}
+
+/// Answers a subrequest (`requestid`, e.g. `docker buildx build --print=outline`) instead
+/// of building: a result without a ref whose metadata is the answer.
+async fn answer_subrequest(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    id: &str,
+    library: &Path,
+) -> Result<gateway_pb::Result, Failure> {
+    let request = subrequest::Request::parse(id).map_err(Error::from)?;
+    let reply = if request == subrequest::Request::Describe {
+        subrequest::describe::reply(subrequest::DESCRIBED)
+    } else {
+        let input = if bridge.caps().has_frontend(FRONTEND_INPUTS_CAP) {
+            bridge
+                .inputs()
+                .await
+                .unwrap_or_default()
+                .remove("dockerfile")
+        } else {
+            None
+        };
+        let (text, _) = read_dockerfile_only(bridge, opts, input).await?;
+        with_includes(bridge, opts, library, |loader| {
+            subrequest::answer(request, &text, &opts.filename, opts, loader)
+        })
+        .await?
+    };
+    Ok(gateway_pb::Result {
+        metadata: reply.metadata().into_iter().collect(),
+        result: Some(gateway_pb::result::Result::Ref(gateway_pb::Ref::default())),
+        ..Default::default()
+    })
 }
 
 /// One platform's solved result.
@@ -518,6 +553,21 @@ async fn prepare_with_includes(
     text: &str,
     library: &Path,
 ) -> Result<pipeline::Prepared, Failure> {
+    with_includes(bridge, opts, library, |loader| {
+        pipeline::prepare_with(text, &opts.filename, opts, loader).map_err(|(e, s)| (e, Some(s)))
+    })
+    .await
+}
+
+/// Runs `run` (a pure step that reads included files through its loader) until every file
+/// it asked for has been fetched; see [`prepare_with_includes`]. `INCLUDE @name` files come
+/// from the stage `library` instead.
+async fn with_includes<T>(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    library: &Path,
+    run: impl Fn(&dyn Loader) -> Result<T, (Error, Option<Sources>)>,
+) -> Result<T, Failure> {
     let fetched = Prefetched::default();
     // `INCLUDE @name` reads the frontend image's own library, never the user's files.
     let loader = WithLibrary {
@@ -525,13 +575,10 @@ async fn prepare_with_includes(
         files: &fetched,
     };
     for _ in 0..=includes::MAX_DEPTH + 1 {
-        let result = pipeline::prepare_with(text, &opts.filename, opts, &loader);
+        let result = run(&loader);
         let wanted = std::mem::take(&mut *lock(&fetched.wanted));
         if wanted.is_empty() {
-            return result.map_err(|(error, sources)| Failure {
-                error,
-                sources: Some(sources),
-            });
+            return result.map_err(|(error, sources)| Failure { error, sources });
         }
         let got = fetch_includes(bridge, opts, &wanted).await?;
         lock(&fetched.files).extend(got);
@@ -599,6 +646,25 @@ async fn read_dockerfile(
     opts: &BuildOptions,
     input: Option<pb::Definition>,
 ) -> Result<(String, Vec<String>)> {
+    let (text, reference) = read_dockerfile_only(bridge, opts, input).await?;
+    let filename = &opts.filename;
+    let ignore = match bridge
+        .read_file(&reference, &format!("{filename}.dockerignore"), None)
+        .await
+    {
+        Ok(b) => pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)),
+        Err(_) => read_context_dockerignore(bridge, opts).await,
+    };
+    Ok((text, ignore))
+}
+
+/// Reads just the Dockerfile (subrequests need no `.dockerignore`); also returns the ref
+/// of the transfer, which holds `<Dockerfile>.dockerignore` when there is one.
+async fn read_dockerfile_only(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    input: Option<pb::Definition>,
+) -> Result<(String, String)> {
     let filename = opts.filename.clone();
     let mut follow = vec![filename.clone(), format!("{filename}.dockerignore")];
     let base = filename.rsplit('/').next().unwrap_or(&filename);
@@ -639,14 +705,7 @@ async fn read_dockerfile(
     if text.trim().is_empty() {
         return Err(Error::Input("the Dockerfile cannot be empty".to_owned()));
     }
-    let ignore = match bridge
-        .read_file(&reference, &format!("{filename}.dockerignore"), None)
-        .await
-    {
-        Ok(b) => pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)),
-        Err(_) => read_context_dockerignore(bridge, opts).await,
-    };
-    Ok((text, ignore))
+    Ok((text, reference))
 }
 
 /// The `.dockerignore` of a named local context (`--build-context name=dir`), read the way
@@ -739,6 +798,16 @@ pub fn cache_imports(opts: &BTreeMap<String, String>) -> Vec<CacheImport> {
 /// The status BuildKit shows for a failure: located errors carry the Dockerfile and the
 /// line range so `docker buildx build` prints the offending lines.
 pub fn failure_status(f: &Failure) -> rpc::Status {
+    // BuildKit's typed errors, so clients can tell "not offered" from a failed build.
+    match &f.error {
+        Error::Unsupported(Unsupported::Subrequest(name)) => {
+            return unsupported::unsupported_subrequest(name)
+        }
+        Error::Unsupported(Unsupported::FrontendCap(name)) => {
+            return unsupported::unsupported_frontend_cap(name)
+        }
+        _ => {}
+    }
     if let Error::Gateway(strata_proto::Error::Status(status)) = &f.error {
         // BuildKit's own error (a failing RUN): pass it through with its details.
         if let Ok(decoded) = rpc::Status::decode(status.details()) {

@@ -25,6 +25,21 @@ pub enum Error {
     /// Talking to BuildKit failed.
     #[error(transparent)]
     Gateway(#[from] strata_proto::Error),
+    /// The client asked for something this frontend does not offer; BuildKit has typed
+    /// errors for these so clients can tell them from a failed build (and fall back).
+    #[error(transparent)]
+    Unsupported(#[from] Unsupported),
+}
+
+/// What a client asked for that this frontend does not offer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unsupported {
+    /// A subrequest (`requestid`) we do not answer.
+    #[error("unsupported request {0}")]
+    Subrequest(String),
+    /// A capability named in `frontend.caps` that we lack.
+    #[error("unsupported frontend capability {0}")]
+    FrontendCap(String),
 }
 
 impl Error {

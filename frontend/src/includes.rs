@@ -83,12 +83,17 @@ impl Sources {
         &self.files[0].1
     }
 
+    /// The position (root = 0, in inclusion order) of the file a span points into: the
+    /// `sourceIndex` of BuildKit locations that list [`Sources::files`].
+    pub fn index_of(&self, span: Span) -> usize {
+        self.files
+            .partition_point(|(base, _)| *base <= span.start)
+            .saturating_sub(1)
+    }
+
     /// The file a span points into and the span relative to that file.
     pub fn locate(&self, span: Span) -> (&Arc<SourceFile>, Span) {
-        let i = self
-            .files
-            .partition_point(|(base, _)| *base <= span.start)
-            .saturating_sub(1);
+        let i = self.index_of(span);
         let (base, file) = &self.files[i];
         (
             file,

@@ -22,5 +22,6 @@ pub mod policy;
 pub mod policy_cli;
 pub mod resolve;
 pub mod startcheck;
+pub mod subrequest;
 pub mod syntax;
 pub mod template;

@@ -59,6 +59,11 @@ pub struct BuildOptions {
     pub named_inputs: BTreeMap<String, Vec<u8>>,
     /// `input-metadata:<name>`: JSON metadata (`containerimage.config`) of an input.
     pub input_metadata: BTreeMap<String, String>,
+    /// `requestid`: a subrequest (`frontend.outline`, …) to answer instead of building.
+    pub request_id: Option<String>,
+    /// `frontend.caps`: capabilities the client requires of the frontend, as written
+    /// (`moby.buildkit.frontend.subrequests+forward`), in order.
+    pub frontend_caps: Vec<String>,
 }
 
 impl BuildOptions {
@@ -86,6 +91,8 @@ impl BuildOptions {
             context_input: None,
             named_inputs: BTreeMap::new(),
             input_metadata: BTreeMap::new(),
+            request_id: None,
+            frontend_caps: Vec::new(),
         }
     }
 
@@ -164,6 +171,15 @@ impl BuildOptions {
             .get("image-resolve-mode")
             .filter(|m| !m.is_empty())
             .cloned();
+        o.request_id = opts.get("requestid").filter(|r| !r.is_empty()).cloned();
+        if let Some(v) = opts.get("frontend.caps") {
+            o.frontend_caps = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
         if let Some(v) = opts.get("no-cache") {
             o.no_cache = Some(
                 v.split(',')
@@ -266,6 +282,31 @@ mod tests {
         assert_eq!(o.target_platform().architecture, "arm64");
         assert!(o.ignores_cache(Some("any")));
         assert_eq!(o.session_id, "sess");
+        assert_eq!(o.request_id, None);
+        assert!(o.frontend_caps.is_empty());
+    }
+
+    #[test]
+    fn reads_subrequest_opts() {
+        let opts: BTreeMap<String, String> = [
+            ("requestid", "frontend.outline"),
+            (
+                "frontend.caps",
+                "moby.buildkit.frontend.subrequests+forward, moby.buildkit.frontend.contexts",
+            ),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let o = BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").unwrap();
+        assert_eq!(o.request_id.as_deref(), Some("frontend.outline"));
+        assert_eq!(
+            o.frontend_caps,
+            [
+                "moby.buildkit.frontend.subrequests+forward",
+                "moby.buildkit.frontend.contexts"
+            ]
+        );
     }
 
     #[test]

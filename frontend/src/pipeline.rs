@@ -1,5 +1,6 @@
 //! The whole translation as two pure steps around image resolution:
 //! [`prepare`] (parse → includes → IF/FOR → instructions → plan) and [`convert`] (plan + base images → LLB).
+//! [`prepare_stages`] is the first half without a plan, for the `frontend.targets` subrequest.
 //! Both the gateway edge and the CLI call these, so they cannot drift apart.
 
 use crate::convert::{self, BaseImages, Converted, Inputs};
@@ -8,7 +9,7 @@ use crate::includes::{self, Loader, Sources};
 use crate::instructions::{self, Lowered};
 use crate::options::BuildOptions;
 use crate::plan::{self, Plan};
-use crate::syntax::Severity;
+use crate::syntax::{Dockerfile, Instruction, Severity};
 use crate::template;
 
 /// A Dockerfile parsed, checked and planned; what remains is resolving its base images.
@@ -40,13 +41,7 @@ pub fn prepare_with(
 ) -> Result<Prepared, (Error, Sources)> {
     let (sources, file) = includes::expand(text, filename, loader);
     let planned = file.and_then(|mut file| {
-        if let Some(d) = file
-            .diagnostics
-            .iter()
-            .find(|d| d.severity == Severity::Error)
-        {
-            return Err(Error::at(d.span, d.message.clone()));
-        }
+        first_error(&file)?;
         let instance = template::expand(&mut file, opts)?;
         let lowered = instructions::lower(&file)?;
         let plan = match instance {
@@ -68,6 +63,65 @@ pub fn prepare_with(
             plan,
         }),
         Err(e) => Err((e, sources)),
+    }
+}
+
+/// A Dockerfile read for `frontend.targets`: its stages, parameterised ones as defined.
+#[derive(Clone, Debug)]
+pub struct Staged {
+    /// The Dockerfile and every file it includes.
+    pub sources: Sources,
+    /// Every `FROM` after `INCLUDE`, `IF` and `FOR`, in build order; a parameterised
+    /// stage's definition appears as written, not its instances.
+    pub froms: Vec<Instruction>,
+    /// The stages a build without `--target` has (parameterised stages instantiated where
+    /// referenced), checked like any build's.
+    pub lowered: Lowered,
+}
+
+/// Reads `text` for `frontend.targets`: includes, `IF`/`FOR` and lowering as [`prepare_with`]
+/// (so a file a build would reject is rejected here too), but no plan: the list of stages
+/// does not depend on `--target`, which is ignored.
+pub fn prepare_stages(
+    text: &str,
+    filename: &str,
+    opts: &BuildOptions,
+    loader: &dyn Loader,
+) -> Result<Staged, (Error, Sources)> {
+    let (sources, file) = includes::expand(text, filename, loader);
+    let mut opts = opts.clone();
+    opts.target = None;
+    let staged = file.and_then(|mut file| {
+        first_error(&file)?;
+        let mut view = file.clone();
+        template::resolve_blocks(&mut view, &opts)?;
+        let froms = view
+            .instructions
+            .into_iter()
+            .filter(|i| i.keyword == "from")
+            .collect();
+        template::expand(&mut file, &opts)?;
+        Ok((froms, instructions::lower(&file)?))
+    });
+    match staged {
+        Ok((froms, lowered)) => Ok(Staged {
+            sources,
+            froms,
+            lowered,
+        }),
+        Err(e) => Err((e, sources)),
+    }
+}
+
+/// The parser's first error, which upstream's parser would have failed with.
+fn first_error(file: &Dockerfile) -> Result<()> {
+    match file
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+    {
+        Some(d) => Err(Error::at(d.span, d.message.clone())),
+        None => Ok(()),
     }
 }
 

@@ -565,7 +565,8 @@ fn inspect(reference: &str) -> Value {
 /// `SOURCE_DATE_EPOCH=0`: two `--no-cache` Strata builds give the same image ID, equal to
 /// the builtin frontend's, with `created` and the new history at the epoch. (This daemon's
 /// image exporter ignores `rewrite-timestamp`, and it has no `docker`/`oci` exporter, so the
-/// case keeps to layers whose bytes are fixed; see testdata/cache/reproducible.)
+/// case keeps to layers whose bytes are fixed; see testdata/cache/reproducible. The calculator
+/// demo, `RUN` layers and all, is `e2e_repro.rs`, on the test bed's containerd-store dockerd.)
 #[test]
 fn source_date_epoch_gives_reproducible_images() {
     let dir = testdata("cache/reproducible");

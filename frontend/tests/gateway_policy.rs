@@ -282,3 +282,44 @@ async fn library_includes_come_from_the_frontend_image_and_errors_name_them() {
         )
     );
 }
+
+#[tokio::test]
+async fn subrequests_see_library_stages_too() {
+    let site = SiteDir::new(
+        "subrequest",
+        None,
+        &[(
+            "runtime.Dockerfile",
+            "# runtime The platform's runtime\nFROM busybox:local AS runtime\n",
+        )],
+    );
+    let f = FakeBridge::new()
+        .with_file("Dockerfile", "INCLUDE @runtime\nFROM runtime AS app\n")
+        .with_image("docker.io/library/busybox:local", BUSYBOX);
+    let (bridge, handle) = spawn(f).await.unwrap();
+    let vars = vec![
+        ("BUILDKIT_SESSION_ID".to_owned(), "sess-1".to_owned()),
+        (
+            "BUILDKIT_FRONTEND_OPT_0".to_owned(),
+            "requestid=frontend.targets".to_owned(),
+        ),
+    ];
+    build::serve_with(&bridge, &GatewayEnv::from_vars(vars).unwrap(), &site.site())
+        .await
+        .unwrap();
+    let rec = handle.recorded();
+    let result = rec.returns[0].result.as_ref().expect("an answer");
+    let answer: serde_json::Value =
+        serde_json::from_slice(&result.metadata["result.json"]).unwrap();
+    let names: Vec<&str> = answer["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["runtime", "app"], "{answer}");
+    assert_eq!(
+        answer["targets"][0]["description"],
+        "The platform's runtime"
+    );
+}

@@ -15,7 +15,8 @@ use crate::instructions::{CommandKind, Form, Healthcheck, Source};
 use crate::syntax::Word;
 
 /// Build args that configure BuildKit's SBOM scanning; they never reach `RUN`'s env.
-const NON_ENV_ARGS: &[&str] = &["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
+pub(crate) const NON_ENV_ARGS: &[&str] =
+    &["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
 
 pub(crate) fn dispatch_workdir(
     d: &mut Dispatch,

@@ -12,6 +12,8 @@ pub mod paths;
 mod remote;
 mod run;
 
+pub(crate) use config::NON_ENV_ARGS;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use strata_proto::llb::{self, Location, OpMeta, State};

@@ -17,6 +17,9 @@ pub use flags::{FlagKind, FlagValue, Flags};
 pub struct Lowered {
     /// `ARG`s before the first `FROM`: usable in `FROM` lines and re-declarable in stages.
     pub meta_args: Vec<ArgDecl>,
+    /// The `ARG` instruction each of `meta_args` was declared by (same length and order):
+    /// its lines and the comment above it (the `frontend.outline` subrequest reports both).
+    pub meta_sources: Vec<Source>,
     /// Stages in file order.
     pub stages: Vec<Stage>,
 }
@@ -51,6 +54,9 @@ pub struct Source {
     pub original: String,
     /// Its `--flags` as written (values unexpanded): what policy rules on flags read.
     pub flags: Vec<syntax::Flag>,
+    /// The comment lines directly above (`#` stripped): `# build Compiles the app` above
+    /// `FROM … AS build` describes the stage, as in BuildKit's subrequests.
+    pub comments: Vec<String>,
 }
 
 /// One instruction inside a stage.
@@ -206,6 +212,7 @@ pub const EXTENSION_KEYWORDS: &[&str] = &["check", "include"];
 /// Sorts a parsed file into stages, checking every instruction's shape.
 pub fn lower(file: &Dockerfile) -> Result<Lowered> {
     let mut meta_args = Vec::new();
+    let mut meta_sources = Vec::new();
     let mut stages: Vec<Stage> = Vec::new();
     for ins in &file.instructions {
         match ins.keyword.as_str() {
@@ -220,7 +227,10 @@ pub fn lower(file: &Dockerfile) -> Result<Lowered> {
                         kind,
                         source: source_of(ins),
                     }),
-                    (None, CommandKind::Arg(args)) => meta_args.extend(args),
+                    (None, CommandKind::Arg(args)) => {
+                        meta_sources.extend(args.iter().map(|_| source_of(ins)));
+                        meta_args.extend(args);
+                    }
                     (None, _) => {
                         return Err(Error::at(
                             ins.keyword_span,
@@ -238,7 +248,11 @@ pub fn lower(file: &Dockerfile) -> Result<Lowered> {
         let span = file.instructions.last().map(|i| i.span).unwrap_or_default();
         return Err(Error::at(span, "the Dockerfile has no FROM instruction"));
     }
-    Ok(Lowered { meta_args, stages })
+    Ok(Lowered {
+        meta_args,
+        meta_sources,
+        stages,
+    })
 }
 
 fn source_of(ins: &Instruction) -> Source {
@@ -248,6 +262,7 @@ fn source_of(ins: &Instruction) -> Source {
         lines: (ins.start_line, ins.end_line),
         original: ins.original.clone(),
         flags: ins.flags.clone(),
+        comments: ins.comments.clone(),
     }
 }
 

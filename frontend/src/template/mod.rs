@@ -23,6 +23,8 @@
 pub mod cond;
 mod params;
 
+pub use params::signature;
+
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
@@ -46,6 +48,13 @@ pub fn expand(file: &mut Dockerfile, opts: &BuildOptions) -> Result<Option<Strin
     // parameters are now bound (and declared as ARGs): resolve them now.
     conditionals(file, opts)?;
     Ok(target)
+}
+
+/// Resolves the `IF` and `FOR` blocks of `file` under `opts` but instantiates no
+/// parameterised stage: their definitions stay as written (blocks inside them too), which
+/// is how `frontend.targets` lists them.
+pub fn resolve_blocks(file: &mut Dockerfile, opts: &BuildOptions) -> Result<()> {
+    conditionals(file, opts)
 }
 
 fn conditionals(file: &mut Dockerfile, opts: &BuildOptions) -> Result<()> {
@@ -649,6 +658,14 @@ impl Binder {
         if self.text(&mut original, ins.span, true).is_ok() {
             ins.original = original;
         }
+        // Comments only describe (`# variant-${V} …` above a generated stage, read by the
+        // subrequests): bound as plain text, kept as written if they do not lex.
+        for c in &mut ins.comments {
+            let mut bound = c.clone();
+            if self.text(&mut bound, ins.span, false).is_ok() {
+                *c = bound;
+            }
+        }
         Ok(())
     }
 }
@@ -741,6 +758,25 @@ mod tests {
                 "FROM python:3.12-slim AS test-3.12",
                 "FROM python:3.13-slim AS test-3.13",
                 "RUN echo '$PY' \\$PY 3.13",
+            ]
+        );
+    }
+
+    #[test]
+    fn for_binds_comments_so_they_describe_each_stage() {
+        let text = "FOR V IN slim full\n# variant-${V} The ${V} image, it's $OTHER\nFROM a AS variant-${V}\nEND\n";
+        let mut f = syntax::parse(text);
+        expand(&mut f, &BuildOptions::new(Platform::linux_amd64())).unwrap();
+        let comments: Vec<&str> = f
+            .instructions
+            .iter()
+            .map(|i| i.comments[0].as_str())
+            .collect();
+        assert_eq!(
+            comments,
+            [
+                "variant-slim The slim image, it's $OTHER",
+                "variant-full The full image, it's $OTHER"
             ]
         );
     }

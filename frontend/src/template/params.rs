@@ -148,6 +148,22 @@ pub fn is_definition(from: &Instruction) -> bool {
     matches!(definition(from), Ok(Some(_)))
 }
 
+/// A parameterised stage's name and its signature as documentation shows it:
+/// (`build`, `build(GOOS, GOARCH=amd64)`); `None` for an ordinary stage or a bad definition.
+pub fn signature(from: &Instruction) -> Option<(String, String)> {
+    let (name, params) = definition(from).ok()??;
+    let list = params
+        .iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!("{k}={v}"),
+            None => k.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let shown = format!("{name}({list})");
+    Some((name, shown))
+}
+
 /// `FROM … AS name(params)`: the name and parameters, or `None` for an ordinary stage.
 fn definition(from: &Instruction) -> Result<Option<(String, Params)>> {
     let Args::Words(words) = &from.args else {

@@ -16,6 +16,7 @@ pub mod caps;
 pub mod env;
 pub mod errdefs;
 pub mod stdio;
+pub mod unsupported;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

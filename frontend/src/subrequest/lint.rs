@@ -1,0 +1,299 @@
+//! `frontend.lint` (`docker buildx build --call=check` on buildx ≥ 0.15, `--print=lint` on
+//! 0.13 with `BUILDX_EXPERIMENTAL=1`): the lint findings of a Dockerfile.
+//!
+//! Not answered yet: [`answer`] is where the lint rules get plugged in; until then it
+//! returns BuildKit's typed "unsupported request frontend.lint" error, as a frontend
+//! without lint (BuildKit 0.13's own) does, and `frontend.subrequests.describe` does not
+//! list it (upstream's does not either).
+//!
+//! The answer's format is upstream's (`frontend/subrequests/lint`, v0.14 to HEAD), and
+//! [`reply`] writes it from a [`LintResults`]:
+//! - `result.json`: `{"warnings": [Warning…], "sources": [SourceInfo…], "buildError":
+//!   {"message", "location"}?}` where a `Warning` is `{"ruleName", "description"?,
+//!   "url"?, "detail"?, "location"?: {"sourceIndex"?, "ranges": [{"start": {"line"},
+//!   "end": {"line"}}]}}` and a `SourceInfo` is `{"filename", "data" (base64),
+//!   "language"}`. `description` is the rule's description, `detail` the finding's
+//!   message; `buildError` is the error a build of the file would fail with.
+//! - `result.statuscode`: `1` when there is any warning or a build error, else `0`.
+//! - `result.txt`: each warning as upstream's `PrintLintViolations` prints it (ordered by
+//!   file name then line): `\nWARNING: <rule> - <url>\n<detail>\n` and the source snippet.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::json::to_go_json;
+use super::location::Location;
+use super::Reply;
+use crate::error::{Error, Result, Unsupported};
+use crate::includes::{Loader, Sources};
+use crate::options::BuildOptions;
+
+/// Version of the lint answer's format.
+pub const VERSION: &str = "1.0.0";
+
+/// `lint.LintResults`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LintResults {
+    /// The findings.
+    pub warnings: Vec<Warning>,
+    /// The files the findings' locations index.
+    pub sources: Vec<SourceInfo>,
+    /// The error a build of the file fails with, if any.
+    #[serde(rename = "buildError", skip_serializing_if = "Option::is_none")]
+    pub error: Option<BuildError>,
+}
+
+/// `lint.Warning`: one finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// The rule (`StageNameCasing`).
+    #[serde(rename = "ruleName")]
+    pub rule_name: String,
+    /// What the rule checks.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Where the rule is documented.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// This finding's message.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// Where it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// `lint.BuildError`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BuildError {
+    /// The error message.
+    pub message: String,
+    /// Where.
+    pub location: Location,
+}
+
+/// `pb.SourceInfo` in Go's JSON form (no LLB definition: a Dockerfile has none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceInfo {
+    /// File name (`Dockerfile`).
+    pub filename: String,
+    /// Contents, base64.
+    pub data: String,
+    /// `Dockerfile`.
+    pub language: String,
+    /// The contents as bytes, for the text answer's snippets.
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+/// Every file of a build as lint `sources`, root first (the indexes of [`Location`]).
+pub fn source_infos(sources: &Sources) -> Vec<SourceInfo> {
+    sources
+        .files()
+        .map(|f| SourceInfo {
+            filename: f.filename.clone(),
+            data: strata_proto::base64::encode(&f.data),
+            language: f.language.clone(),
+            bytes: f.data.clone(),
+        })
+        .collect()
+}
+
+/// Answers `frontend.lint` for the Dockerfile `text`.
+///
+/// This is where the lint rules plug in: run them over the file (read through `loader`
+/// like a build), turn each finding into a [`Warning`] located with
+/// [`Location::lines`] (file index from the [`Sources`]), put the error a build would
+/// fail with into [`LintResults::error`], and return [`reply`] of the result. Until then
+/// it is BuildKit's "unsupported request" error, never an empty list of findings.
+pub fn answer(
+    _text: &str,
+    _filename: &str,
+    _opts: &BuildOptions,
+    _loader: &dyn Loader,
+) -> std::result::Result<Reply, (Error, Option<Sources>)> {
+    Err((
+        Error::Unsupported(Unsupported::Subrequest(super::LINT.to_owned())),
+        None,
+    ))
+}
+
+/// The answer for `results`: JSON, status code and text as upstream writes them.
+pub fn reply(results: &LintResults) -> Result<Reply> {
+    let failed = !results.warnings.is_empty() || results.error.is_some();
+    let mut extra = BTreeMap::new();
+    extra.insert(
+        "result.statuscode".to_owned(),
+        if failed { b"1".to_vec() } else { b"0".to_vec() },
+    );
+    Ok(Reply {
+        json: to_go_json(results),
+        text: text(results)?.into_bytes(),
+        version: VERSION,
+        extra,
+    })
+}
+
+fn text(results: &LintResults) -> Result<String> {
+    let source = |w: &Warning| {
+        w.location.as_ref().map(|l| {
+            usize::try_from(l.source_index)
+                .ok()
+                .and_then(|i| results.sources.get(i))
+                .ok_or_else(|| Error::Input("lint: sourceIndex is out of range".to_owned()))
+        })
+    };
+    let mut order: Vec<(&Warning, Option<&SourceInfo>)> = Vec::new();
+    for w in &results.warnings {
+        order.push((w, source(w).transpose()?));
+    }
+    // Upstream's order: by file name, then first line (findings without a place first).
+    order.sort_by(|(a, sa), (b, sb)| {
+        let key = |w: &Warning, s: &Option<&SourceInfo>| {
+            (
+                s.map(|s| s.filename.clone()),
+                w.location
+                    .as_ref()
+                    .and_then(|l| l.ranges.first())
+                    .map(|r| r.start.line),
+            )
+        };
+        key(a, sa).cmp(&key(b, sb))
+    });
+    let mut out = String::new();
+    for (w, s) in order {
+        out.push_str(&format!("\nWARNING: {}", w.rule_name));
+        if !w.url.is_empty() {
+            out.push_str(&format!(" - {}", w.url));
+        }
+        out.push_str(&format!("\n{}\n", w.detail));
+        if let (Some(s), Some(l)) = (s, &w.location) {
+            out.push_str(&snippet(s, l));
+        }
+    }
+    Ok(out)
+}
+
+/// The lines around a location, as BuildKit's `errdefs.Source.Print` shows them.
+fn snippet(s: &SourceInfo, l: &Location) -> String {
+    let text = String::from_utf8_lossy(&s.bytes);
+    let lines: Vec<&str> = text.split('\n').collect();
+    let span = |r: &super::location::Range| (r.start.line, r.end.line.max(r.start.line));
+    let (Some(first), Some(last)) = (
+        l.ranges.iter().map(|r| span(r).0).min(),
+        l.ranges.iter().map(|r| span(r).1).max(),
+    ) else {
+        return String::new();
+    };
+    let count = i32::try_from(lines.len()).unwrap_or(i32::MAX);
+    if first < 1 || first > count {
+        return String::new();
+    }
+    let (mut start, mut end) = (first, last.min(count));
+    let pad = if end == start { 4 } else { 2 };
+    let mut p = 0;
+    while p < pad {
+        if start > 1 {
+            start -= 1;
+            p += 1;
+        }
+        if end != count {
+            end += 1;
+            p += 1;
+        }
+        p += 1;
+    }
+    let mut out = format!("{}:{first}\n--------------------\n", s.filename);
+    for i in start..=end {
+        let marked = l.ranges.iter().any(|r| {
+            let (a, b) = span(r);
+            a <= i && i <= b
+        });
+        let line = usize::try_from(i - 1)
+            .ok()
+            .and_then(|n| lines.get(n))
+            .copied()
+            .unwrap_or("");
+        let prefix = if marked { ">>>" } else { "   " };
+        out.push_str(&format!(" {i:>3} | {prefix} {line}\n"));
+    }
+    out.push_str("--------------------\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use strata_proto::llb::SourceFile;
+
+    use super::*;
+    use crate::syntax::Span;
+
+    fn sources() -> Sources {
+        Sources::single(Arc::new(SourceFile {
+            filename: "Dockerfile".into(),
+            data: b"FROM busybox:local AS Build\nRUN true\nFROM build\nCMD x\n".to_vec(),
+            language: "Dockerfile".into(),
+        }))
+    }
+
+    #[test]
+    fn lint_is_not_answered_until_the_rules_are_plugged_in() {
+        let opts = BuildOptions::new(crate::platform::Platform::linux_amd64());
+        let err = answer("FROM x\n", "Dockerfile", &opts, &crate::includes::NoFiles)
+            .unwrap_err()
+            .0;
+        assert_eq!(err.to_string(), "unsupported request frontend.lint");
+    }
+
+    #[test]
+    fn writes_upstreams_json_status_and_text() {
+        let s = sources();
+        let results = LintResults {
+            warnings: vec![Warning {
+                rule_name: "StageNameCasing".into(),
+                description: "Stage names should be lowercase".into(),
+                url: "https://docs.docker.com/go/dockerfile/rule/stage-name-casing/".into(),
+                detail: "Stage name 'Build' should be lowercase".into(),
+                location: Some(Location::lines(&s, Span::new(0, 5), (1, 1))),
+            }],
+            sources: source_infos(&s),
+            error: None,
+        };
+        let r = reply(&results).unwrap();
+        assert_eq!(r.extra["result.statuscode"], b"1");
+        let v: serde_json::Value = serde_json::from_slice(&r.json).unwrap();
+        assert_eq!(v["warnings"][0]["ruleName"], "StageNameCasing");
+        assert_eq!(
+            v["warnings"][0]["location"]["ranges"][0]["start"]["line"],
+            1
+        );
+        assert_eq!(v["sources"][0]["filename"], "Dockerfile");
+        assert!(v.get("buildError").is_none());
+        assert_eq!(
+            String::from_utf8(r.text).unwrap(),
+            "\nWARNING: StageNameCasing - https://docs.docker.com/go/dockerfile/rule/stage-name-casing/\n\
+             Stage name 'Build' should be lowercase\n\
+             Dockerfile:1\n\
+             --------------------\n   \
+             1 | >>> FROM busybox:local AS Build\n   \
+             2 |     RUN true\n   \
+             3 |     FROM build\n\
+             --------------------\n"
+        );
+    }
+
+    #[test]
+    fn no_findings_is_status_zero() {
+        let r = reply(&LintResults {
+            warnings: Vec::new(),
+            sources: source_infos(&sources()),
+            error: None,
+        })
+        .unwrap();
+        assert_eq!(r.extra["result.statuscode"], b"0");
+        assert!(r.text.is_empty());
+    }
+}

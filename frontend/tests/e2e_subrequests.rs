@@ -1,0 +1,214 @@
+//! End-to-end subrequests: `BUILDX_EXPERIMENTAL=1 docker buildx build --print=…` (buildx
+//! 0.13.1 on the test bed) answered by Strata.
+//!
+//! - Plain Dockerfiles of `testdata/subrequests/` (`outline-*.Dockerfile`) are asked
+//!   `outline`, `targets` and `subrequests.describe` of BuildKit's builtin frontend and of
+//!   Strata (`--build-arg BUILDKIT_SYNTAX=$STRATA_IMAGE`); the JSON answers must be equal
+//!   byte for byte and so must the text buildx prints.
+//! - Dockerfiles using Strata's extensions (`targets-*.Dockerfile`: INCLUDE, IF/FOR,
+//!   parameterised stages) are asked Strata only; its answer must be the one the offline
+//!   pipeline gives (the golden tests in `subrequests.rs` pin that one).
+//! - `--print=lint` is refused by both with BuildKit's "unsupported request" error (the
+//!   builtin frontend of BuildKit 0.13 has no lint; Strata's is not wired in yet).
+//!
+//! Options for a fixture come from its `<case>.args` file, as in the golden tests.
+//! Needs the test bed and the image: `make testbed image`, then `make e2e`.
+
+#![allow(clippy::unwrap_used)] // test helpers, not library code
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use strata::includes::DirLoader;
+use strata::options::BuildOptions;
+use strata::platform::Platform;
+use strata::subrequest::{self, Request};
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/subrequests")
+}
+
+/// The frontend image under test, checked once.
+fn strata_image() -> &'static str {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let image = std::env::var("STRATA_IMAGE").unwrap_or_else(|_| "strata:dev".to_owned());
+        let ok = Command::new("docker")
+            .args(["image", "inspect", "--format", "{{.Id}}", &image])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            ok,
+            "e2e: image {image} is missing; run `make testbed image` first (or `make e2e`)"
+        );
+        image
+    })
+}
+
+/// A fixture's `.args`: `--target x` / `--build-arg K=V` pairs, as buildx arguments.
+fn fixture_args(case: &str) -> Vec<String> {
+    std::fs::read_to_string(dir().join(format!("{case}.args")))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Frontend {
+    Builtin,
+    Strata,
+}
+
+/// What `--print` wrote: exit status, stdout (the answer) and stderr (progress, errors).
+struct Printed {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// `docker buildx build --print=<what>` of fixture `case` with `frontend`.
+fn print(case: &str, frontend: Frontend, what: &str) -> Printed {
+    let mut cmd = Command::new("docker");
+    cmd.env("BUILDX_EXPERIMENTAL", "1")
+        .args(["buildx", "build", "--progress=plain"])
+        .arg(format!("--print={what}"))
+        .args(fixture_args(case))
+        .arg("-f")
+        .arg(format!("{case}.Dockerfile"));
+    if frontend == Frontend::Strata {
+        cmd.arg("--build-arg")
+            .arg(format!("BUILDKIT_SYNTAX={}", strata_image()));
+    }
+    let out = cmd
+        .arg(".")
+        .current_dir(dir())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run docker buildx: {e}"));
+    Printed {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Asks both frontends and requires equal answers (JSON and text).
+fn same_as_builtin(case: &str, request: &str) {
+    for what in [format!("{request},format=json"), request.to_owned()] {
+        let builtin = print(case, Frontend::Builtin, &what);
+        assert!(builtin.ok, "builtin --print={what}: {}", builtin.stderr);
+        let strata = print(case, Frontend::Strata, &what);
+        assert!(strata.ok, "strata --print={what}: {}", strata.stderr);
+        assert!(
+            strata.stderr.contains(strata_image()),
+            "the answer came from Strata's image: {}",
+            strata.stderr
+        );
+        assert!(!strata.stdout.trim().is_empty(), "an answer was printed");
+        assert_eq!(
+            strata.stdout, builtin.stdout,
+            "{case}: --print={what} differs from the builtin frontend's"
+        );
+    }
+}
+
+/// Strata's JSON answer for an extension fixture, against the offline pipeline's.
+fn same_as_offline(case: &str, request: Request, name: &str) {
+    let printed = print(case, Frontend::Strata, &format!("{name},format=json"));
+    assert!(printed.ok, "strata --print={name}: {}", printed.stderr);
+    let mut opts = BTreeMap::new();
+    let args = fixture_args(case);
+    for pair in args.chunks(2) {
+        match pair {
+            [flag, value] if flag == "--target" => {
+                opts.insert("target".to_owned(), value.clone());
+            }
+            [flag, value] if flag == "--build-arg" => {
+                let (k, v) = value.split_once('=').unwrap_or((value, ""));
+                opts.insert(format!("build-arg:{k}"), v.to_owned());
+            }
+            other => panic!("{case}.args: unexpected {other:?}"),
+        }
+    }
+    // buildx passes BUILDKIT_SYNTAX on as a build arg; no fixture reads it.
+    opts.insert(
+        "build-arg:BUILDKIT_SYNTAX".to_owned(),
+        strata_image().to_owned(),
+    );
+    let opts = BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").unwrap();
+    let text = std::fs::read_to_string(dir().join(format!("{case}.Dockerfile"))).unwrap();
+    let filename = format!("{case}.Dockerfile");
+    let offline = subrequest::answer(request, &text, &filename, &opts, &DirLoader(dir()))
+        .unwrap_or_else(|(e, _)| panic!("{case}: {e}"));
+    let offline = String::from_utf8(offline.json).unwrap();
+    assert_eq!(
+        printed.stdout.trim_end(),
+        offline,
+        "{case}: --print={name} differs from the offline answer"
+    );
+}
+
+#[test]
+fn outline_basic_matches_builtin() {
+    same_as_builtin("outline-basic", "outline");
+}
+
+#[test]
+fn outline_deps_matches_builtin() {
+    same_as_builtin("outline-deps", "outline");
+}
+
+#[test]
+fn outline_target_matches_builtin() {
+    same_as_builtin("outline-target", "outline");
+}
+
+#[test]
+fn targets_match_builtin() {
+    for case in ["outline-basic", "outline-deps", "outline-target"] {
+        same_as_builtin(case, "targets");
+    }
+}
+
+#[test]
+fn describe_matches_builtin() {
+    same_as_builtin("outline-basic", "subrequests.describe");
+}
+
+#[test]
+fn lint_is_refused_like_builtin() {
+    for frontend in [Frontend::Builtin, Frontend::Strata] {
+        let printed = print("outline-basic", frontend, "lint");
+        assert!(!printed.ok, "lint is not answered");
+        assert!(
+            printed.stderr.contains("unsupported request frontend.lint"),
+            "{}",
+            printed.stderr
+        );
+    }
+}
+
+#[test]
+fn targets_of_extensions_match_offline() {
+    for case in [
+        "targets-include",
+        "targets-templates",
+        "targets-params-default",
+    ] {
+        same_as_offline(case, Request::Targets, "targets");
+    }
+}
+
+#[test]
+fn outline_of_extensions_matches_offline() {
+    for case in [
+        "targets-include",
+        "targets-templates",
+        "targets-params-default",
+    ] {
+        same_as_offline(case, Request::Outline, "outline");
+    }
+}
