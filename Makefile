@@ -44,6 +44,7 @@ e2e: image
 	STRATA_IMAGE=$(IMAGE) cargo test -p strata --features e2e --test e2e_cache -- --nocapture --test-threads=1
 	STRATA_IMAGE=$(IMAGE) cargo test -p strata --features e2e --test e2e_repro -- --nocapture --test-threads=1
 	STRATA_IMAGE=$(IMAGE) cargo test -p strata --features e2e --test e2e_subrequests -- --nocapture --test-threads=1
+	STRATA_IMAGE=$(IMAGE) cargo test -p strata --features e2e --test e2e_platform -- --nocapture --test-threads=1
 
 ## Everything CI runs.
 test: lint unit e2e

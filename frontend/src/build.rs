@@ -5,6 +5,7 @@
 //! numbers.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use prost::Message;
@@ -16,13 +17,14 @@ use strata_proto::{gateway_pb, pb, rpc};
 
 use crate::error::{Error, Result, Unsupported};
 use crate::includes::{self, Loader, Sources};
+use crate::library::{WithLibrary, LIBRARY_DIR};
 use crate::options::BuildOptions;
 use crate::pipeline;
 use crate::platform::Platform;
+use crate::policy::{self, Policy, Severity, POLICY_PATH};
 use crate::resolve::{self, BridgeResolver};
 use crate::startcheck;
 use crate::subrequest;
-use crate::syntax::LineIndex;
 
 /// A failed build, with the files its spans point into (once we have read them).
 #[derive(Debug)]
@@ -42,16 +44,48 @@ impl From<Error> for Failure {
     }
 }
 
+/// What the frontend image ships beside the binary for a platform team: its policy file
+/// and its stage library (paths, so tests can point elsewhere).
+#[derive(Clone, Debug)]
+pub struct Site {
+    /// The policy file; no file means no policy.
+    pub policy: PathBuf,
+    /// The directory `INCLUDE @name` reads from.
+    pub library: PathBuf,
+}
+
+impl Default for Site {
+    fn default() -> Site {
+        Site {
+            policy: PathBuf::from(POLICY_PATH),
+            library: PathBuf::from(LIBRARY_DIR),
+        }
+    }
+}
+
 /// Serves one build request: builds and `Return`s the result or the error.
 pub async fn serve(bridge: &Bridge, env: &GatewayEnv) -> strata_proto::Result<()> {
-    match build(bridge, env).await {
+    serve_with(bridge, env, &Site::default()).await
+}
+
+/// [`serve`] with the policy and stage library of `site`.
+pub async fn serve_with(
+    bridge: &Bridge,
+    env: &GatewayEnv,
+    site: &Site,
+) -> strata_proto::Result<()> {
+    match build(bridge, env, site).await {
         Ok(result) => bridge.return_result(result).await,
         Err(failure) => bridge.return_error(failure_status(&failure)).await,
     }
 }
 
 /// Builds the request described by `env`.
-pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Result, Failure> {
+pub async fn build(
+    bridge: &Bridge,
+    env: &GatewayEnv,
+    site: &Site,
+) -> Result<gateway_pb::Result, Failure> {
     let build_platform = env
         .build_platform()
         .map(|p| Platform::from_pb(&p.clone().into()))
@@ -59,8 +93,10 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
     let opts = BuildOptions::from_opts(&env.opts, build_platform, &env.session_id)?;
     subrequest::check_caps(&opts.frontend_caps).map_err(Error::from)?;
     if let Some(id) = &opts.request_id {
-        return answer_subrequest(bridge, &opts, id).await;
+        return answer_subrequest(bridge, &opts, id, &site.library).await;
     }
+    // A broken policy fails every build: it must never let one through unchecked.
+    let policy = Policy::load(&site.policy).map_err(Error::Input)?;
     // Frontend inputs (cap `frontend.inputs`): LLB the client built for the Dockerfile or
     // the context, used instead of the `dockerfile` / `context` locals.
     let mut inputs = if bridge.caps().has_frontend(FRONTEND_INPUTS_CAP) {
@@ -103,10 +139,12 @@ pub async fn build(bridge: &Bridge, env: &GatewayEnv) -> Result<gateway_pb::Resu
         }
         let (bridge, text, ignore, cache) =
             (bridge.clone(), text.clone(), ignore.clone(), cache.clone());
+        let (policy, library) = (policy.clone(), site.library.clone());
         // Lint findings are reported once, by the first platform's build (as upstream).
         let lint_digest = (i == 0).then(|| loaded.clone());
         set.spawn(async move {
-            let built = build_for(&bridge, &popts, &text, ignore, cache, lint_digest).await;
+            let site = (policy.as_ref(), library.as_path());
+            let built = build_for(&bridge, &popts, &text, ignore, cache, site, lint_digest).await;
             (i, built)
         });
     }
@@ -127,6 +165,7 @@ async fn answer_subrequest(
     bridge: &Bridge,
     opts: &BuildOptions,
     id: &str,
+    library: &Path,
 ) -> Result<gateway_pb::Result, Failure> {
     let request = subrequest::Request::parse(id).map_err(Error::from)?;
     let reply = if request == subrequest::Request::Describe {
@@ -142,7 +181,7 @@ async fn answer_subrequest(
             None
         };
         let (text, _, _) = read_dockerfile_only(bridge, opts, input).await?;
-        with_includes(bridge, opts, |loader| {
+        with_includes(bridge, opts, library, |loader| {
             subrequest::answer(request, &text, &opts.filename, opts, loader)
         })
         .await?
@@ -170,13 +209,18 @@ async fn build_for(
     text: &str,
     ignore: Vec<String>,
     cache: Vec<CacheImport>,
+    (policy, library): (Option<&Policy>, &Path),
     lint_digest: Option<String>,
 ) -> Result<Built, Failure> {
-    let prepared = prepare_with_includes(bridge, opts, text).await?;
+    let prepared = prepare_with_includes(bridge, opts, text, library).await?;
     let located = |error: Error| Failure {
         error,
         sources: Some(prepared.sources.clone()),
     };
+    if let Some(p) = policy {
+        // Forbidden or unpinned images stop the build before they are even looked up.
+        policy::before_resolve(p, &prepared, opts).map_err(located)?;
+    }
     let platform = opts.target_platform().clone();
     let resolver = BridgeResolver {
         bridge: bridge.clone(),
@@ -193,6 +237,17 @@ async fn build_for(
         lint(bridge, opts, text, &prepared.sources, &images, &digest).await?;
     }
     let converted = pipeline::convert(&prepared, opts, &images, ignore).map_err(located)?;
+    // The policy, before anything runs: errors stop the build, warnings are shown below.
+    let policy_warnings = match policy {
+        Some(p) => policy::enforce(policy::check(
+            p,
+            &prepared,
+            &converted,
+            policy::Bases::Resolved,
+        ))
+        .map_err(located)?,
+        None => Vec::new(),
+    };
     // Every CHECK of the needed stages runs beside the main solve; the result is returned
     // only once all of them passed.
     let mut checks = tokio::task::JoinSet::new();
@@ -220,6 +275,11 @@ async fn build_for(
         .last()
         .map(|op| llb::digest_of(op))
         .unwrap_or_default();
+    for v in &policy_warnings {
+        let (file, lines) = prepared.sources.lines_of(v.span);
+        let message = format!("{}:{}: policy {}", file.filename, lines.0, v.text());
+        warn(bridge, &final_digest, &message, Some((file, lines))).await;
+    }
     let reference = if def.def.is_empty() {
         String::new()
     } else {
@@ -241,6 +301,7 @@ async fn build_for(
     start_check(
         bridge,
         opts,
+        policy.and_then(Policy::entrypoint_check),
         &reference,
         &final_digest,
         &converted,
@@ -324,7 +385,8 @@ fn result(built: &[Built], multi: bool) -> Result<gateway_pb::Result, Failure> {
 const FRONTEND_INPUTS_CAP: &str = "frontend.inputs";
 
 /// The entrypoint check ([`startcheck`]) on the solved target: a warning naming the
-/// executable and the `CMD`/`ENTRYPOINT` line, or an error under `STRATA_STRICT=1`.
+/// executable and the `CMD`/`ENTRYPOINT` line, or an error under `STRATA_STRICT=1` or the
+/// policy's `entrypoint-check` rule at `error`.
 ///
 /// Warnings go through BuildKit's `Warn` (cap `gateway.warnings`), which
 /// `docker buildx build` (0.13.1 tested) prints after the build as "1 warning found";
@@ -332,6 +394,7 @@ const FRONTEND_INPUTS_CAP: &str = "frontend.inputs";
 async fn start_check(
     bridge: &Bridge,
     opts: &BuildOptions,
+    policy: Option<Severity>,
     reference: &str,
     digest: &str,
     converted: &crate::convert::Converted,
@@ -344,27 +407,34 @@ async fn start_check(
     let Some(finding) = startcheck::check(&fs, &converted.image).await else {
         return Ok(());
     };
-    let strict = opts
+    let strict = if policy == Some(Severity::Error) {
+        Some("policy entrypoint-check")
+    } else if opts
         .build_args
         .get("STRATA_STRICT")
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+    {
+        Some("STRATA_STRICT is set")
+    } else {
+        None
+    };
     let setting = finding.setting;
     let Some(src) = &converted.start_source else {
         let message = format!(
             "the image cannot start: {setting} (from the base image): {}",
             finding.message
         );
-        if strict {
-            return Err(Error::Input(message));
+        if let Some(why) = strict {
+            return Err(Error::Input(format!("{message} ({why})")));
         }
         warn(bridge, digest, &message, None).await;
         return Ok(());
     };
-    if strict {
+    if let Some(why) = strict {
         return Err(Error::at(
             src.span,
             format!(
-                "the image cannot start: {setting}: {} (STRATA_STRICT is set)",
+                "the image cannot start: {setting}: {} ({why})",
                 finding.message
             ),
         ));
@@ -526,23 +596,31 @@ async fn prepare_with_includes(
     bridge: &Bridge,
     opts: &BuildOptions,
     text: &str,
+    library: &Path,
 ) -> Result<pipeline::Prepared, Failure> {
-    with_includes(bridge, opts, |loader| {
+    with_includes(bridge, opts, library, |loader| {
         pipeline::prepare_with(text, &opts.filename, opts, loader).map_err(|(e, s)| (e, Some(s)))
     })
     .await
 }
 
 /// Runs `run` (a pure step that reads included files through its loader) until every file
-/// it asked for has been fetched; see [`prepare_with_includes`].
+/// it asked for has been fetched; see [`prepare_with_includes`]. `INCLUDE @name` files come
+/// from the stage `library` instead.
 async fn with_includes<T>(
     bridge: &Bridge,
     opts: &BuildOptions,
+    library: &Path,
     run: impl Fn(&dyn Loader) -> Result<T, (Error, Option<Sources>)>,
 ) -> Result<T, Failure> {
     let fetched = Prefetched::default();
+    // `INCLUDE @name` reads the frontend image's own library, never the user's files.
+    let loader = WithLibrary {
+        dir: library,
+        files: &fetched,
+    };
     for _ in 0..=includes::MAX_DEPTH + 1 {
-        let result = run(&fetched);
+        let result = run(&loader);
         let wanted = std::mem::take(&mut *lock(&fetched.wanted));
         if wanted.is_empty() {
             return result.map_err(|(error, sources)| Failure { error, sources });
@@ -792,22 +870,35 @@ pub fn failure_status(f: &Failure) -> rpc::Status {
             details: Vec::new(),
         };
     }
-    match (&f.error, &f.sources, f.error.span()) {
-        (_, Some(sources), Some(span)) => {
-            let (file, span) = sources.locate(span);
-            let text = String::from_utf8_lossy(&file.data);
-            let index = LineIndex::new(&text);
-            let start = index.line(span.start);
-            let end = index.line(span.end.saturating_sub(1).max(span.start));
-            let message = format!("{}:{}: {}", file.filename, start, f.error);
-            let info = pb::SourceInfo {
-                filename: file.filename.clone(),
-                data: file.data.clone(),
-                language: file.language.clone(),
-                definition: None,
+    let located = f.error.located();
+    match &f.sources {
+        // One line of message and one source snippet per located problem (several for
+        // policy violations), so buildx prints each with its file and lines.
+        Some(sources) if !located.is_empty() => {
+            let mut lines = Vec::new();
+            let mut details = Vec::new();
+            for (span, message) in &located {
+                let (file, (start, end)) = sources.lines_of(*span);
+                lines.push(format!("{}:{}: {}", file.filename, start, message));
+                details.push(errdefs::Source {
+                    info: Some(pb::SourceInfo {
+                        filename: file.filename.clone(),
+                        data: file.data.clone(),
+                        language: file.language.clone(),
+                        definition: None,
+                    }),
+                    ranges: vec![llb::line_range(start, end)],
+                });
+            }
+            let status = rpc::Status {
+                code: tonic_code_unknown(),
+                message: lines.join("\n"),
+                details: Vec::new(),
             };
-            let range = llb::line_range(start, end);
-            errdefs::source_error(&message, info, vec![range])
+            // BuildKit wraps the error once per detail, in order, and buildx prints the
+            // outermost source first: attached last to first, the snippets come out in the
+            // order of the message's lines.
+            details.iter().rev().fold(status, errdefs::with_source)
         }
         _ => rpc::Status {
             code: tonic_code_unknown(),

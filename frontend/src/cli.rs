@@ -41,6 +41,15 @@ pub enum Command {
         /// `--opt add-hosts=db=10.0.0.2` or `--opt context:base=docker-image://alpine`.
         #[arg(long = "opt", value_name = "KEY=VALUE")]
         opts: Vec<String>,
+        /// The stage library `INCLUDE @name` reads from.
+        #[arg(long, value_name = "DIR", default_value = crate::library::LIBRARY_DIR)]
+        lib: PathBuf,
+    },
+    /// A platform team's policy, applied offline (see `policy_cli`).
+    Policy {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: crate::policy_cli::PolicyCommand,
     },
     /// Print lint findings (BuildKit's build checks and Strata's own), offline.
     Lint(crate::lint::cli::LintArgs),
@@ -68,6 +77,7 @@ pub async fn run(cli: Cli) -> Result<Output, String> {
             build_args,
             platform,
             opts: extra,
+            lib,
         } => {
             let text = std::fs::read_to_string(&dockerfile)
                 .map_err(|e| format!("{}: {e}", dockerfile.display()))?;
@@ -97,10 +107,23 @@ pub async fn run(cli: Cli) -> Result<Output, String> {
                 .parent()
                 .map(std::path::Path::to_path_buf)
                 .unwrap_or_default();
-            let json = llb_json_with(&text, &name, &opts, &DirLoader(dir)).await?;
+            let files = DirLoader(dir);
+            let loader = crate::library::WithLibrary {
+                dir: &lib,
+                files: &files,
+            };
+            let json = llb_json_with(&text, &name, &opts, &loader).await?;
             Ok(Output {
                 stdout: format!("{json}\n"),
                 ..Output::default()
+            })
+        }
+        Command::Policy { command } => {
+            let report = crate::policy_cli::run(command).await;
+            Ok(Output {
+                stdout: report.stdout,
+                stderr: report.stderr,
+                code: report.code,
             })
         }
     }

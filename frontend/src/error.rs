@@ -15,6 +15,10 @@ pub enum Error {
         /// Where.
         span: Span,
     },
+    /// Several problems at known places, all reported at once (policy violations): the
+    /// first is the primary location, the edge shows every one with its lines.
+    #[error("{}", .0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("; "))]
+    Several(Vec<(Span, String)>),
     /// Bad input with no place in the Dockerfile (a build option, a missing file).
     #[error("{0}")]
     Input(String),
@@ -51,7 +55,18 @@ impl Error {
     pub fn span(&self) -> Option<Span> {
         match self {
             Error::Located { span, .. } => Some(*span),
+            Error::Several(all) => all.first().map(|(span, _)| *span),
             _ => None,
+        }
+    }
+
+    /// Every located problem this error reports, in order: one for [`Error::Located`],
+    /// each of [`Error::Several`], none for the others.
+    pub fn located(&self) -> Vec<(Span, String)> {
+        match self {
+            Error::Located { message, span } => vec![(*span, message.clone())],
+            Error::Several(all) => all.clone(),
+            _ => Vec::new(),
         }
     }
 }

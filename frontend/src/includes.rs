@@ -9,6 +9,10 @@
 //!
 //! Expansion is pure: files come from a [`Loader`] (BuildKit's `dockerfile` local in gateway
 //! mode, the disk for the CLI, a map in tests).
+//!
+//! `INCLUDE @name` names a file of the frontend image's stage library instead
+//! ([`crate::library`]); such files are `@<path in the library>` here and in [`Sources`],
+//! and the relative includes inside them stay in the library.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +29,7 @@ pub const MAX_DEPTH: usize = 32;
 /// Reads included files by their path relative to the root file's directory.
 pub trait Loader {
     /// The text of `path` (already cleaned, relative, never `..`), or why it cannot be read.
+    /// A path starting with `@` is a file of the stage library ([`crate::library`]).
     fn load(&self, path: &str) -> Result<String, String>;
 }
 
@@ -126,6 +131,16 @@ impl Sources {
         let (file, local) = self.locate(span);
         let text = String::from_utf8_lossy(&file.data);
         (file, syntax::LineIndex::new(&text).line(local.start))
+    }
+
+    /// The file a span points into and the 1-based first and last line it covers there.
+    pub fn lines_of(&self, span: Span) -> (&Arc<SourceFile>, (u32, u32)) {
+        let (file, local) = self.locate(span);
+        let text = String::from_utf8_lossy(&file.data);
+        let index = syntax::LineIndex::new(&text);
+        let start = index.line(local.start);
+        let end = index.line(local.end.saturating_sub(1).max(local.start));
+        (file, (start, end))
     }
 
     /// Every file, root first.
@@ -286,6 +301,13 @@ fn include_path(ins: &Instruction, current: &str) -> Result<String> {
         }
     };
     let text = word.text.trim_matches(|c| c == '"' || c == '\'');
+    if let Some(name) = text.strip_prefix('@') {
+        return library_path(name, "", text, word.span);
+    }
+    if let Some(file) = current.strip_prefix('@') {
+        let dir = file.rsplit_once('/').map_or("", |(dir, _)| dir);
+        return library_path(text, dir, text, word.span);
+    }
     let dir = match current.rsplit_once('/') {
         Some((dir, _)) => dir,
         None => "",
@@ -303,6 +325,28 @@ fn include_path(ins: &Instruction, current: &str) -> Result<String> {
         ));
     }
     Ok(rel)
+}
+
+/// A file of the stage library: `name` relative to the library directory `dir` (`""` for
+/// its top), as `@<path>`. It may not leave the library, and is never absolute.
+fn library_path(name: &str, dir: &str, written: &str, span: Span) -> Result<String> {
+    let joined = if dir.is_empty() {
+        paths::clean(name)
+    } else {
+        paths::clean(&format!("{dir}/{name}"))
+    };
+    if name.is_empty()
+        || name.starts_with('/')
+        || joined == "."
+        || joined == ".."
+        || joined.starts_with("../")
+    {
+        return Err(Error::at(
+            span,
+            format!("INCLUDE {written}: a stage library file is named by `@name` or by a path relative to it, inside the library"),
+        ));
+    }
+    Ok(format!("@{joined}"))
 }
 
 fn shift_file(file: &mut Dockerfile, by: u32) {
@@ -480,6 +524,61 @@ mod tests {
         for bad in ["INCLUDE ../x", "INCLUDE a b", "INCLUDE", "INCLUDE --x=1 a"] {
             let (_, r) = expand(&format!("FROM x\n{bad}\n"), "Dockerfile", &NoFiles);
             assert!(r.is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn library_includes_name_library_files_and_stay_inside() {
+        let map = files(&[
+            ("@go-service", "INCLUDE common/base.Dockerfile\nRUN go\n"),
+            (
+                "@common/base.Dockerfile",
+                "RUN base\nINCLUDE ../tools\nINCLUDE @tools\n",
+            ),
+            ("@tools", "RUN tools\n"),
+        ]);
+        let (sources, r) = expand("FROM x\nINCLUDE @go-service\n", "Dockerfile", &map);
+        let f = r.unwrap();
+        assert_eq!(
+            keywords(&f),
+            ["FROM x", "RUN base", "RUN tools", "RUN tools", "RUN go"]
+        );
+        let names: Vec<&str> = sources.files().map(|f| f.filename.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Dockerfile",
+                "@go-service",
+                "@common/base.Dockerfile",
+                "@tools",
+                "@tools"
+            ]
+        );
+        // Errors inside a library file name it and its line.
+        let map = files(&[("@svc", "RUN ok\nCOPY one\n")]);
+        let (sources, r) = expand("FROM x\nINCLUDE @svc\n", "Dockerfile", &map);
+        let e = crate::instructions::lower(&r.unwrap()).unwrap_err();
+        assert!(err_at(&sources, &e).starts_with("@svc:2: COPY requires"));
+    }
+
+    #[test]
+    fn library_names_may_not_leave_the_library() {
+        for (root, lib) in [
+            ("INCLUDE @../x", ""),
+            ("INCLUDE @", ""),
+            ("INCLUDE @/etc/passwd", ""),
+            ("INCLUDE @a/../../x", ""),
+            ("INCLUDE @lib", "INCLUDE ../x\n"),
+            ("INCLUDE @lib", "INCLUDE /etc/passwd\n"),
+        ] {
+            let map = files(&[("@lib", lib)]);
+            let (sources, r) = expand(&format!("FROM x\n{root}\n"), "Dockerfile", &map);
+            let e = r.unwrap_err();
+            assert!(
+                e.to_string().contains("inside the library"),
+                "{root} / {lib}: {}",
+                err_at(&sources, &e)
+            );
         }
     }
 

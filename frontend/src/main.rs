@@ -24,8 +24,8 @@ fn main() -> ExitCode {
         // the pipe only after we exit, so returning from main would hang the build.
         std::process::exit(code);
     }
-    let cli = cli::Cli::parse();
-    match runtime.block_on(cli::run(cli)) {
+    // `strata lint` and `strata policy check` exit 0, 1 or 2 (their `Output::code`).
+    match runtime.block_on(cli::run(cli::Cli::parse())) {
         Ok(out) => {
             print!("{}", out.stdout);
             eprint!("{}", out.stderr);

@@ -115,6 +115,11 @@ pub(crate) fn dispatch_copy(
             if !c.is_add {
                 return Err(Error::at(*span, "source can't be a URL for COPY"));
             }
+            d.downloads.push(super::Download {
+                url: s.clone(),
+                checksum: checksum.is_some(),
+                span: src.span,
+            });
             let filename = remote::http_filename(s);
             let mut meta = remote_meta();
             meta.description

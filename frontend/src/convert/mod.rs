@@ -71,6 +71,20 @@ pub struct Converted {
     /// when there is one, else the last `CMD`) in the target or a stage it builds on;
     /// `None` when it came from the base image or was never set.
     pub start_source: Option<Source>,
+    /// Every `ADD <http url>` of the stages the target needs, URLs expanded: what the
+    /// policy's `add-checksum` rule reads.
+    pub downloads: Vec<Download>,
+}
+
+/// One `ADD` of an HTTP(S) URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Download {
+    /// The URL, expanded.
+    pub url: String,
+    /// Whether `--checksum` pins the content.
+    pub checksum: bool,
+    /// The `ADD` instruction (the `FROM` line for an `ONBUILD` trigger's).
+    pub span: crate::syntax::Span,
 }
 
 /// Converts the target stage of `lowered` as planned.
@@ -155,6 +169,8 @@ pub(crate) struct Dispatch {
     pub names: names::StepNames,
     /// This stage's `CHECK`s, as states that run them.
     pub checks: Vec<State>,
+    /// This stage's `ADD <http url>`s.
+    pub downloads: Vec<Download>,
     /// The last `CMD` and `ENTRYPOINT` instructions seen (inherited from a parent stage).
     pub start_sources: (Option<Source>, Option<Source>),
 }
@@ -275,6 +291,7 @@ fn convert_with(
                 d.cmd_set = false;
                 d.args.clear();
                 d.checks.clear();
+                d.downloads.clear();
                 // Image env entries move after inherited ARG values.
                 for kv in d.image.config.env.clone().unwrap_or_default() {
                     let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
@@ -386,6 +403,12 @@ fn convert_with(
         .filter_map(|&i| done[i].as_ref())
         .flat_map(|d| d.checks.iter().cloned())
         .collect();
+    let downloads = plan
+        .order
+        .iter()
+        .filter_map(|&i| done[i].as_ref())
+        .flat_map(|d| d.downloads.iter().cloned())
+        .collect();
     let d = done[plan.target]
         .take()
         .ok_or_else(|| Error::Input("target stage was not converted".to_owned()))?;
@@ -424,6 +447,7 @@ fn convert_with(
         base_config: d.base_config,
         checks,
         start_source,
+        downloads,
     })
 }
 
@@ -689,6 +713,7 @@ fn from_image(
         names: names::StepNames::new(label, total),
         image,
         checks: Vec::new(),
+        downloads: Vec::new(),
         start_sources: (None, None),
     };
     for kv in d.image.config.env.clone().unwrap_or_default() {

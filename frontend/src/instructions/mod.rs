@@ -53,6 +53,8 @@ pub struct Source {
     pub lines: (u32, u32),
     /// The logical line, for progress names and history.
     pub original: String,
+    /// Its `--flags` as written (values unexpanded): what policy rules on flags read.
+    pub flags: Vec<syntax::Flag>,
     /// The comment lines directly above (`#` stripped): `# build Compiles the app` above
     /// `FROM … AS build` describes the stage, as in BuildKit's subrequests.
     pub comments: Vec<String>,
@@ -260,6 +262,7 @@ fn source_of(ins: &Instruction) -> Source {
         span: ins.span,
         lines: (ins.start_line, ins.end_line),
         original: ins.original.clone(),
+        flags: ins.flags.clone(),
         comments: ins.comments.clone(),
     }
 }

@@ -1,0 +1,190 @@
+//! `strata policy check`: the platform policy applied to a Dockerfile offline, with no
+//! BuildKit, for pre-commit hooks and CI lint jobs. It runs the gateway's pipeline and
+//! [`policy::check`]; what only a resolved base image could tell (its `USER`, its labels)
+//! is unknown here, and findings that hinge on it are warnings saying so.
+//!
+//! Output: one `file:line: rule: message` line per violation on stdout (`warning: `
+//! before the message of a warn-level one). Exit status: 0 without errors, 1 with
+//! policy errors (or a Dockerfile that does not build), 2 when the policy file or the
+//! Dockerfile cannot be read or the policy does not parse.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use crate::includes::DirLoader;
+use crate::library::{WithLibrary, LIBRARY_DIR};
+use crate::options::BuildOptions;
+use crate::pipeline;
+use crate::platform::Platform;
+use crate::policy::{self, Bases, Policy, Severity, POLICY_PATH};
+use crate::resolve::{self, OfflineResolver};
+
+/// `strata policy …`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check a Dockerfile against a policy file, offline; exits 1 on policy errors.
+    Check(CheckArgs),
+}
+
+/// `strata policy check` options: the policy, then what a build would be given.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The Dockerfile.
+    pub dockerfile: PathBuf,
+    /// The policy file.
+    #[arg(long, value_name = "FILE", default_value = POLICY_PATH)]
+    pub policy: PathBuf,
+    /// The stage to build (default: the last): only the stages it needs are checked.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// A build arg, `NAME=value` (repeatable).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+    /// Target platform (default linux/amd64).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// The stage library `INCLUDE @name` reads from.
+    #[arg(long, value_name = "DIR", default_value = LIBRARY_DIR)]
+    pub lib: PathBuf,
+}
+
+/// What a run prints and its exit status.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The violations, one per line.
+    pub stdout: String,
+    /// A summary, notes and errors.
+    pub stderr: String,
+    /// 0, 1 or 2 (see the module docs).
+    pub code: u8,
+}
+
+impl Report {
+    fn usage(message: String) -> Report {
+        Report {
+            stdout: String::new(),
+            stderr: format!("strata: {message}\n"),
+            code: 2,
+        }
+    }
+
+    /// Prints the report and gives the process its exit status.
+    pub fn emit(self) -> ExitCode {
+        print!("{}", self.stdout);
+        eprint!("{}", self.stderr);
+        ExitCode::from(self.code)
+    }
+}
+
+/// Runs a `strata policy` command.
+pub async fn run(command: PolicyCommand) -> Report {
+    match command {
+        PolicyCommand::Check(args) => check(args).await,
+    }
+}
+
+async fn check(args: CheckArgs) -> Report {
+    let policy = match Policy::load(&args.policy) {
+        Ok(Some(p)) => p,
+        Ok(None) => return Report::usage(format!("no policy file at {}", args.policy.display())),
+        Err(e) => return Report::usage(e),
+    };
+    let text = match std::fs::read(&args.dockerfile) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => return Report::usage(format!("{}: {e}", args.dockerfile.display())),
+    };
+    let mut raw = BTreeMap::new();
+    if let Some(t) = args.target {
+        raw.insert("target".to_owned(), t);
+    }
+    if let Some(p) = args.platform {
+        raw.insert("platform".to_owned(), p);
+    }
+    for arg in args.build_args {
+        let (k, v) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
+        raw.insert(format!("build-arg:{k}"), v.to_owned());
+    }
+    let opts = match BuildOptions::from_opts(&raw, Platform::linux_amd64(), "") {
+        Ok(o) => o,
+        Err(e) => return Report::usage(e.to_string()),
+    };
+    let name = args
+        .dockerfile
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = args
+        .dockerfile
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let files = DirLoader(dir);
+    let loader = WithLibrary {
+        dir: &args.lib,
+        files: &files,
+    };
+    let broken = |e: crate::error::Error, sources: &crate::includes::Sources| {
+        let at = match e.span() {
+            Some(span) => {
+                let (file, line) = sources.line_of(span);
+                format!("{}:{line}: ", file.filename)
+            }
+            None => String::new(),
+        };
+        Report {
+            stdout: String::new(),
+            stderr: format!("strata: {at}{e}\nstrata: the Dockerfile does not build, so its policy cannot be checked\n"),
+            code: 1,
+        }
+    };
+    let prepared = match pipeline::prepare_with(&text, &name, &opts, &loader) {
+        Ok(p) => p,
+        Err((e, sources)) => return broken(e, &sources),
+    };
+    let converted = match resolve::resolve_all(&OfflineResolver, &prepared.plan)
+        .await
+        .and_then(|images| pipeline::convert(&prepared, &opts, &images, Vec::new()))
+    {
+        Ok(c) => c,
+        Err(e) => return broken(e, &prepared.sources),
+    };
+    let violations = policy::check(&policy, &prepared, &converted, Bases::Unknown);
+    let mut stdout = String::new();
+    let (mut errors, mut warnings) = (0, 0);
+    for v in &violations {
+        let (file, line) = prepared.sources.line_of(v.span);
+        let note = match v.severity {
+            Severity::Error => {
+                errors += 1;
+                ""
+            }
+            Severity::Warn => {
+                warnings += 1;
+                "warning: "
+            }
+        };
+        stdout.push_str(&format!(
+            "{}:{line}: {}: {note}{}\n",
+            file.filename, v.rule, v.message
+        ));
+    }
+    let mut stderr = String::new();
+    if policy.entrypoint_check().is_some() {
+        stderr.push_str(
+            "strata: entrypoint-check needs the built image: it is applied by the build, not here\n",
+        );
+    }
+    if errors + warnings > 0 {
+        stderr.push_str(&format!(
+            "strata: {errors} policy error(s), {warnings} warning(s)\n"
+        ));
+    }
+    Report {
+        stdout,
+        stderr,
+        code: u8::from(errors > 0),
+    }
+}
