@@ -87,6 +87,25 @@ fn paths_are_shown_as_given() {
 }
 
 #[test]
+fn stage_library_files_keep_their_at_name() {
+    let d = Dir::new(
+        "lib",
+        &[
+            ("Dockerfile", "FROM busybox:local\nINCLUDE @tools\n"),
+            ("lib/tools.Dockerfile", "RUN true\nENV A 1\n"),
+        ],
+    );
+    let r = strata(&d.0, &["--lib", "lib", "Dockerfile"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (
+            0,
+            "@tools:2:5: LegacyKeyValueFormat: \"ENV key=value\" should be used instead of legacy \"ENV key value\" format\n"
+        )
+    );
+}
+
+#[test]
 fn a_clean_dockerfile_prints_nothing() {
     let d = Dir::new(
         "clean",

@@ -16,6 +16,7 @@ use clap::{Args, ValueEnum};
 use crate::cli::Output;
 use crate::convert::BaseImages;
 use crate::includes::DirLoader;
+use crate::library::WithLibrary;
 use crate::options::BuildOptions;
 use crate::platform::Platform;
 
@@ -52,6 +53,9 @@ pub struct LintArgs {
     /// Exit 1 on any finding, not only when the Dockerfile asks for `error=true`.
     #[arg(long)]
     pub strict: bool,
+    /// The stage library `INCLUDE @name` reads from.
+    #[arg(long, value_name = "DIR", default_value = crate::library::LIBRARY_DIR)]
+    pub lib: PathBuf,
 }
 
 /// Runs `strata lint`.
@@ -81,10 +85,15 @@ pub fn run(args: &LintArgs) -> Output {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let files = DirLoader(dir.clone());
+    let loader = WithLibrary {
+        dir: &args.lib,
+        files: &files,
+    };
     let report = lint(&Input {
         text: &text,
         filename: &name,
-        loader: &DirLoader(dir.clone()),
+        loader: &loader,
         opts: &opts,
         images: &BaseImages::new(),
     });
@@ -111,7 +120,8 @@ pub fn exit_code(report: &Report, strict: bool) -> u8 {
     u8::from(failing || (strict && !report.findings.is_empty()))
 }
 
-/// Paths as the user can open them: the root as given, included files beside it.
+/// Paths as the user can open them: the root as given, included files beside it (stage
+/// library files keep their `@name`).
 fn shown_paths(mut located: Vec<Located>, root: &Path, dir: &Path) -> Vec<Located> {
     let root_name = root
         .file_name()
@@ -120,6 +130,8 @@ fn shown_paths(mut located: Vec<Located>, root: &Path, dir: &Path) -> Vec<Locate
     for l in &mut located {
         l.file = if l.file == root_name {
             root.display().to_string()
+        } else if l.file.starts_with('@') {
+            l.file.clone()
         } else {
             dir.join(&l.file).display().to_string()
         };
