@@ -22,6 +22,8 @@
 //!
 //! Needs the test bed: `make testbed image`, then `make e2e`. Missing pieces fail the tests.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
@@ -286,7 +288,7 @@ fn compat_dir() -> PathBuf {
 fn strata_image() -> &'static str {
     static IMAGE: OnceLock<String> = OnceLock::new();
     IMAGE.get_or_init(|| {
-        let image = std::env::var("STRATA_IMAGE").unwrap_or_else(|_| "strata:dev".to_owned());
+        let image = support::strata_image_name();
         let hint = "run `make testbed image` first (or `make e2e`)";
         for (what, args) in [
             ("the docker CLI / dockerd", vec!["version"]),
@@ -491,36 +493,12 @@ fn build(case: &Case, frontend: Frontend, output: &[String], scratch: &Path) -> 
     run_logged(cmd, &scratch.join(format!("{}.log", frontend.name())))
 }
 
-/// Runs `cmd` with stdout and stderr into `log_path`, killing it after [`BUILD_TIMEOUT`].
-fn run_logged(mut cmd: Command, log_path: &Path) -> Build {
-    let log = fs::File::create(log_path).expect("create log file");
-    cmd.stdin(Stdio::null())
-        .stdout(log.try_clone().expect("dup log"))
-        .stderr(log);
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for docker") {
-            break status;
-        }
-        if started.elapsed() > BUILD_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            let log = fs::read_to_string(log_path).unwrap_or_default();
-            panic!("timed out after {BUILD_TIMEOUT:?}: {shown}\n{log}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut text = String::new();
-    fs::File::open(log_path)
-        .and_then(|mut f| f.read_to_string(&mut text))
-        .expect("read log");
+/// Runs `cmd` with its output into `log_path`, killed after [`BUILD_TIMEOUT`].
+fn run_logged(cmd: Command, log_path: &Path) -> Build {
+    let run = support::run_logged(cmd, log_path, BUILD_TIMEOUT);
     Build {
-        ok: status.success(),
-        log: text,
+        ok: run.ok,
+        log: run.log,
     }
 }
 

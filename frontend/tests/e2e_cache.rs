@@ -13,6 +13,8 @@
 //! and no concurrent session on the same daemon, can have warmed the steps under test.
 //! Needs the test bed (`make testbed image`); run by `make e2e`.
 
+mod support;
+
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -41,15 +43,8 @@ fn testdata(case: &str) -> PathBuf {
 fn strata_image() -> &'static str {
     static IMAGE: OnceLock<String> = OnceLock::new();
     IMAGE.get_or_init(|| {
-        let image = std::env::var("STRATA_IMAGE").unwrap_or_else(|_| "strata:dev".to_owned());
-        let out = Command::new("docker")
-            .args(["image", "inspect", "--format", "{{.Id}}", &image])
-            .output()
-            .expect("run docker");
-        assert!(
-            out.status.success(),
-            "frontend image {image} missing: run `make testbed image` (or `make e2e`)"
-        );
+        let image = support::strata_image_name();
+        support::assert_image_present(&image);
         image
     })
 }
@@ -69,45 +64,16 @@ enum Frontend {
     Strata,
 }
 
-/// The outcome of one command: success and its combined output.
-struct Run {
-    ok: bool,
-    log: String,
-}
+use support::Logged as Run;
 
 /// Runs `docker args…` in `dir`, output into a temp file, killed after [`TIMEOUT`].
 fn docker(dir: &Path, args: &[String]) -> Run {
     let path = std::env::temp_dir().join(format!("strata-e2e-cache-{}.log", nonce("log")));
-    let file = fs::File::create(&path).expect("log file");
-    let mut child = Command::new("docker")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().expect("dup"))
-        .stderr(file)
-        .spawn()
-        .expect("run docker");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if started.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("timed out: docker {}", args.join(" "));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut log = String::new();
-    fs::File::open(&path)
-        .and_then(|mut f| f.read_to_string(&mut log))
-        .expect("read log");
+    let mut cmd = Command::new("docker");
+    cmd.args(args).current_dir(dir);
+    let run = support::run_logged(cmd, &path, TIMEOUT);
     let _ = fs::remove_file(&path);
-    Run {
-        ok: status.success(),
-        log,
-    }
+    run
 }
 
 /// `docker buildx build --progress=plain` of `dir` with `frontend` and `args`.

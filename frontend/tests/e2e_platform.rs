@@ -10,6 +10,7 @@
 //! Needs the test bed and `STRATA_IMAGE` (`make e2e` does both).
 
 mod platform;
+mod support;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -190,7 +191,7 @@ fn check_case(dir: &str) {
 fn setup() -> &'static Setup {
     static SETUP: OnceLock<Setup> = OnceLock::new();
     SETUP.get_or_init(|| {
-        let strata = std::env::var("STRATA_IMAGE").unwrap_or_else(|_| "strata:dev".to_owned());
+        let strata = support::strata_image_name();
         docker(&["image", "inspect", "--format", "{{.Id}}", &strata]);
         let tagged = format!("{TRUSTED_REPO}:platform");
         docker(&["tag", "busybox:local", &tagged]);
@@ -266,42 +267,11 @@ fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// How a command ended: success and its combined output.
-struct Built {
-    ok: bool,
-    log: String,
-}
+use support::Logged as Built;
 
-/// Runs `cmd` with stdout and stderr into `log_path`, killing it after [`TIMEOUT`].
-fn run_logged(mut cmd: Command, log_path: &Path) -> Built {
-    let log = fs::File::create(log_path).expect("create log file");
-    cmd.stdin(Stdio::null())
-        .stdout(log.try_clone().expect("dup log"))
-        .stderr(log);
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for docker") {
-            break status;
-        }
-        if started.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("timed out after {TIMEOUT:?}: {shown}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut text = String::new();
-    fs::File::open(log_path)
-        .and_then(|mut f| f.read_to_string(&mut text))
-        .expect("read log");
-    Built {
-        ok: status.success(),
-        log: text,
-    }
+/// Runs `cmd` with its output into `log_path`, killed after [`TIMEOUT`].
+fn run_logged(cmd: Command, log_path: &Path) -> Built {
+    support::run_logged(cmd, log_path, TIMEOUT)
 }
 
 /// The paths in an exported rootfs tar, without `./` and trailing `/`.

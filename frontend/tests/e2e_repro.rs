@@ -18,6 +18,8 @@
 //!
 //! Needs the test bed (`make testbed image`); run by `make e2e`.
 
+mod support;
+
 use std::fs;
 use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
@@ -70,7 +72,7 @@ fn c8d_host() -> &'static str {
 fn strata_image() -> &'static str {
     static IMAGE: OnceLock<String> = OnceLock::new();
     IMAGE.get_or_init(|| {
-        let image = std::env::var("STRATA_IMAGE").unwrap_or_else(|_| "strata:dev".to_owned());
+        let image = support::strata_image_name();
         let mut save = Command::new("docker")
             .args(["save", &image])
             .stdout(Stdio::piped())
@@ -134,34 +136,13 @@ fn plain_dockerfile() -> PathBuf {
 /// Runs `docker args…` against the second dockerd; success and combined output.
 fn docker(args: &[String]) -> (bool, String) {
     let path = temp_path("log");
-    let file = fs::File::create(&path).expect("log file");
-    let mut child = Command::new("docker")
-        .args(args)
+    let mut cmd = Command::new("docker");
+    cmd.args(args)
         .env("DOCKER_HOST", c8d_host())
-        .current_dir(calculator_dir())
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().expect("dup"))
-        .stderr(file)
-        .spawn()
-        .expect("run docker");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if started.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("timed out: docker {}", args.join(" "));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut log = String::new();
-    fs::File::open(&path)
-        .and_then(|mut f| f.read_to_string(&mut log))
-        .expect("read log");
+        .current_dir(calculator_dir());
+    let run = support::run_logged(cmd, &path, TIMEOUT);
     let _ = fs::remove_file(&path);
-    (status.success(), log)
+    (run.ok, run.log)
 }
 
 /// One exported build: what it reported and how long it took.

@@ -16,6 +16,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers, not library code
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,15 +36,8 @@ fn dir() -> PathBuf {
 fn strata_image() -> &'static str {
     static IMAGE: OnceLock<String> = OnceLock::new();
     IMAGE.get_or_init(|| {
-        let image = std::env::var("STRATA_IMAGE").unwrap_or_else(|_| "strata:dev".to_owned());
-        let ok = Command::new("docker")
-            .args(["image", "inspect", "--format", "{{.Id}}", &image])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            ok,
-            "e2e: image {image} is missing; run `make testbed image` first (or `make e2e`)"
-        );
+        let image = support::strata_image_name();
+        support::assert_image_present(&image);
         image
     })
 }

@@ -1,0 +1,72 @@
+//! What every end-to-end test binary needs from the shell: running `docker` with its
+//! output in a log file and a time limit, so a wedged build fails the test instead of
+//! hanging CI, and the test can still read the whole log afterwards.
+//!
+//! Shared through `mod support;` (each test binary is its own crate, so a helper one of
+//! them does not use would otherwise warn).
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How a command ended: success and its combined stdout and stderr.
+pub struct Logged {
+    /// Whether it exited with status 0.
+    pub ok: bool,
+    /// stdout and stderr, interleaved as written.
+    pub log: String,
+}
+
+/// Runs `cmd` with stdout and stderr into `log_path`, killing it after `timeout`
+/// (the panic then shows the log so far).
+pub fn run_logged(mut cmd: Command, log_path: &Path, timeout: Duration) -> Logged {
+    let log = fs::File::create(log_path).expect("create log file");
+    cmd.stdin(Stdio::null())
+        .stdout(log.try_clone().expect("dup log"))
+        .stderr(log);
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the command") {
+            break status;
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = fs::read_to_string(log_path).unwrap_or_default();
+            panic!("timed out after {timeout:?}: {shown}\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut text = String::new();
+    fs::File::open(log_path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .expect("read log");
+    Logged {
+        ok: status.success(),
+        log: text,
+    }
+}
+
+/// The frontend image under test: `STRATA_IMAGE`, or `strata:dev` as `make image` tags it.
+pub fn strata_image_name() -> String {
+    std::env::var("STRATA_IMAGE").unwrap_or_else(|_| "strata:dev".to_owned())
+}
+
+/// Panics with a hint to run `make testbed image` unless dockerd has `image`.
+pub fn assert_image_present(image: &str) {
+    let ok = Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", image])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "frontend image {image} is missing: run `make testbed image` first (or `make e2e`)"
+    );
+}
