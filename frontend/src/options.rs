@@ -197,6 +197,22 @@ impl BuildOptions {
         self.platforms.first().unwrap_or(&self.build_platform)
     }
 
+    /// The predefined platform args (`BUILDPLATFORM`, `TARGETARCH`, …), build args overriding
+    /// them: what global `ARG` defaults, `IF` conditions and `FROM` lines see before any
+    /// global `ARG`. One definition, so the template layer, the planner, lint and the
+    /// outline agree.
+    pub fn predefined_args(&self) -> Vec<(String, String)> {
+        self.build_platform
+            .args("BUILD")
+            .into_iter()
+            .chain(self.target_platform().args("TARGET"))
+            .map(|(k, v)| {
+                let v = self.build_args.get(&k).cloned().unwrap_or(v);
+                (k, v)
+            })
+            .collect()
+    }
+
     /// Whether the stage named `name` (or numbered `index`) must ignore the cache.
     pub fn ignores_cache(&self, name: Option<&str>) -> bool {
         match &self.no_cache {

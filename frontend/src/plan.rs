@@ -409,27 +409,13 @@ fn find_stage(names: &[Option<&str>], name: &str) -> Option<usize> {
         .rposition(|n| n.is_some_and(|n| n.eq_ignore_ascii_case(name)))
 }
 
-/// The predefined platform args (`BUILDPLATFORM`, `TARGETARCH`, …), build args overriding
-/// them: what global `ARG` defaults and `FROM` lines see before any global `ARG`.
-pub fn predefined_args(opts: &BuildOptions) -> Vec<(String, String)> {
-    opts.build_platform
-        .args("BUILD")
-        .into_iter()
-        .chain(opts.target_platform().args("TARGET"))
-        .map(|(k, v)| {
-            let v = opts.build_args.get(&k).cloned().unwrap_or(v);
-            (k, v)
-        })
-        .collect()
-}
-
 /// The predefined platform args, then the global `ARG`s with build-arg overrides.
 fn meta_args(
     lowered: &Lowered,
     opts: &BuildOptions,
     lexer: &Lexer,
 ) -> Result<Vec<(String, String)>> {
-    let mut env = predefined_args(opts);
+    let mut env = opts.predefined_args();
     for arg in &lowered.meta_args {
         let name = arg.name.text.clone();
         let value = match (opts.build_args.get(&name), &arg.default) {

@@ -226,16 +226,7 @@ fn meta_args(
     with_build_args: bool,
 ) -> Option<Vec<(String, String)>> {
     let lexer = Lexer::new(escape);
-    let mut env: Vec<(String, String)> = opts
-        .build_platform
-        .args("BUILD")
-        .into_iter()
-        .chain(opts.target_platform().args("TARGET"))
-        .map(|(k, v)| {
-            let v = opts.build_args.get(&k).cloned().unwrap_or(v);
-            (k, v)
-        })
-        .collect();
+    let mut env: Vec<(String, String)> = opts.predefined_args();
     for arg in &lowered.meta_args {
         let name = &arg.name.text;
         let value = match (

@@ -29,7 +29,7 @@ use crate::instructions::{CommandKind, Source};
 use crate::mounts::{self, MountType};
 use crate::options::BuildOptions;
 use crate::pipeline::Prepared;
-use crate::plan::{self, Base, FromRef};
+use crate::plan::{Base, FromRef};
 use crate::syntax::Span;
 
 /// Version of the outline answer's format.
@@ -235,7 +235,7 @@ fn global_args(
     opts: &BuildOptions,
     lexer: &Lexer,
 ) -> Result<BTreeMap<String, ArgInfo>> {
-    let mut env = plan::predefined_args(opts);
+    let mut env = opts.predefined_args();
     let mut out = BTreeMap::new();
     for (decl, src) in p.lowered.meta_args.iter().zip(&p.lowered.meta_sources) {
         let name = decl.name.text.clone();

@@ -350,16 +350,7 @@ struct Walker<'a> {
 
 impl<'a> Walker<'a> {
     fn new(opts: &'a BuildOptions, escape: char) -> Walker<'a> {
-        let meta = opts
-            .build_platform
-            .args("BUILD")
-            .into_iter()
-            .chain(opts.target_platform().args("TARGET"))
-            .map(|(k, v)| {
-                let v = opts.build_args.get(&k).cloned().unwrap_or(v);
-                (k, v)
-            })
-            .collect();
+        let meta = opts.predefined_args();
         Walker {
             opts,
             lexer: Lexer::new(escape),
