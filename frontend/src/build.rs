@@ -13,6 +13,7 @@ use strata_proto::llb::{self, OpMeta};
 use strata_proto::{gateway_pb, pb, rpc};
 
 use crate::error::{Error, Result};
+use crate::imagefs::{Entry, ImageFs};
 use crate::includes::{self, Loader, Sources};
 use crate::options::BuildOptions;
 use crate::pipeline;
@@ -397,21 +398,21 @@ async fn warn(
     }
 }
 
-/// The solved result, as [`startcheck`] reads it.
+/// A solved reference, as [`startcheck`] and [`deps`] read it.
 struct BridgeFs<'a> {
     bridge: &'a Bridge,
     reference: &'a str,
 }
 
-impl startcheck::ImageFs for BridgeFs<'_> {
-    fn stat(&self, path: &str) -> impl std::future::Future<Output = Option<startcheck::Entry>> {
+impl ImageFs for BridgeFs<'_> {
+    fn stat(&self, path: &str) -> impl std::future::Future<Output = Option<Entry>> {
         let path = path.to_owned();
         async move {
             if self.reference.is_empty() {
                 return None;
             }
             let st = self.bridge.stat_file(self.reference, &path).await.ok()?;
-            Some(startcheck::Entry {
+            Some(Entry {
                 mode: st.mode,
                 linkname: st.linkname,
             })
@@ -426,11 +427,41 @@ impl startcheck::ImageFs for BridgeFs<'_> {
     ) -> impl std::future::Future<Output = Option<Vec<u8>>> {
         let path = path.to_owned();
         async move {
+            if self.reference.is_empty() {
+                return None;
+            }
             let range = (i64::try_from(offset).ok()?, i64::try_from(len).ok()?);
             self.bridge
                 .read_file(self.reference, &path, Some(range))
                 .await
                 .ok()
+        }
+    }
+
+    fn read_dir(
+        &self,
+        dir: &str,
+    ) -> impl std::future::Future<Output = Option<Vec<(String, Entry)>>> {
+        let dir = dir.to_owned();
+        async move {
+            if self.reference.is_empty() {
+                return None;
+            }
+            let entries = self.bridge.read_dir(self.reference, &dir, "").await.ok()?;
+            Some(
+                entries
+                    .into_iter()
+                    .map(|st| {
+                        // fsutil names entries by their path below `dir`.
+                        let name = st.path.rsplit('/').next().unwrap_or_default().to_owned();
+                        let entry = Entry {
+                            mode: st.mode,
+                            linkname: st.linkname,
+                        };
+                        (name, entry)
+                    })
+                    .collect(),
+            )
         }
     }
 }
