@@ -12,11 +12,14 @@ use strata_proto::gateway::{caps, errdefs, Bridge, CacheImport, GatewayEnv, Solv
 use strata_proto::llb::{self, OpMeta};
 use strata_proto::{gateway_pb, pb, rpc};
 
+use crate::convert::{DepsFiles, DepsRequest};
+use crate::deps;
 use crate::error::{Error, Result};
 use crate::imagefs::{Entry, ImageFs};
 use crate::includes::{self, Loader, Sources};
 use crate::options::BuildOptions;
 use crate::pipeline;
+use crate::plan::FromRef;
 use crate::platform::Platform;
 use crate::resolve::{self, BridgeResolver};
 use crate::startcheck;
@@ -151,7 +154,14 @@ async fn build_for(
     let images = resolve::resolve_all(&resolver, &prepared.plan)
         .await
         .map_err(located)?;
-    let converted = pipeline::convert(&prepared, opts, &images, ignore).map_err(located)?;
+    let deps = resolve_deps(bridge, &prepared, opts, &images, &ignore, &cache)
+        .await
+        .map_err(|failure| match failure.sources {
+            Some(_) => failure,
+            None => located(failure.error),
+        })?;
+    let converted = pipeline::convert_with_deps(&prepared, opts, &images, ignore, &deps, true)
+        .map_err(located)?;
     // Every CHECK of the needed stages runs beside the main solve; the result is returned
     // only once all of them passed.
     let mut checks = tokio::task::JoinSet::new();
@@ -218,6 +228,108 @@ async fn build_for(
         reference,
         config,
         base_config: converted.base_config,
+    })
+}
+
+/// Finds the files of every `COPY --deps` of the build ([`deps`]), level by level: a
+/// provisional conversion lists the instructions and the filesystems they copy from; those
+/// whose source stage needs no unresolved `--deps` itself are solved and read
+/// (concurrently), and their files fed to the next conversion, until none is left. A
+/// build without `--deps` costs one extra (pure) conversion.
+async fn resolve_deps(
+    bridge: &Bridge,
+    prepared: &pipeline::Prepared,
+    opts: &BuildOptions,
+    images: &crate::convert::BaseImages,
+    ignore: &[String],
+    cache: &[CacheImport],
+) -> Result<DepsFiles, Failure> {
+    let mut files = DepsFiles::new();
+    loop {
+        let probe =
+            pipeline::convert_with_deps(prepared, opts, images, ignore.to_vec(), &files, false)?;
+        let pending: Vec<DepsRequest> = probe
+            .deps_requests
+            .into_iter()
+            .filter(|r| !files.contains_key(&r.key))
+            .collect();
+        if pending.is_empty() {
+            return Ok(files);
+        }
+        let waiting: std::collections::BTreeSet<usize> = pending.iter().map(|r| r.key.0).collect();
+        let plan = &prepared.plan;
+        // A source is final once no stage it is made of has a `--deps` still unresolved
+        // (an image always is). Sources come before their readers, so some always are.
+        let ready: Vec<DepsRequest> = pending
+            .into_iter()
+            .filter(|r| {
+                let read = plan.stages[r.key.0]
+                    .reads
+                    .get(&r.key.1)
+                    .and_then(|reads| reads.first());
+                match read {
+                    Some(FromRef::Stage(j)) => plan.needs(*j).is_disjoint(&waiting),
+                    _ => true,
+                }
+            })
+            .collect();
+        if ready.is_empty() {
+            return Err(
+                Error::Input("COPY --deps: the sources depend on each other".to_owned()).into(),
+            );
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for r in ready {
+            let (bridge, cache) = (bridge.clone(), cache.to_vec());
+            set.spawn(async move {
+                let found = deps_of(&bridge, &r, cache).await;
+                (r.key, found)
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            let (key, found) =
+                joined.map_err(|e| Error::Input(format!("COPY --deps task failed: {e}")))?;
+            files.insert(key, found?);
+        }
+    }
+}
+
+/// Solves one `COPY --deps` source and finds its files; errors point at the path concerned.
+async fn deps_of(
+    bridge: &Bridge,
+    request: &DepsRequest,
+    cache_imports: Vec<CacheImport>,
+) -> Result<Vec<deps::DepFile>> {
+    let def = llb::marshal(&request.source);
+    let reference = if def.def.is_empty() {
+        // `scratch`: nothing exists in it.
+        String::new()
+    } else {
+        let out = bridge
+            .solve(
+                def,
+                SolveOptions {
+                    cache_imports,
+                    // Built now, so a failing step is reported as itself, never as a
+                    // missing path.
+                    evaluate: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        out.reference.unwrap_or_default()
+    };
+    let fs = BridgeFs {
+        bridge,
+        reference: &reference,
+    };
+    let named: Vec<String> = request.paths.iter().map(|(p, _)| p.clone()).collect();
+    deps::closure(&fs, &named).await.map_err(|e| {
+        let span = request.paths.get(e.index()).map(|(_, s)| *s);
+        match span {
+            Some(span) => Error::at(span, e.message(&named)),
+            None => Error::Input(e.message(&named)),
+        }
     })
 }
 

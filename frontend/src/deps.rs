@@ -42,7 +42,8 @@ const MAX_CONF_SIZE: u64 = 1 << 20;
 /// One file to copy into the target.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DepFile {
-    /// Where it goes in the target: the absolute path the loader opens.
+    /// Where it goes in the target: the absolute path the loader opens. Its last part is
+    /// the same as `src`'s, so it can be copied into its directory.
     pub dest: String,
     /// Where it is in the source: a path without symlinks but (maybe) its last part.
     pub src: String,
@@ -701,10 +702,14 @@ mod tests {
 
     fn run<F: ImageFs>(fs: &F, paths: &[&str]) -> Result<Vec<DepFile>, DepsError> {
         let paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
-        tokio::runtime::Builder::new_current_thread()
+        let got = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
-            .block_on(closure(fs, &paths))
+            .block_on(closure(fs, &paths));
+        for f in got.iter().flatten() {
+            assert_eq!(base(&f.dest), base(&f.src), "{f:?}");
+        }
+        got
     }
 
     fn lib(needed: &[&str]) -> Vec<u8> {

@@ -263,21 +263,28 @@ fn c_string(raw: &[u8]) -> String {
     String::from_utf8_lossy(&raw[..end]).into_owned()
 }
 
-/// Small ELF files built byte by byte, for tests of this module and its users.
-#[cfg(test)]
-pub(crate) mod fixture {
+/// Small ELF files built byte by byte, for tests (this crate's, and the gateway tests
+/// that serve them from a fake BuildKit). Independent of the reader above.
+pub mod fixture {
     /// The address the test files are loaded at.
     const BASE: u64 = 0x40_0000;
 
     /// What a test file declares.
     #[derive(Clone, Debug)]
-    pub(crate) struct Spec {
+    pub struct Spec {
+        /// ELFCLASS64 (else 32-bit).
         pub is64: bool,
+        /// Little-endian (else big-endian).
         pub little: bool,
+        /// `e_machine` (62: x86-64).
         pub machine: u16,
+        /// `PT_INTERP`.
         pub interp: Option<String>,
+        /// `DT_NEEDED`.
         pub needed: Vec<String>,
+        /// `DT_RPATH`.
         pub rpath: Option<String>,
+        /// `DT_RUNPATH`.
         pub runpath: Option<String>,
         /// Bytes of padding before the string table and dynamic segment, to put them
         /// beyond the first page.
@@ -286,7 +293,7 @@ pub(crate) mod fixture {
 
     impl Spec {
         /// A 64-bit little-endian x86-64 file needing `needed`.
-        pub(crate) fn new(needed: &[&str]) -> Spec {
+        pub fn new(needed: &[&str]) -> Spec {
             Spec {
                 is64: true,
                 little: true,
@@ -300,25 +307,25 @@ pub(crate) mod fixture {
         }
 
         /// With a program interpreter (an executable).
-        pub(crate) fn interp(mut self, path: &str) -> Spec {
+        pub fn interp(mut self, path: &str) -> Spec {
             self.interp = Some(path.to_owned());
             self
         }
 
         /// With `DT_RUNPATH`.
-        pub(crate) fn runpath(mut self, p: &str) -> Spec {
+        pub fn runpath(mut self, p: &str) -> Spec {
             self.runpath = Some(p.to_owned());
             self
         }
 
         /// With `DT_RPATH`.
-        pub(crate) fn rpath(mut self, p: &str) -> Spec {
+        pub fn rpath(mut self, p: &str) -> Spec {
             self.rpath = Some(p.to_owned());
             self
         }
 
         /// The file's bytes.
-        pub(crate) fn build(&self) -> Vec<u8> {
+        pub fn build(&self) -> Vec<u8> {
             let (ehsize, phentsize, dynsize) = if self.is64 {
                 (64usize, 56usize, 16usize)
             } else {
