@@ -134,6 +134,9 @@ impl<F: ImageFs> File<'_, F> {
         if u64::from(header.e_phentsize(endian)) != entsize {
             return Err("unexpected program header size".to_owned());
         }
+        if phnum * entsize > MAX_TABLE {
+            return Err("too many program headers".to_owned());
+        }
         let table = self
             .bytes(header.e_phoff(endian).into(), phnum * entsize)
             .await?;
@@ -531,6 +534,11 @@ mod tests {
         assert_eq!(parse(b"#!/bin/sh\necho hi\n"), Ok(None));
         assert_eq!(parse(b""), Ok(None));
         assert!(parse(b"\x7fELF\x09").is_err());
+        // A program header count that would mean megabytes of headers (found by fuzzing:
+        // the read was not bounded).
+        let mut many = Spec::new(&[]).build();
+        many[56..58].copy_from_slice(&60_000u16.to_le_bytes());
+        assert_eq!(parse(&many), Err("too many program headers".to_owned()));
         let mut cut = Spec::new(&["libc.so.6"]).build();
         cut.truncate(100);
         assert!(parse(&cut).is_err());
