@@ -319,12 +319,18 @@ async fn deps_of(
             .await?;
         out.reference.unwrap_or_default()
     };
-    let fs = BridgeFs {
-        bridge,
-        reference: &reference,
-    };
+    let fs = BridgeFs::new(bridge, &reference);
     let named: Vec<String> = request.paths.iter().map(|(p, _)| p.clone()).collect();
-    deps::closure(&fs, &named).await.map_err(|e| {
+    let started = std::time::Instant::now();
+    let found = deps::closure(&fs, &named).await;
+    eprintln!(
+        "strata: COPY --deps {}: {} files, {} gateway reads, {} ms",
+        named.join(" "),
+        found.as_ref().map_or(0, Vec::len),
+        fs.calls.load(std::sync::atomic::Ordering::Relaxed),
+        started.elapsed().as_millis()
+    );
+    found.map_err(|e| {
         let span = request.paths.get(e.index()).map(|(_, s)| *s);
         match span {
             Some(span) => Error::at(span, e.message(&named)),
@@ -411,7 +417,7 @@ async fn start_check(
     if !bridge.caps().has_frontend(caps::ids::STAT_FILE) {
         return Ok(());
     }
-    let fs = BridgeFs { bridge, reference };
+    let fs = BridgeFs::new(bridge, reference);
     let Some(finding) = startcheck::check(&fs, &converted.image).await else {
         return Ok(());
     };
@@ -514,6 +520,23 @@ async fn warn(
 struct BridgeFs<'a> {
     bridge: &'a Bridge,
     reference: &'a str,
+    /// Gateway calls made, for the log.
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl<'a> BridgeFs<'a> {
+    fn new(bridge: &'a Bridge, reference: &'a str) -> BridgeFs<'a> {
+        BridgeFs {
+            bridge,
+            reference,
+            calls: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn count(&self) {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl ImageFs for BridgeFs<'_> {
@@ -523,6 +546,7 @@ impl ImageFs for BridgeFs<'_> {
             if self.reference.is_empty() {
                 return None;
             }
+            self.count();
             let st = self.bridge.stat_file(self.reference, &path).await.ok()?;
             Some(Entry {
                 mode: st.mode,
@@ -542,6 +566,7 @@ impl ImageFs for BridgeFs<'_> {
             if self.reference.is_empty() {
                 return None;
             }
+            self.count();
             let range = (i64::try_from(offset).ok()?, i64::try_from(len).ok()?);
             self.bridge
                 .read_file(self.reference, &path, Some(range))
@@ -559,6 +584,7 @@ impl ImageFs for BridgeFs<'_> {
             if self.reference.is_empty() {
                 return None;
             }
+            self.count();
             let entries = self.bridge.read_dir(self.reference, &dir, "").await.ok()?;
             Some(
                 entries

@@ -15,8 +15,10 @@ use object::Endianness;
 use crate::imagefs::ImageFs;
 
 /// How much of a file the first read takes: the header and, in practice, the program
-/// headers and the interpreter path that follow it.
-const HEAD: u64 = 4096;
+/// headers and the interpreter path that follow it, and for small programs the dynamic
+/// string table too (`/bin/ls`'s starts at 4 KiB). Each read is a gateway round trip
+/// that mounts the source: 16 KiB saved ~15% of them on Debian's coreutils.
+const HEAD: u64 = 16 * 1024;
 /// The largest program header table or dynamic segment read (hostile input is bounded).
 const MAX_TABLE: u64 = 1 << 20;
 /// The longest string read (a path or a library name).
