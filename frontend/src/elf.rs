@@ -82,6 +82,21 @@ impl Dynamic {
 /// Reads the dynamic-linking facts of the file at `path`: `Ok(None)` when it is not ELF,
 /// `Err` when it cannot be read or its headers are broken.
 pub async fn read(fs: &impl ImageFs, path: &str) -> Result<Option<Dynamic>, String> {
+    read_parts(fs, path, true).await
+}
+
+/// Like [`read`], but stops after the program headers: the interpreter, class and
+/// machine only (`needed`, `rpath`, `runpath` stay empty). What the entrypoint check
+/// needs, in one or two reads.
+pub async fn read_interp(fs: &impl ImageFs, path: &str) -> Result<Option<Dynamic>, String> {
+    read_parts(fs, path, false).await
+}
+
+async fn read_parts(
+    fs: &impl ImageFs,
+    path: &str,
+    dynamic: bool,
+) -> Result<Option<Dynamic>, String> {
     let head = fs
         .read(path, 0, HEAD)
         .await
@@ -89,7 +104,12 @@ pub async fn read(fs: &impl ImageFs, path: &str) -> Result<Option<Dynamic>, Stri
     if head.get(..4) != Some(b"\x7fELF".as_slice()) {
         return Ok(None);
     }
-    let file = File { fs, path, head };
+    let file = File {
+        fs,
+        path,
+        head,
+        dynamic,
+    };
     match file.head.get(4).copied() {
         Some(c) if elf::FileClass(c) == elf::ELFCLASS64 => file
             .parse::<elf::FileHeader64<Endianness>>()
@@ -108,6 +128,8 @@ struct File<'a, F> {
     fs: &'a F,
     path: &'a str,
     head: Vec<u8>,
+    /// Read the dynamic segment too (else stop after the program headers).
+    dynamic: bool,
 }
 
 impl<F: ImageFs> File<'_, F> {
@@ -158,8 +180,8 @@ impl<F: ImageFs> File<'_, F> {
                 _ => {}
             }
         }
-        let Some((offset, size)) = dynamic else {
-            // Statically linked.
+        let Some((offset, size)) = dynamic.filter(|_| self.dynamic) else {
+            // Statically linked, or not asked for.
             return Ok(out);
         };
         let raw = self.bytes(offset, size.min(MAX_TABLE)).await?;
@@ -487,6 +509,15 @@ mod tests {
                         d.runpath,
                         Some(vec!["$ORIGIN/../lib".to_owned(), "/opt/lib".to_owned()])
                     );
+                    let fs = MemFs::default().file("/f", 0o755, &spec.build());
+                    let i = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap()
+                        .block_on(read_interp(&fs, "/f"))
+                        .unwrap()
+                        .unwrap();
+                    assert_eq!(i.interp, d.interp, "{what}");
+                    assert!(i.needed.is_empty() && i.runpath.is_none(), "{what}");
                 }
             }
         }

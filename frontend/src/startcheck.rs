@@ -152,7 +152,7 @@ async fn interpreter(fs: &impl ImageFs, path: &str) -> Option<Interp> {
         return Some(Interp::Script(interp, words.next().map(str::to_owned)));
     }
     // Not ELF, or ELF we cannot read: nothing to check (the runtime will say more).
-    let info = crate::elf::read(fs, path).await.ok()??;
+    let info = crate::elf::read_interp(fs, path).await.ok()??;
     info.interp.map(Interp::Elf)
 }
 
