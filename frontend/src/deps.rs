@@ -179,7 +179,8 @@ impl<F: ImageFs> Walker<'_, F> {
             // The root directory.
             return Ok(());
         };
-        if entry.is_dir() {
+        if !entry.is_regular() {
+            // A directory, a device, a pipe: copied as they are, nothing to add.
             return Ok(());
         }
         let info = match elf::read(self.fs, &phys).await {
@@ -502,9 +503,7 @@ impl<F: ImageFs> Walker<'_, F> {
         }
         let entry = self.lstat(phys).await;
         let info = match entry {
-            Some(e) if !e.is_dir() && !e.is_symlink() => {
-                elf::read(self.fs, phys).await.ok().flatten()
-            }
+            Some(e) if e.is_regular() => elf::read(self.fs, phys).await.ok().flatten(),
             _ => None,
         };
         self.elves.insert(phys.to_owned(), info.clone());
@@ -835,6 +834,14 @@ mod tests {
         let fs = bookworm();
         assert_eq!(run(&fs, &["/usr/bin/script"]).unwrap(), []);
         assert_eq!(run(&fs, &["/etc", "/", "etc/ld.so.conf"]).unwrap(), []);
+        // A device is not read at all.
+        // (Were it read, this content would fail: it needs a library that is nowhere.)
+        let fs = fs.file(
+            "/dev/null",
+            (1 << 26) | (1 << 21) | 0o666,
+            &lib(&["libmissing.so.1"]),
+        );
+        assert_eq!(run(&fs, &["/dev/null"]).unwrap(), []);
     }
 
     #[test]

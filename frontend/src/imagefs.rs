@@ -9,6 +9,10 @@ use std::future::Future;
 pub const MODE_DIR: u32 = 1 << 31;
 /// Go's `os.ModeSymlink`.
 pub const MODE_SYMLINK: u32 = 1 << 27;
+/// Go's `os.ModeType`: every bit that makes an entry something other than a regular file
+/// (directory, symlink, named pipe, socket, device, character device, irregular).
+pub const MODE_TYPE: u32 =
+    MODE_DIR | MODE_SYMLINK | 1 << 25 | 1 << 24 | 1 << 26 | 1 << 21 | 1 << 19;
 
 /// One path of the filesystem, as `StatFile`/`ReadDir` describe it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,6 +32,11 @@ impl Entry {
     /// Whether this is a directory.
     pub fn is_dir(&self) -> bool {
         self.mode & MODE_DIR != 0
+    }
+
+    /// Whether this is a regular file (not a directory, link, device, pipe, …).
+    pub fn is_regular(&self) -> bool {
+        self.mode & MODE_TYPE == 0
     }
 }
 
