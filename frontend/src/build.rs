@@ -17,6 +17,7 @@ use crate::deps;
 use crate::error::{Error, Result};
 use crate::imagefs::{Entry, ImageFs};
 use crate::includes::{self, Loader, Sources};
+use crate::instructions::CommandKind;
 use crate::options::BuildOptions;
 use crate::pipeline;
 use crate::plan::FromRef;
@@ -235,7 +236,7 @@ async fn build_for(
 /// provisional conversion lists the instructions and the filesystems they copy from; those
 /// whose source stage needs no unresolved `--deps` itself are solved and read
 /// (concurrently), and their files fed to the next conversion, until none is left. A
-/// build without `--deps` costs one extra (pure) conversion.
+/// build without `--deps` costs nothing.
 async fn resolve_deps(
     bridge: &Bridge,
     prepared: &pipeline::Prepared,
@@ -245,6 +246,15 @@ async fn resolve_deps(
     cache: &[CacheImport],
 ) -> Result<DepsFiles, Failure> {
     let mut files = DepsFiles::new();
+    let any = prepared.lowered.stages.iter().any(|stage| {
+        stage
+            .commands
+            .iter()
+            .any(|c| matches!(&c.kind, CommandKind::Copy(copy) if copy.deps))
+    });
+    if !any {
+        return Ok(files);
+    }
     loop {
         let probe =
             pipeline::convert_with_deps(prepared, opts, images, ignore.to_vec(), &files, false)?;
