@@ -15,11 +15,16 @@ use strata_proto::gateway::{
 use strata_proto::llb::{self, OpMeta};
 use strata_proto::{gateway_pb, pb, rpc};
 
+use crate::convert::{DepsFiles, DepsRequest};
+use crate::deps;
 use crate::error::{Error, Result, Unsupported};
+use crate::imagefs::{Entry, ImageFs};
 use crate::includes::{self, Loader, Sources};
+use crate::instructions::CommandKind;
 use crate::library::{WithLibrary, LIBRARY_DIR};
 use crate::options::BuildOptions;
 use crate::pipeline;
+use crate::plan::FromRef;
 use crate::platform::Platform;
 use crate::policy::{self, Policy, Severity, POLICY_PATH};
 use crate::resolve::{self, BridgeResolver};
@@ -236,18 +241,31 @@ async fn build_for(
     if let Some(digest) = lint_digest {
         lint(bridge, opts, text, &prepared.sources, &images, &digest).await?;
     }
-    let converted = pipeline::convert(&prepared, opts, &images, ignore).map_err(located)?;
-    // The policy, before anything runs: errors stop the build, warnings are shown below.
+    // The policy, before anything runs (`COPY --deps` sources included): errors stop the
+    // build, warnings are shown below. `--deps` only adds files, so the conversion without
+    // them has the config, users and downloads the rules read.
     let policy_warnings = match policy {
-        Some(p) => policy::enforce(policy::check(
-            p,
-            &prepared,
-            &converted,
-            policy::Bases::Resolved,
-        ))
-        .map_err(located)?,
+        Some(p) => {
+            let provisional =
+                pipeline::convert(&prepared, opts, &images, ignore.clone()).map_err(located)?;
+            policy::enforce(policy::check(
+                p,
+                &prepared,
+                &provisional,
+                policy::Bases::Resolved,
+            ))
+            .map_err(located)?
+        }
         None => Vec::new(),
     };
+    let deps = resolve_deps(bridge, &prepared, opts, &images, &ignore, &cache)
+        .await
+        .map_err(|failure| match failure.sources {
+            Some(_) => failure,
+            None => located(failure.error),
+        })?;
+    let converted = pipeline::convert_with_deps(&prepared, opts, &images, ignore, &deps, true)
+        .map_err(located)?;
     // Every CHECK of the needed stages runs beside the main solve; the result is returned
     // only once all of them passed.
     let mut checks = tokio::task::JoinSet::new();
@@ -320,6 +338,123 @@ async fn build_for(
         reference,
         config,
         base_config: converted.base_config,
+    })
+}
+
+/// Finds the files of every `COPY --deps` of the build ([`deps`]), level by level: a
+/// provisional conversion lists the instructions and the filesystems they copy from; those
+/// whose source stage needs no unresolved `--deps` itself are solved and read
+/// (concurrently), and their files fed to the next conversion, until none is left. A
+/// build without `--deps` costs nothing.
+async fn resolve_deps(
+    bridge: &Bridge,
+    prepared: &pipeline::Prepared,
+    opts: &BuildOptions,
+    images: &crate::convert::BaseImages,
+    ignore: &[String],
+    cache: &[CacheImport],
+) -> Result<DepsFiles, Failure> {
+    let mut files = DepsFiles::new();
+    let any = prepared.lowered.stages.iter().any(|stage| {
+        stage
+            .commands
+            .iter()
+            .any(|c| matches!(&c.kind, CommandKind::Copy(copy) if copy.deps))
+    });
+    if !any {
+        return Ok(files);
+    }
+    loop {
+        let probe =
+            pipeline::convert_with_deps(prepared, opts, images, ignore.to_vec(), &files, false)?;
+        let pending: Vec<DepsRequest> = probe
+            .deps_requests
+            .into_iter()
+            .filter(|r| !files.contains_key(&r.key))
+            .collect();
+        if pending.is_empty() {
+            return Ok(files);
+        }
+        let waiting: std::collections::BTreeSet<usize> = pending.iter().map(|r| r.key.0).collect();
+        let plan = &prepared.plan;
+        // A source is final once no stage it is made of has a `--deps` still unresolved
+        // (an image always is). Sources come before their readers, so some always are.
+        let ready: Vec<DepsRequest> = pending
+            .into_iter()
+            .filter(|r| {
+                let read = plan.stages[r.key.0]
+                    .reads
+                    .get(&r.key.1)
+                    .and_then(|reads| reads.first());
+                match read {
+                    Some(FromRef::Stage(j)) => plan.needs(*j).is_disjoint(&waiting),
+                    _ => true,
+                }
+            })
+            .collect();
+        if ready.is_empty() {
+            return Err(
+                Error::Input("COPY --deps: the sources depend on each other".to_owned()).into(),
+            );
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for r in ready {
+            let (bridge, cache) = (bridge.clone(), cache.to_vec());
+            set.spawn(async move {
+                let found = deps_of(&bridge, &r, cache).await;
+                (r.key, found)
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            let (key, found) =
+                joined.map_err(|e| Error::Input(format!("COPY --deps task failed: {e}")))?;
+            files.insert(key, found?);
+        }
+    }
+}
+
+/// Solves one `COPY --deps` source and finds its files; errors point at the path concerned.
+async fn deps_of(
+    bridge: &Bridge,
+    request: &DepsRequest,
+    cache_imports: Vec<CacheImport>,
+) -> Result<Vec<deps::DepFile>> {
+    let def = llb::marshal(&request.source);
+    let reference = if def.def.is_empty() {
+        // `scratch`: nothing exists in it.
+        String::new()
+    } else {
+        let out = bridge
+            .solve(
+                def,
+                SolveOptions {
+                    cache_imports,
+                    // Built now, so a failing step is reported as itself, never as a
+                    // missing path.
+                    evaluate: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        out.reference.unwrap_or_default()
+    };
+    let fs = BridgeFs::new(bridge, &reference);
+    let named: Vec<String> = request.paths.iter().map(|(p, _)| p.clone()).collect();
+    let started = std::time::Instant::now();
+    let found = deps::closure(&fs, &named).await;
+    eprintln!(
+        "strata: COPY --deps {}: {} files, {} gateway reads, {} ms",
+        named.join(" "),
+        found.as_ref().map_or(0, Vec::len),
+        fs.calls.load(std::sync::atomic::Ordering::Relaxed),
+        started.elapsed().as_millis()
+    );
+    found.map_err(|e| {
+        let span = request.paths.get(e.index()).map(|(_, s)| *s);
+        match span {
+            Some(span) => Error::at(span, e.message(&named)),
+            None => Error::Input(e.message(&named)),
+        }
     })
 }
 
@@ -403,7 +538,7 @@ async fn start_check(
     if !bridge.caps().has_frontend(caps::ids::STAT_FILE) {
         return Ok(());
     }
-    let fs = BridgeFs { bridge, reference };
+    let fs = BridgeFs::new(bridge, reference);
     let Some(finding) = startcheck::check(&fs, &converted.image).await else {
         return Ok(());
     };
@@ -546,21 +681,39 @@ async fn send_warning(bridge: &Bridge, message: &str, req: gateway_pb::WarnReque
     }
 }
 
-/// The solved result, as [`startcheck`] reads it.
+/// A solved reference, as [`startcheck`] and [`deps`] read it.
 struct BridgeFs<'a> {
     bridge: &'a Bridge,
     reference: &'a str,
+    /// Gateway calls made, for the log.
+    calls: std::sync::atomic::AtomicUsize,
 }
 
-impl startcheck::ImageFs for BridgeFs<'_> {
-    fn stat(&self, path: &str) -> impl std::future::Future<Output = Option<startcheck::Entry>> {
+impl<'a> BridgeFs<'a> {
+    fn new(bridge: &'a Bridge, reference: &'a str) -> BridgeFs<'a> {
+        BridgeFs {
+            bridge,
+            reference,
+            calls: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn count(&self) {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl ImageFs for BridgeFs<'_> {
+    fn stat(&self, path: &str) -> impl std::future::Future<Output = Option<Entry>> {
         let path = path.to_owned();
         async move {
             if self.reference.is_empty() {
                 return None;
             }
+            self.count();
             let st = self.bridge.stat_file(self.reference, &path).await.ok()?;
-            Some(startcheck::Entry {
+            Some(Entry {
                 mode: st.mode,
                 linkname: st.linkname,
             })
@@ -575,11 +728,43 @@ impl startcheck::ImageFs for BridgeFs<'_> {
     ) -> impl std::future::Future<Output = Option<Vec<u8>>> {
         let path = path.to_owned();
         async move {
+            if self.reference.is_empty() {
+                return None;
+            }
+            self.count();
             let range = (i64::try_from(offset).ok()?, i64::try_from(len).ok()?);
             self.bridge
                 .read_file(self.reference, &path, Some(range))
                 .await
                 .ok()
+        }
+    }
+
+    fn read_dir(
+        &self,
+        dir: &str,
+    ) -> impl std::future::Future<Output = Option<Vec<(String, Entry)>>> {
+        let dir = dir.to_owned();
+        async move {
+            if self.reference.is_empty() {
+                return None;
+            }
+            self.count();
+            let entries = self.bridge.read_dir(self.reference, &dir, "").await.ok()?;
+            Some(
+                entries
+                    .into_iter()
+                    .map(|st| {
+                        // fsutil names entries by their path below `dir`.
+                        let name = st.path.rsplit('/').next().unwrap_or_default().to_owned();
+                        let entry = Entry {
+                            mode: st.mode,
+                            linkname: st.linkname,
+                        };
+                        (name, entry)
+                    })
+                    .collect(),
+            )
         }
     }
 }

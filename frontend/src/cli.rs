@@ -1,6 +1,8 @@
 //! The command line, for people: `strata llb` prints the LLB a Dockerfile becomes, without
 //! BuildKit (base images are stand-ins; see [`crate::resolve::OfflineResolver`]);
-//! `strata lint` prints its lint findings ([`crate::lint::cli`]).
+//! `strata lint` prints its lint findings ([`crate::lint::cli`]). `COPY --deps` needs the
+//! source's files, which only a build has: offline it copies the named paths only, and the
+//! output carries a `notes` entry saying so.
 
 use std::path::PathBuf;
 
@@ -160,6 +162,23 @@ pub async fn llb_json_with(
         "llb": strata_proto::llb::dump(&converted.state),
         "image": converted.image,
     });
+    if !converted.deps_requests.is_empty() {
+        // Without BuildKit there are no files to read the libraries from: say so rather
+        // than print a graph that silently lacks them.
+        out["notes"] = converted
+            .deps_requests
+            .iter()
+            .map(|r| {
+                let line = r.paths.first().map_or_else(String::new, |(_, span)| {
+                    let (file, line) = prepared.sources.line_of(*span);
+                    format!("{}:{line}: ", file.filename)
+                });
+                serde_json::Value::from(format!(
+                    "{line}COPY --deps: offline, only the named paths are copied; a build adds the interpreter and libraries they need, found in the source's files"
+                ))
+            })
+            .collect();
+    }
     if !converted.checks.is_empty() {
         // CHECKs are solved beside the target, not part of it: one graph each.
         out["checks"] = converted

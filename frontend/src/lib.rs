@@ -6,10 +6,13 @@
 pub mod build;
 pub mod cli;
 pub mod convert;
+pub mod deps;
+pub mod elf;
 pub mod epoch;
 pub mod error;
 pub mod expand;
 pub mod image;
+pub mod imagefs;
 pub mod includes;
 pub mod instructions;
 pub mod library;

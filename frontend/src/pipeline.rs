@@ -3,7 +3,7 @@
 //! [`prepare_stages`] is the first half without a plan, for the `frontend.targets` subrequest.
 //! Both the gateway edge and the CLI call these, so they cannot drift apart.
 
-use crate::convert::{self, BaseImages, Converted, Inputs};
+use crate::convert::{self, BaseImages, Converted, DepsFiles, Inputs};
 use crate::error::{Error, Result};
 use crate::includes::{self, Loader, Sources};
 use crate::instructions::{self, Lowered};
@@ -125,12 +125,26 @@ fn first_error(file: &Dockerfile) -> Result<()> {
     }
 }
 
-/// Converts a prepared build once its base images are known.
+/// Converts a prepared build once its base images are known. `COPY --deps` copies only
+/// its named paths here: its libraries need the source's files ([`convert_with_deps`]).
 pub fn convert(
     p: &Prepared,
     opts: &BuildOptions,
     images: &BaseImages,
     excludes: Vec<String>,
+) -> Result<Converted> {
+    convert_with_deps(p, opts, images, excludes, &DepsFiles::new(), false)
+}
+
+/// Converts a prepared build with the files of its `COPY --deps` instructions found so
+/// far; `complete` says there are no others (then one without its files is an error).
+pub fn convert_with_deps(
+    p: &Prepared,
+    opts: &BuildOptions,
+    images: &BaseImages,
+    excludes: Vec<String>,
+    deps: &DepsFiles,
+    complete: bool,
 ) -> Result<Converted> {
     convert::convert(
         &p.lowered,
@@ -141,6 +155,8 @@ pub fn convert(
             opts,
             images,
             excludes,
+            deps,
+            deps_complete: complete,
         },
     )
 }

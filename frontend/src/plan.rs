@@ -130,6 +130,30 @@ impl Plan {
     pub fn is_reachable(&self, i: usize) -> bool {
         self.order.contains(&i)
     }
+
+    /// Stage `i` and every stage it builds on or reads from, directly or not: what must be
+    /// final before its filesystem is.
+    pub fn needs(&self, i: usize) -> BTreeSet<usize> {
+        let mut needed = BTreeSet::new();
+        let mut todo = vec![i];
+        while let Some(j) = todo.pop() {
+            let Some(stage) = self.stages.get(j) else {
+                continue;
+            };
+            if !needed.insert(j) {
+                continue;
+            }
+            if let Base::Stage(k) = stage.base {
+                todo.push(k);
+            }
+            for r in stage.reads.values().flatten() {
+                if let FromRef::Stage(k) = r {
+                    todo.push(*k);
+                }
+            }
+        }
+        needed
+    }
 }
 
 /// Plans the build of `lowered` under `opts`.

@@ -10,37 +10,12 @@
 //! The logic runs against the [`ImageFs`] trait so it is testable without BuildKit; the
 //! gateway implementation stats and range-reads the solved result.
 
-use std::future::Future;
-
 use crate::convert::paths;
 use crate::image::{Image, DEFAULT_PATH};
+use crate::imagefs::{Entry, ImageFs, MODE_DIR, MODE_SYMLINK};
 
-/// Go's `os.ModeDir`, as fsutil's `Stat.mode` carries it.
-pub const MODE_DIR: u32 = 1 << 31;
-/// Go's `os.ModeSymlink`.
-pub const MODE_SYMLINK: u32 = 1 << 27;
 /// Symlinks followed before giving up (Linux's own limit).
 const MAX_LINKS: usize = 40;
-/// `PT_INTERP`: the program header naming the dynamic loader.
-const PT_INTERP: u32 = 3;
-
-/// One path of the image, as `StatFile` describes it (without following a final symlink or
-/// after following it: both work).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Entry {
-    /// Go `os.FileMode` bits: permissions plus [`MODE_DIR`], [`MODE_SYMLINK`], ….
-    pub mode: u32,
-    /// The target, for a symlink.
-    pub linkname: String,
-}
-
-/// Read access to the final filesystem of the image being checked.
-pub trait ImageFs {
-    /// The entry at absolute `path`, `None` when there is none.
-    fn stat(&self, path: &str) -> impl Future<Output = Option<Entry>>;
-    /// Up to `len` bytes of the file at `path` from `offset`; `None` when unreadable.
-    fn read(&self, path: &str, offset: u64, len: u64) -> impl Future<Output = Option<Vec<u8>>>;
-}
 
 /// Why the image cannot start.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,205 +151,24 @@ async fn interpreter(fs: &impl ImageFs, path: &str) -> Option<Interp> {
         let interp = words.next()?.to_owned();
         return Some(Interp::Script(interp, words.next().map(str::to_owned)));
     }
-    let elf = ElfHeader::parse(&head)?;
-    let table_len = u64::from(elf.phentsize) * u64::from(elf.phnum);
-    if table_len == 0 || table_len > 1 << 20 {
-        return None;
-    }
-    let table = fs.read(path, elf.phoff, table_len).await?;
-    let (offset, size) = elf.interp_segment(&table)?;
-    let raw = fs.read(path, offset, size.min(4096)).await?;
-    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-    let interp = String::from_utf8_lossy(&raw[..end]).into_owned();
-    (!interp.is_empty()).then_some(Interp::Elf(interp))
-}
-
-/// The parts of an ELF file header that locate the program headers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ElfHeader {
-    /// ELFCLASS64 (else ELFCLASS32).
-    pub is64: bool,
-    /// ELFDATA2LSB (else big-endian).
-    pub little: bool,
-    /// `e_phoff`: where the program header table starts.
-    pub phoff: u64,
-    /// `e_phentsize`: the size of one program header.
-    pub phentsize: u16,
-    /// `e_phnum`: how many there are.
-    pub phnum: u16,
-}
-
-impl ElfHeader {
-    /// Reads the header from the first bytes of a file; `None` when it is not ELF.
-    pub fn parse(b: &[u8]) -> Option<ElfHeader> {
-        if b.get(..4)? != b"\x7fELF" {
-            return None;
-        }
-        let is64 = match b.get(4)? {
-            1 => false,
-            2 => true,
-            _ => return None,
-        };
-        let little = match b.get(5)? {
-            1 => true,
-            2 => false,
-            _ => return None,
-        };
-        let r = Reader { b, little };
-        Some(if is64 {
-            ElfHeader {
-                is64,
-                little,
-                phoff: r.u64(32)?,
-                phentsize: r.u16(54)?,
-                phnum: r.u16(56)?,
-            }
-        } else {
-            ElfHeader {
-                is64,
-                little,
-                phoff: u64::from(r.u32(28)?),
-                phentsize: r.u16(42)?,
-                phnum: r.u16(44)?,
-            }
-        })
-    }
-
-    /// The file offset and size of the `PT_INTERP` segment, given the program header table.
-    pub fn interp_segment(&self, table: &[u8]) -> Option<(u64, u64)> {
-        let size = usize::from(self.phentsize);
-        let need = if self.is64 { 40 } else { 20 };
-        if size < need {
-            return None;
-        }
-        table.chunks_exact(size).find_map(|ph| {
-            let r = Reader {
-                b: ph,
-                little: self.little,
-            };
-            if r.u32(0)? != PT_INTERP {
-                return None;
-            }
-            if self.is64 {
-                Some((r.u64(8)?, r.u64(32)?))
-            } else {
-                Some((u64::from(r.u32(4)?), u64::from(r.u32(16)?)))
-            }
-        })
-    }
-}
-
-struct Reader<'a> {
-    b: &'a [u8],
-    little: bool,
-}
-
-impl Reader<'_> {
-    fn bytes<const N: usize>(&self, at: usize) -> Option<[u8; N]> {
-        let mut out: [u8; N] = self.b.get(at..at.checked_add(N)?)?.try_into().ok()?;
-        if !self.little {
-            out.reverse();
-        }
-        Some(out)
-    }
-    fn u16(&self, at: usize) -> Option<u16> {
-        self.bytes(at).map(u16::from_le_bytes)
-    }
-    fn u32(&self, at: usize) -> Option<u32> {
-        self.bytes(at).map(u32::from_le_bytes)
-    }
-    fn u64(&self, at: usize) -> Option<u64> {
-        self.bytes(at).map(u64::from_le_bytes)
-    }
+    // Not ELF, or ELF we cannot read: nothing to check (the runtime will say more).
+    let info = crate::elf::read_interp(fs, path).await.ok()??;
+    info.interp.map(Interp::Elf)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
+    use crate::imagefs::mem::MemFs;
 
-    /// An in-memory image: files with modes, symlinks.
-    #[derive(Default)]
-    struct MemFs(BTreeMap<String, (Entry, Vec<u8>)>);
-
-    impl MemFs {
-        fn file(mut self, path: &str, mode: u32, data: &[u8]) -> Self {
-            let e = Entry {
-                mode,
-                linkname: String::new(),
-            };
-            self.0.insert(path.to_owned(), (e, data.to_vec()));
-            self
-        }
-        fn link(mut self, path: &str, target: &str) -> Self {
-            let e = Entry {
-                mode: MODE_SYMLINK | 0o777,
-                linkname: target.to_owned(),
-            };
-            self.0.insert(path.to_owned(), (e, Vec::new()));
-            self
-        }
-    }
-
-    impl ImageFs for MemFs {
-        fn stat(&self, path: &str) -> impl Future<Output = Option<Entry>> {
-            std::future::ready(self.0.get(path).map(|(e, _)| e.clone()))
-        }
-        fn read(&self, path: &str, offset: u64, len: u64) -> impl Future<Output = Option<Vec<u8>>> {
-            let data = self.0.get(path).map(|(_, d)| {
-                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(d.len());
-                let end = start
-                    .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
-                    .min(d.len());
-                d[start..end].to_vec()
-            });
-            std::future::ready(data)
-        }
-    }
-
-    /// A minimal ELF file: header, program headers (a PT_LOAD, then PT_INTERP), the path.
+    /// A dynamically linked executable with `interp` as its loader.
     fn elf(is64: bool, little: bool, interp: &str) -> Vec<u8> {
-        let put = |v: &mut Vec<u8>, at: usize, bytes: &[u8]| {
-            if v.len() < at + bytes.len() {
-                v.resize(at + bytes.len(), 0);
-            }
-            let mut b = bytes.to_vec();
-            if !little {
-                b.reverse();
-            }
-            v[at..at + b.len()].copy_from_slice(&b);
-        };
-        let mut v = vec![0u8; if is64 { 64 } else { 52 }];
-        v[..4].copy_from_slice(b"\x7fELF");
-        v[4] = if is64 { 2 } else { 1 };
-        v[5] = if little { 1 } else { 2 };
-        let (phoff, phentsize) = if is64 { (64u64, 56u16) } else { (52, 32) };
-        let strings = phoff as usize + 2 * phentsize as usize;
-        if is64 {
-            put(&mut v, 32, &phoff.to_le_bytes());
-            put(&mut v, 54, &phentsize.to_le_bytes());
-            put(&mut v, 56, &2u16.to_le_bytes());
-            let p1 = phoff as usize;
-            put(&mut v, p1, &1u32.to_le_bytes());
-            let p2 = p1 + 56;
-            put(&mut v, p2, &3u32.to_le_bytes());
-            put(&mut v, p2 + 8, &(strings as u64).to_le_bytes());
-            put(&mut v, p2 + 32, &(interp.len() as u64 + 1).to_le_bytes());
-        } else {
-            put(&mut v, 28, &(phoff as u32).to_le_bytes());
-            put(&mut v, 42, &phentsize.to_le_bytes());
-            put(&mut v, 44, &2u16.to_le_bytes());
-            let p1 = phoff as usize;
-            put(&mut v, p1, &1u32.to_le_bytes());
-            let p2 = p1 + 32;
-            put(&mut v, p2, &3u32.to_le_bytes());
-            put(&mut v, p2 + 4, &(strings as u32).to_le_bytes());
-            put(&mut v, p2 + 16, &(interp.len() as u32 + 1).to_le_bytes());
+        crate::elf::fixture::Spec {
+            is64,
+            little,
+            ..crate::elf::fixture::Spec::new(&["libc.so.6"]).interp(interp)
         }
-        v.resize(strings, 0);
-        v.extend_from_slice(interp.as_bytes());
-        v.push(0);
-        v
+        .build()
     }
 
     fn image(entrypoint: &[&str], cmd: &[&str], path: &str) -> Image {
@@ -396,21 +190,18 @@ mod tests {
     }
 
     #[test]
-    fn parses_pt_interp_in_every_layout() {
+    fn finds_the_interpreter_in_every_layout() {
         for is64 in [true, false] {
             for little in [true, false] {
-                let f = elf(is64, little, "/lib/ld-musl-x86_64.so.1");
-                let h = ElfHeader::parse(&f).expect("elf");
-                assert_eq!((h.is64, h.little, h.phnum), (is64, little, 2));
-                let start = h.phoff as usize;
-                let end = start + usize::from(h.phentsize) * usize::from(h.phnum);
-                let (off, size) = h.interp_segment(&f[start..end]).expect("interp");
-                let s = &f[off as usize..(off + size) as usize];
-                assert_eq!(s, b"/lib/ld-musl-x86_64.so.1\0");
+                let fs = MemFs::default().file(
+                    "/app/server",
+                    0o755,
+                    &elf(is64, little, "/lib/ld-musl-x86_64.so.1"),
+                );
+                let f = run(&fs, &image(&["/app/server"], &[], "/bin")).expect("no loader");
+                assert!(f.message.contains("ld-musl-x86_64.so.1"), "{f:?}");
             }
         }
-        assert_eq!(ElfHeader::parse(b"#!/bin/sh"), None);
-        assert_eq!(ElfHeader::parse(b"\x7fELF\x02"), None);
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //!             with the case's Dockerfile, so cases share one app instead of copies of it
 //!   `expect`  `strata-only: <why>`: an extension case (INCLUDE, CHECK, …) the builtin
 //!             frontend cannot build; built by Strata alone, then `present: <path>` /
-//!             `absent: <path>` are checked in its exported rootfs
+//!             `absent: <path>` / `link: <path> -> <target>` (a symlink) are checked in
+//!             its exported rootfs
 //! `testdata/compat/<case>/` (same conventions) is the compatibility suite: every instruction,
 //! flag and parser rule; each case is a `compat_<case>` test going through the same `check_case`.
 //! `testdata/e2e/errors/<case>/` holds builds Strata must reject: `expect` has
@@ -110,6 +111,7 @@ cases! {
     template_params => "template-params",
     template_params_target => "template-params-target",
     lint_warnings => "lint-warnings",
+    copy_deps => "copy-deps",
 }
 
 cases! {
@@ -225,6 +227,8 @@ cases! {
     error_compat_copy_url => "errors/compat-copy-url",
     error_compat_copy_parents => "errors/compat-copy-parents",
     error_lint_error_true => "errors/lint-error-true",
+    error_deps_missing_path => "errors/deps-missing-path",
+    error_deps_missing_library => "errors/deps-missing-library",
 }
 
 /// Every case directory on disk has a test above, so none is silently dropped.
@@ -351,6 +355,7 @@ impl Case {
                     "strata-only",
                     "present",
                     "absent",
+                    "link",
                     "context",
                 ];
                 assert!(
@@ -622,6 +627,20 @@ fn check_strata_only(case: &Case, scratch: &Path) {
     }
     for p in case.expected("absent") {
         assert!(!fs.contains_key(p), "{}: the rootfs has {p:?}", case.name);
+    }
+    for l in case.expected("link") {
+        let (path, target) = l
+            .split_once(" -> ")
+            .unwrap_or_else(|| panic!("{}: `link: {l}` lacks \" -> \"", case.name));
+        let entry = fs
+            .get(path)
+            .unwrap_or_else(|| panic!("{}: the rootfs lacks {path:?}", case.name));
+        assert_eq!(
+            (entry["type"].as_str(), entry["link"].as_str()),
+            (Some("Symlink"), Some(target)),
+            "{}: {path:?} is not a symlink to {target:?}: {entry}",
+            case.name
+        );
     }
 }
 

@@ -505,3 +505,81 @@ async fn check_error_true_fails_before_anything_runs() {
         status.message
     );
 }
+
+/// The copy actions (source path, destination) of a solve's definition.
+fn copies(def: &pb::Definition) -> Vec<(String, String)> {
+    ops(def)
+        .into_iter()
+        .filter_map(|op| match op.op {
+            Some(pb::op::Op::File(f)) => Some(f.actions),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|a| match a.action {
+            Some(pb::file_action::Action::Copy(c)) => Some((c.src, c.dest)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn copy_deps_reads_elf_headers_and_copies_the_closure() {
+    use strata::elf::fixture::Spec;
+    // The program's dynamic segment lies past a big gap that must never be transferred.
+    let app = Spec {
+        pad: 1_000_000,
+        ..Spec::new(&["libc.so.6"]).interp("/lib/ld.so")
+    }
+    .build();
+    let dockerfile =
+        "FROM busybox:local AS src\nRUN true\nFROM scratch\nCOPY --from=src --deps /app/bin/app /app\n";
+    let f = fake(dockerfile)
+        .with_file("app/bin/app", app.clone())
+        .with_file("lib/ld.so", Spec::new(&[]).build())
+        .with_file("usr/lib/libc.so.6", Spec::new(&["ld.so"]).build());
+    let (bridge, handle) = spawn(f).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    assert!(rec.returns[0].error.is_none(), "{:?}", rec.returns[0].error);
+    let last = rec
+        .solves
+        .iter()
+        .rev()
+        .find_map(|s| s.definition.as_ref())
+        .unwrap();
+    let got = copies(last);
+    for want in [
+        ("/app/bin/app", "/app"),
+        ("/lib/ld.so", "/lib/"),
+        ("/usr/lib/libc.so.6", "/usr/lib/"),
+    ] {
+        assert!(
+            got.contains(&(want.0.to_owned(), want.1.to_owned())),
+            "{want:?} not in {got:?}"
+        );
+    }
+    // Only ranges of the program were read, far less than the whole file.
+    let reads: Vec<&gateway_pb::ReadFileRequest> = rec
+        .read_files
+        .iter()
+        .filter(|r| r.file_path == "/app/bin/app")
+        .collect();
+    assert!(!reads.is_empty());
+    assert!(reads.iter().all(|r| r.range.is_some()), "{reads:?}");
+    let total: i64 = reads.iter().filter_map(|r| r.range.map(|g| g.length)).sum();
+    assert!(total < 64 * 1024, "read {total} of {}", app.len());
+
+    // A path the source lacks fails on its line.
+    let (bridge, handle) = spawn(fake(
+        "FROM busybox:local AS src\nFROM scratch\nCOPY --from=src --deps /nope /x\n",
+    ))
+    .await
+    .unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    let status = rec.returns[0].error.as_ref().expect("an error");
+    assert_eq!(
+        status.message,
+        "Dockerfile:3: COPY --deps: /nope does not exist in the source"
+    );
+}

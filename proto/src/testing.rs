@@ -321,15 +321,24 @@ impl LlbBridge for Service {
             "" | "." => String::new(),
             d => format!("{d}/"),
         };
-        let entries = self
-            .fake
-            .files
-            .iter()
-            .filter_map(|(p, data)| {
-                let rest = p.trim_start_matches('/').strip_prefix(&prefix)?;
-                (!rest.contains('/')).then(|| stat(rest, data.len()))
-            })
-            .collect();
+        // Files directly in `dir`, and the directories deeper files imply (once each).
+        let mut entries: Vec<FileStat> = Vec::new();
+        for (p, data) in &self.fake.files {
+            let Some(rest) = p.trim_start_matches('/').strip_prefix(&prefix) else {
+                continue;
+            };
+            let entry = match rest.split_once('/') {
+                None => stat(rest, data.len()),
+                Some((sub, _)) => FileStat {
+                    path: sub.to_owned(),
+                    mode: (1 << 31) | 0o755,
+                    ..Default::default()
+                },
+            };
+            if !entries.iter().any(|e| e.path == entry.path) {
+                entries.push(entry);
+            }
+        }
         Ok(Response::new(g::ReadDirResponse { entries }))
     }
 

@@ -3,10 +3,11 @@
 use strata_proto::llb::{self, Chown, CopyAction, FileOp, MkfileAction, OpMeta, State, UserRef};
 
 use super::names::uppercase_cmd;
-use super::{paths, remote, ContextUse, Dispatch, DispatchEnv, StageCtx};
+use super::{paths, remote, ContextUse, DepsKey, DepsRequest, Dispatch, DispatchEnv, StageCtx};
 use crate::error::{Error, Result};
 use crate::expand::Lexer;
 use crate::instructions::{Copy, Source};
+use crate::syntax::Span;
 
 pub(crate) fn dispatch_copy(
     d: &mut Dispatch,
@@ -15,6 +16,7 @@ pub(crate) fn dispatch_copy(
     ctx: &StageCtx<'_>,
     from: Option<&State>,
     used: &mut ContextUse,
+    key: Option<DepsKey>,
 ) -> Result<()> {
     let keyword = if c.is_add { "ADD" } else { "COPY" };
     let heredoc_names: Vec<&str> = c.heredocs.iter().map(|h| h.name.as_str()).collect();
@@ -153,6 +155,9 @@ pub(crate) fn dispatch_copy(
             );
         }
     }
+    if c.deps {
+        op = copy_deps(op, c, src, ctx, from, used, key, &sources, &owner)?;
+    }
     for h in &c.heredocs {
         let content = if h.expand {
             let mut lexer = Lexer::new('\\');
@@ -202,6 +207,80 @@ pub(crate) fn dispatch_copy(
     history.push_str(" # buildkit");
     d.image.add_history(history, false);
     Ok(())
+}
+
+/// `COPY --deps`: records what the edge must find out, and copies what it found, each
+/// file to its own absolute path (the named paths themselves were copied as any `COPY`
+/// copies them). Ownership follows `--chown`; modes stay the source's.
+#[allow(clippy::too_many_arguments)]
+fn copy_deps(
+    mut op: FileOp,
+    c: &Copy,
+    src: &Source,
+    ctx: &StageCtx<'_>,
+    from: Option<&State>,
+    used: &mut ContextUse,
+    key: Option<DepsKey>,
+    sources: &[(String, Span)],
+    owner: &Option<Chown>,
+) -> Result<FileOp> {
+    let (Some(from), Some(key)) = (from, key) else {
+        let why = if c.from.is_none() {
+            "COPY --deps needs --from=<stage|image>: the libraries are found in that stage's files"
+        } else {
+            "COPY --deps is not supported in ONBUILD triggers"
+        };
+        return Err(Error::at(src.span, why));
+    };
+    let mut named = Vec::new();
+    for (s, span) in sources {
+        if s.contains(['*', '?', '[']) {
+            return Err(Error::at(
+                *span,
+                format!("COPY --deps cannot expand wildcards ({s}): name each file"),
+            ));
+        }
+        named.push((paths::copy_source(s), *span));
+    }
+    used.deps.push(DepsRequest {
+        key,
+        source: from.clone(),
+        paths: named,
+    });
+    match ctx.inputs.deps.get(&key) {
+        Some(files) => {
+            for f in files {
+                // Into the directory (`dir/`), never onto the path: BuildKit follows a
+                // symlink already at a destination path and would write through it (a
+                // second `--deps` copying the same link would turn its target into a
+                // link to itself); copied into its directory, an existing entry of that
+                // name is replaced instead. The names are the same on both sides.
+                let dir = match f.dest.rsplit_once('/') {
+                    Some((dir, _)) => format!("{dir}/"),
+                    None => "/".to_owned(),
+                };
+                op = op.copy(
+                    from,
+                    CopyAction {
+                        src: f.src.clone(),
+                        dest: dir,
+                        owner: owner.clone(),
+                        follow_symlink: false,
+                        create_dest_path: true,
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        None if ctx.inputs.deps_complete => {
+            return Err(Error::at(
+                src.span,
+                "COPY --deps: the libraries of this instruction were not resolved",
+            ));
+        }
+        None => {}
+    }
+    Ok(op)
 }
 
 fn is_heredoc_marker(word: &str, names: &[&str]) -> bool {

@@ -26,6 +26,7 @@ use crate::instructions::{Command, CommandKind, Lowered, Source};
 use crate::options::BuildOptions;
 use crate::plan::{Base, FromRef, NamedContext, Plan};
 use crate::platform::Platform;
+use crate::syntax::Span;
 
 /// A resolved base image: what `ResolveImageConfig` told us.
 #[derive(Clone, Debug)]
@@ -41,6 +42,27 @@ pub struct BaseImage {
 /// Base image configs by (reference as written after expansion, platform).
 pub type BaseImages = BTreeMap<(String, Platform), BaseImage>;
 
+/// Where a `COPY --deps` instruction stands: (stage index, command index in the stage).
+/// Stable across conversions of one prepared build, unlike spans (a `FOR` body's
+/// instructions share theirs).
+pub type DepsKey = (usize, usize);
+
+/// The files each `COPY --deps` instruction copies besides its named paths, found by the
+/// gateway edge in the source's filesystem ([`crate::deps::closure`]).
+pub type DepsFiles = BTreeMap<DepsKey, Vec<crate::deps::DepFile>>;
+
+/// What a `COPY --deps` instruction needs the edge to find out: which files of `source`
+/// its named paths need.
+#[derive(Clone, Debug)]
+pub struct DepsRequest {
+    /// The instruction.
+    pub key: DepsKey,
+    /// The filesystem it copies from (`--from`).
+    pub source: State,
+    /// The named paths, absolute, each with the span of its word.
+    pub paths: Vec<(String, Span)>,
+}
+
 /// Everything the converter reads besides the instructions and the plan.
 pub struct Inputs<'a> {
     /// The Dockerfile and its included files, for source locations on every op.
@@ -53,6 +75,12 @@ pub struct Inputs<'a> {
     pub images: &'a BaseImages,
     /// `.dockerignore` patterns, never sent from the client.
     pub excludes: Vec<String>,
+    /// The files of `COPY --deps` instructions found so far.
+    pub deps: &'a DepsFiles,
+    /// Whether `deps` has every instruction's files. If not, an instruction without them
+    /// copies only its named paths (the CLI, and the edge's provisional conversions); if
+    /// so, one without them is an error.
+    pub deps_complete: bool,
 }
 
 /// The target stage as LLB plus its image config.
@@ -74,6 +102,8 @@ pub struct Converted {
     /// Every `ADD <http url>` of the stages the target needs, URLs expanded: what the
     /// policy's `add-checksum` rule reads.
     pub downloads: Vec<Download>,
+    /// Every `COPY --deps` of the needed stages, in conversion order.
+    pub deps_requests: Vec<DepsRequest>,
 }
 
 /// One `ADD` of an HTTP(S) URL.
@@ -103,10 +133,11 @@ pub fn convert(lowered: &Lowered, plan: &Plan, inputs: &Inputs<'_>) -> Result<Co
     convert_with(lowered, plan, inputs, &context, &mut ContextUse::default())
 }
 
-/// Which context paths the build reads.
+/// Which context paths the build reads, and (as it goes) which `COPY --deps` there are.
 #[derive(Default)]
 struct ContextUse {
     paths: BTreeSet<String>,
+    deps: Vec<DepsRequest>,
 }
 
 impl ContextUse {
@@ -392,7 +423,7 @@ fn convert_with(
         for (ci, cmd) in stage.commands.iter().enumerate() {
             let reads = sp.reads.get(&ci).map(Vec::as_slice).unwrap_or(&[]);
             let sources = resolve_reads(reads, &done, &ctx, &d, &cmd.source)?;
-            dispatch(&mut d, cmd, &ctx, &sources, used)
+            dispatch(&mut d, cmd, &ctx, &sources, used, Some((i, ci)))
                 .map_err(|e| with_default_span(e, cmd.source.span))?;
         }
         done[i] = Some(d);
@@ -448,6 +479,7 @@ fn convert_with(
         checks,
         start_source,
         downloads,
+        deps_requests: std::mem::take(&mut used.deps),
     })
 }
 
@@ -467,7 +499,7 @@ fn run_trigger(
     cmd.source.lines = stage.from.lines;
     let refs = trigger_reads(&cmd, d, lowered, ctx)?;
     let sources = resolve_reads(&refs, done, ctx, d, &cmd.source)?;
-    dispatch(d, &cmd, ctx, &sources, used)
+    dispatch(d, &cmd, ctx, &sources, used, None)
 }
 
 /// What a trigger's `COPY --from` / `RUN --mount from=` name. Like upstream, the stage
@@ -723,12 +755,15 @@ fn from_image(
     d
 }
 
+/// Converts one instruction; `key` places it in the file (`None` for an `ONBUILD`
+/// trigger, which has no place of its own).
 fn dispatch(
     d: &mut Dispatch,
     cmd: &Command,
     ctx: &StageCtx<'_>,
     reads: &[State],
     used: &mut ContextUse,
+    key: Option<DepsKey>,
 ) -> Result<()> {
     match &cmd.kind {
         CommandKind::Cmd(_) => d.start_sources.0 = Some(cmd.source.clone()),
@@ -741,7 +776,9 @@ fn dispatch(
     match &cmd.kind {
         CommandKind::Run(r) => run::dispatch_run(d, r, &cmd.source, ctx, reads, used),
         CommandKind::Check(r) => run::dispatch_check(d, r, &cmd.source, ctx, reads, used),
-        CommandKind::Copy(c) => copy::dispatch_copy(d, c, &cmd.source, ctx, reads.first(), used),
+        CommandKind::Copy(c) => {
+            copy::dispatch_copy(d, c, &cmd.source, ctx, reads.first(), used, key)
+        }
         CommandKind::Workdir(w) => config::dispatch_workdir(d, w, &cmd.source, ctx),
         other => config::dispatch_config(d, other, ctx),
     }
@@ -822,6 +859,90 @@ mod tests {
         assert!(merged.contains("[2/4] COPY --link a /b"), "{merged}");
         let plain = convert(false);
         assert!(!plain.contains("\"merge\""), "{plain}");
+    }
+
+    #[test]
+    fn copy_deps_copies_what_the_edge_found() {
+        use crate::deps::DepFile;
+        let text =
+            "FROM busybox AS src\nFROM scratch\nCOPY --from=src --deps --chown=7 /bin/ls /ls\n";
+        let opts = BuildOptions::new(Platform::linux_amd64());
+        let prepared = pipeline::prepare(text, "Dockerfile", &opts).unwrap();
+        let images = crate::resolve::offline_images(&prepared.plan);
+        // Offline (or before the edge has looked): the request, and only the named path.
+        let c = pipeline::convert(&prepared, &opts, &images, Vec::new()).unwrap();
+        assert_eq!(c.deps_requests.len(), 1);
+        let r = &c.deps_requests[0];
+        assert_eq!(r.key, (1, 0));
+        let paths: Vec<&str> = r.paths.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["/bin/ls"]);
+        let plain = strata_proto::llb::dump(&c.state).to_string();
+        assert_eq!(plain.matches("\"copy\"").count(), 1, "{plain}");
+        // With the files: each into its directory, links as links, owned as --chown says.
+        let mut files = DepsFiles::new();
+        files.insert(
+            (1, 0),
+            vec![
+                DepFile {
+                    dest: "/lib64/ld.so".to_owned(),
+                    src: "/usr/lib64/ld.so".to_owned(),
+                    symlink: true,
+                },
+                DepFile {
+                    dest: "/lib/libc.so.6".to_owned(),
+                    src: "/usr/lib/libc.so.6".to_owned(),
+                    symlink: false,
+                },
+            ],
+        );
+        let c = pipeline::convert_with_deps(&prepared, &opts, &images, Vec::new(), &files, true)
+            .unwrap();
+        let dump = strata_proto::llb::dump(&c.state);
+        let actions: Vec<&serde_json::Value> = dump
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|op| op["op"]["file"].as_array())
+            .flatten()
+            .map(|a| &a["copy"])
+            .collect();
+        let summary: Vec<(String, String, String)> = actions
+            .iter()
+            .map(|a| {
+                (
+                    a["src"].as_str().unwrap().to_owned(),
+                    a["dest"].as_str().unwrap().to_owned(),
+                    a["flags"].to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(summary.len(), 3, "{summary:?}");
+        assert_eq!(summary[1].0, "/usr/lib64/ld.so");
+        assert_eq!(summary[1].1, "/lib64/");
+        assert!(!summary[1].2.contains("follow_symlink"), "{summary:?}");
+        assert_eq!(
+            (summary[2].0.as_str(), summary[2].1.as_str()),
+            ("/usr/lib/libc.so.6", "/lib/")
+        );
+        assert!(
+            actions.iter().all(|a| a["owner"].to_string().contains('7')),
+            "{actions:?}"
+        );
+        // Complete but without this instruction's files: an error on its line.
+        let err = pipeline::convert_with_deps(
+            &prepared,
+            &opts,
+            &images,
+            Vec::new(),
+            &DepsFiles::new(),
+            true,
+        )
+        .unwrap_err();
+        let span = err.span().unwrap();
+        assert!(
+            text[span.start as usize..].starts_with("COPY --from=src --deps"),
+            "{err}"
+        );
     }
 
     #[test]

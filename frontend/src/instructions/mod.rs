@@ -121,6 +121,8 @@ pub struct Copy {
     pub link: bool,
     /// `--parents`.
     pub parents: bool,
+    /// Strata's `COPY --deps`: ELF programs come with their interpreter and libraries.
+    pub deps: bool,
     /// `--exclude`.
     pub excludes: Vec<FlagValue>,
     /// `ADD --checksum`.
@@ -473,9 +475,21 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                     ("keep-git-dir", FlagKind::Bool),
                 ]);
             } else {
-                allowed.push(("from", FlagKind::String));
+                allowed.extend([("from", FlagKind::String), ("deps", FlagKind::Bool)]);
             }
             let f = Flags::parse(kw, &ins.flags, &allowed)?;
+            let deps = f.bool("deps");
+            if deps && f.string("from").is_none() {
+                let at = ins
+                    .flags
+                    .iter()
+                    .find(|fl| fl.name == "deps")
+                    .map_or(ins.span, |fl| fl.span);
+                return Err(Error::at(
+                    at,
+                    "COPY --deps needs --from=<stage|image>: the libraries are found in that stage's files",
+                ));
+            }
             let mut args = words(ins);
             if args.len() < 2 {
                 return Err(Error::at(
@@ -496,6 +510,7 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                 chmod: f.string("chmod"),
                 link: f.bool("link"),
                 parents: f.bool("parents"),
+                deps,
                 excludes: f.list("exclude"),
                 checksum: f.string("checksum"),
                 keep_git_dir: f.bool("keep-git-dir"),

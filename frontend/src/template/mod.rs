@@ -55,7 +55,13 @@ pub fn expand_recording(
     facts: &mut Vec<BlockFact>,
 ) -> Result<Option<String>> {
     conditionals(file, opts, facts)?;
-    let target = params::expand(&mut file.instructions, opts.target.as_deref(), file.escape)?;
+    let globals = global_vars(file, opts);
+    let target = params::expand(
+        &mut file.instructions,
+        opts.target.as_deref(),
+        file.escape,
+        &globals,
+    )?;
     // Blocks inside parameterised stages were left for their instances, where the
     // parameters are now bound (and declared as ARGs): resolve them now.
     conditionals(file, opts, facts)?;
@@ -83,6 +89,18 @@ fn declared_names(instructions: &[Instruction]) -> BTreeSet<String> {
         }
     }
     out
+}
+
+/// What a `FROM` line sees: the platform args and the global `ARG`s (build arg, else
+/// default), once the prelude's `IF`s are resolved.
+fn global_vars(file: &Dockerfile, opts: &BuildOptions) -> Vec<(String, String)> {
+    let mut w = Walker::new(opts, file.escape);
+    for ins in file.instructions.iter().take_while(|i| i.keyword != "from") {
+        if ins.keyword == "arg" {
+            w.arg(ins);
+        }
+    }
+    w.meta
 }
 
 fn conditionals(
@@ -1061,6 +1079,40 @@ mod tests {
                 "RUN i1",
                 "RUN i3"
             ]
+        );
+    }
+
+    #[test]
+    fn reference_arguments_expand_with_the_global_args() {
+        let text = "ARG OS=linux\nFROM a AS t(OS)\nRUN $OS\nFROM t(OS=${OS}-${TARGETARCH})\nCOPY --from=t(OS=${OS}) /a /a\n";
+        let got = run(text, &[("OS", "mac")]).unwrap();
+        let runs: Vec<&str> = got
+            .iter()
+            .map(String::as_str)
+            .filter(|o| o.starts_with("RUN") || o.starts_with("COPY"))
+            .collect();
+        assert_eq!(
+            runs,
+            [
+                "RUN mac-amd64",
+                "RUN mac",
+                // Progress names show the values.
+                "COPY --from=t(OS=mac) /a /a",
+            ]
+        );
+        // A stage's own ARG is not visible to a reference: only what FROM lines see.
+        let e = run(
+            "FROM a AS t(OS)\nFROM a\nARG V=1\nCOPY --from=t(OS=$V) /a /a\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown variable V"), "{e}");
+        assert_eq!(
+            line_of(
+                "FROM a AS t(OS)\nFROM a\nARG V=1\nCOPY --from=t(OS=$V) /a /a\n",
+                &e
+            ),
+            4
         );
     }
 

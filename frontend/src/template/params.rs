@@ -11,11 +11,16 @@
 //! The parser splits on whitespace, so `build(GOOS=darwin, GOARCH=arm64)` may arrive as
 //! several words, or as a flag value followed by words: references are first rejoined until
 //! their parentheses balance.
+//!
+//! An argument value may use variables (`build(GOOS=${GOOS})`): it expands with what a
+//! `FROM` line sees, the platform args and the global `ARG`s, wherever the reference
+//! stands; inside a parameterised stage its own parameters are bound before that. An
+//! unknown variable is an error (not an empty value): instances are named after values.
 
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::expand::is_valid_name;
+use crate::expand::{is_valid_name, Lexer};
 use crate::syntax::{Args, Instruction, KeyValue, Span, Word};
 
 /// How many instances a build may create: a template that references itself with growing
@@ -44,6 +49,7 @@ pub fn expand(
     instructions: &mut Vec<Instruction>,
     target: Option<&str>,
     escape: char,
+    globals: &[(String, String)],
 ) -> Result<Option<String>> {
     // Split into the prelude and stage segments.
     let mut segments: Vec<Vec<Instruction>> = vec![Vec::new()];
@@ -91,6 +97,8 @@ pub fn expand(
         used,
         pending: Vec::new(),
         count: 0,
+        globals: globals.to_vec(),
+        escape,
     };
     let mut out_segments: Vec<Vec<Instruction>> = Vec::with_capacity(segments.len());
     for (i, seg) in segments.into_iter().enumerate() {
@@ -105,7 +113,7 @@ pub fn expand(
         out_segments.push(seg);
     }
     let new_target = match target {
-        Some(t) if t.contains('(') => Some(r.reference(t, Span::default(), true)?),
+        Some(t) if t.contains('(') => Some(r.reference(t, Span::default(), true)?.0),
         _ => None,
     };
     // Instances may reference other templates: instantiate until nothing is pending.
@@ -318,6 +326,9 @@ struct Rewriter {
     pending: Vec<(String, Values, String)>,
     /// Instances created so far, against [`MAX_INSTANCES`].
     count: usize,
+    /// What argument values expand with: platform args and global `ARG`s.
+    globals: Vec<(String, String)>,
+    escape: char,
 }
 
 impl Rewriter {
@@ -326,8 +337,9 @@ impl Rewriter {
         self.defs.contains_key(&name)
     }
 
-    /// The instance name for a reference `name(K=V, …)` (or a bare `name`).
-    fn reference(&mut self, text: &str, span: Span, for_target: bool) -> Result<String> {
+    /// The instance name for a reference `name(K=V, …)` (or a bare `name`), and the
+    /// reference with its values expanded (for progress names).
+    fn reference(&mut self, text: &str, span: Span, for_target: bool) -> Result<(String, String)> {
         let err = |m: String| {
             if for_target {
                 Error::Input(m)
@@ -359,8 +371,31 @@ impl Rewriter {
                         .join(", ")
                 )));
             }
-            given.insert(k.to_owned(), unquote(v.trim()));
+            let v = v.trim();
+            let value = if v.contains('$') && !for_target {
+                let probe = Lexer::new(self.escape)
+                    .expand_word(v, &self.globals)
+                    .map_err(|e| err(e.to_string()))?;
+                if let Some(name) = probe.unset.iter().next() {
+                    return Err(err(format!(
+                        "unknown variable {name} in the arguments of stage {key:?}: a reference sees the global ARGs (declare it before the first FROM)"
+                    )));
+                }
+                probe.value
+            } else {
+                unquote(v)
+            };
+            given.insert(k.to_owned(), value);
         }
+        let shown = format!(
+            "{name}({})",
+            split_args(inner)
+                .iter()
+                .filter_map(|a| a.split_once('='))
+                .map(|(k, _)| format!("{}={}", k.trim(), given[k.trim()]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let mut values = Vec::new();
         for (p, default) in &def.params {
             match given.get(p).or(default.as_ref()) {
@@ -373,7 +408,7 @@ impl Rewriter {
             }
         }
         if let Some((_, inst)) = def.instances.iter().find(|(v, _)| *v == values) {
-            return Ok(inst.clone());
+            return Ok((inst.clone(), shown));
         }
         self.count += 1;
         if self.count > MAX_INSTANCES {
@@ -399,7 +434,7 @@ impl Rewriter {
             def.instances.push((values.clone(), inst.clone()));
         }
         self.pending.push((key, values, inst.clone()));
-        Ok(inst)
+        Ok((inst, shown))
     }
 
     fn instruction(&mut self, ins: &mut Instruction) -> Result<()> {
@@ -414,15 +449,18 @@ impl Rewriter {
                     if value.contains('(') {
                         complete(&mut value, &mut ins.args);
                         let span = ins.flags[i].span;
-                        value = if name == "from" {
+                        let raw = value.clone();
+                        let (rewritten, shown) = if name == "from" {
                             if self.is_template(&value) {
                                 self.reference(&value, span, false)?
                             } else {
-                                value
+                                (value.clone(), value)
                             }
                         } else {
                             self.mount(&value, span)?
                         };
+                        show(ins, &raw, &shown);
+                        value = rewritten;
                         ins.flags[i].value = Some(value);
                     }
                 }
@@ -432,8 +470,8 @@ impl Rewriter {
         Ok(())
     }
 
-    /// `from=name(…)` inside a `--mount` value.
-    fn mount(&mut self, value: &str, span: Span) -> Result<String> {
+    /// `from=name(…)` inside a `--mount` value: the value rewritten, and as shown.
+    fn mount(&mut self, value: &str, span: Span) -> Result<(String, String)> {
         let mut fields: Vec<String> = Vec::new();
         let mut cur = String::new();
         let mut depth = 0i64;
@@ -450,14 +488,17 @@ impl Rewriter {
             cur.push(c);
         }
         fields.push(cur);
-        for f in &mut fields {
+        let mut shown = fields.clone();
+        for (f, s) in fields.iter_mut().zip(shown.iter_mut()) {
             if let Some(r) = f.strip_prefix("from=") {
                 if r.contains('(') && self.is_template(r) {
-                    *f = format!("from={}", self.reference(r, span, false)?);
+                    let (inst, as_shown) = self.reference(r, span, false)?;
+                    *f = format!("from={inst}");
+                    *s = format!("from={as_shown}");
                 }
             }
         }
-        Ok(fields.join(","))
+        Ok((fields.join(","), shown.join(",")))
     }
 
     fn rewrite_base(&mut self, from: &mut Instruction) -> Result<()> {
@@ -483,9 +524,18 @@ impl Rewriter {
         if !self.is_template(&text) {
             return Ok(());
         }
-        let inst = self.reference(&text, span, false)?;
+        let (inst, shown) = self.reference(&text, span, false)?;
         words.splice(0..n, [Word { text: inst, span }]);
+        show(from, &text, &shown);
         Ok(())
+    }
+}
+
+/// Shows a reference whose values used variables with the values (in the instruction's
+/// original text, which progress names and history come from).
+fn show(ins: &mut Instruction, raw: &str, shown: &str) {
+    if raw != shown && raw.contains('$') {
+        ins.original = ins.original.replacen(raw, shown, 1);
     }
 }
 

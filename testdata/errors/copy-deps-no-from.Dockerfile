@@ -1,0 +1,2 @@
+FROM scratch
+COPY --deps /bin/ls /ls
