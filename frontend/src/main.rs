@@ -1,5 +1,6 @@
 //! The `strata` binary: a BuildKit gateway frontend when BuildKit starts it, a CLI otherwise.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -27,8 +28,10 @@ fn main() -> ExitCode {
     // `strata lint` and `strata policy check` exit 0, 1 or 2 (their `Output::code`).
     match runtime.block_on(cli::run(cli::Cli::parse())) {
         Ok(out) => {
-            print!("{}", out.stdout);
-            eprint!("{}", out.stderr);
+            // `print!` panics when the reader has gone (`strata llb … | head`); a closed
+            // pipe is the reader's choice, not an error of ours.
+            let _ = std::io::stdout().lock().write_all(out.stdout.as_bytes());
+            let _ = std::io::stderr().lock().write_all(out.stderr.as_bytes());
             ExitCode::from(out.code)
         }
         Err(e) => {

@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
@@ -69,13 +68,6 @@ impl Report {
             stderr: format!("strata: {message}\n"),
             code: 2,
         }
-    }
-
-    /// Prints the report and gives the process its exit status.
-    pub fn emit(self) -> ExitCode {
-        print!("{}", self.stdout);
-        eprint!("{}", self.stderr);
-        ExitCode::from(self.code)
     }
 }
 
