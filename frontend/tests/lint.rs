@@ -9,6 +9,9 @@
 
 #![allow(clippy::unwrap_used)] // test helpers, not library code
 
+mod fixture_args;
+use fixture_args::options_for;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -16,25 +19,6 @@ use strata::includes::DirLoader;
 use strata::lint::{self, Input, Report};
 use strata::options::BuildOptions;
 use strata::platform::Platform;
-
-fn options_for(path: &Path) -> BuildOptions {
-    let mut opts = std::collections::BTreeMap::new();
-    let args = std::fs::read_to_string(path.with_extension("args")).unwrap_or_default();
-    let mut it = args.lines().filter(|l| !l.is_empty());
-    while let Some(flag) = it.next() {
-        let value = it.next().expect("every flag has a value").to_owned();
-        let (key, value) = match flag {
-            "--target" => ("target".to_owned(), value),
-            "--build-arg" => {
-                let (k, v) = value.split_once('=').unwrap_or((&value, ""));
-                (format!("build-arg:{k}"), v.to_owned())
-            }
-            other => panic!("unknown flag {other} in {}", path.display()),
-        };
-        opts.insert(key, value);
-    }
-    BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").expect("valid options")
-}
 
 fn lint_file(path: &Path) -> (String, Report) {
     let text = std::fs::read_to_string(path).unwrap();

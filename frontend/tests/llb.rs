@@ -5,41 +5,13 @@
 
 #![allow(clippy::unwrap_used)] // test helpers, not library code
 
+mod fixture_args;
+use fixture_args::options_for;
+
 use std::path::Path;
 
 use strata::cli::llb_json_with;
 use strata::includes::DirLoader;
-use strata::options::BuildOptions;
-use strata::platform::Platform;
-
-fn options_for(path: &Path) -> BuildOptions {
-    // The flags become the frontend opts BuildKit would send, so parsing is the real one.
-    let mut opts = std::collections::BTreeMap::new();
-    let args = std::fs::read_to_string(path.with_extension("args")).unwrap_or_default();
-    let mut it = args.lines().filter(|l| !l.is_empty());
-    while let Some(flag) = it.next() {
-        let value = it
-            .next()
-            .expect("every flag in a .args file has a value")
-            .to_owned();
-        let (key, value) = match flag {
-            "--target" => ("target".to_owned(), value),
-            "--build-arg" => {
-                let (k, v) = value.split_once('=').unwrap_or((&value, ""));
-                (format!("build-arg:{k}"), v.to_owned())
-            }
-            "--platform" => ("platform".to_owned(), value),
-            // Any other frontend opt: `--opt` then `key=value`.
-            "--opt" => {
-                let (k, v) = value.split_once('=').unwrap_or((&value, ""));
-                (k.to_owned(), v.to_owned())
-            }
-            other => panic!("unknown flag {other} in {}", path.display()),
-        };
-        opts.insert(key, value);
-    }
-    BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").expect("valid options")
-}
 
 fn convert(path: &Path) -> Result<String, String> {
     let text = std::fs::read_to_string(path).expect("fixture is readable");

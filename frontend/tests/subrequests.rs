@@ -6,32 +6,13 @@
 
 #![allow(clippy::unwrap_used)] // test helpers, not library code
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod fixture_args;
+use fixture_args::options_for;
 
 use strata::includes::DirLoader;
 use strata::options::BuildOptions;
 use strata::platform::Platform;
 use strata::subrequest::{self, Request};
-
-fn options_for(path: &Path) -> BuildOptions {
-    let mut opts = BTreeMap::new();
-    let args = std::fs::read_to_string(path.with_extension("args")).unwrap_or_default();
-    let mut it = args.lines().filter(|l| !l.is_empty());
-    while let Some(flag) = it.next() {
-        let value = it.next().expect("every flag has a value").to_owned();
-        let (key, value) = match flag {
-            "--target" => ("target".to_owned(), value),
-            "--build-arg" => {
-                let (k, v) = value.split_once('=').unwrap_or((&value, ""));
-                (format!("build-arg:{k}"), v.to_owned())
-            }
-            other => panic!("unknown flag {other} in {}", path.display()),
-        };
-        opts.insert(key, value);
-    }
-    BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").expect("valid options")
-}
 
 /// One answer as the snapshot shows it.
 fn shown(request: Request, text: &str, opts: &BuildOptions, dir: &DirLoader) -> String {
