@@ -298,24 +298,11 @@ async fn build_for(
         let message = format!("{}:{}: policy {}", file.filename, lines.0, v.text());
         warn(bridge, &final_digest, &message, Some((file, lines))).await;
     }
-    let reference = if def.def.is_empty() {
-        String::new()
-    } else {
-        let out = bridge
-            .solve(
-                def,
-                SolveOptions {
-                    cache_imports: cache,
-                    // Built now, so a failing step is reported as itself and never as a
-                    // missing entrypoint when the check below reads the result.
-                    evaluate: true,
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| Failure::from(Error::Gateway(e)))?;
-        out.reference.unwrap_or_default()
-    };
+    // Built now, so a failing step is reported as itself and never as a missing
+    // entrypoint when the check below reads the result.
+    let reference = solve_now(bridge, def, cache)
+        .await
+        .map_err(|e| Failure::from(Error::Gateway(e)))?;
     start_check(
         bridge,
         opts,
@@ -413,6 +400,29 @@ async fn resolve_deps(
     }
 }
 
+/// Solves `def` with `evaluate`, so every step runs now and a failure is reported as that
+/// step's; the reference to read the result through ("" for `scratch`, where nothing exists).
+async fn solve_now(
+    bridge: &Bridge,
+    def: pb::Definition,
+    cache_imports: Vec<CacheImport>,
+) -> strata_proto::Result<String> {
+    if def.def.is_empty() {
+        return Ok(String::new());
+    }
+    let out = bridge
+        .solve(
+            def,
+            SolveOptions {
+                cache_imports,
+                evaluate: true,
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(out.reference.unwrap_or_default())
+}
+
 /// Solves one `COPY --deps` source and finds its files; errors point at the path concerned.
 async fn deps_of(
     bridge: &Bridge,
@@ -420,24 +430,8 @@ async fn deps_of(
     cache_imports: Vec<CacheImport>,
 ) -> Result<Vec<deps::DepFile>> {
     let def = llb::marshal(&request.source);
-    let reference = if def.def.is_empty() {
-        // `scratch`: nothing exists in it.
-        String::new()
-    } else {
-        let out = bridge
-            .solve(
-                def,
-                SolveOptions {
-                    cache_imports,
-                    // Built now, so a failing step is reported as itself, never as a
-                    // missing path.
-                    evaluate: true,
-                    ..Default::default()
-                },
-            )
-            .await?;
-        out.reference.unwrap_or_default()
-    };
+    // Built now, so a failing step is reported as itself, never as a missing path.
+    let reference = solve_now(bridge, def, cache_imports).await?;
     let fs = BridgeFs::new(bridge, &reference);
     let named: Vec<String> = request.paths.iter().map(|(p, _)| p.clone()).collect();
     let started = std::time::Instant::now();

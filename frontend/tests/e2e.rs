@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
+use support::Scratch;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -405,24 +406,6 @@ impl Case {
     }
 }
 
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("strata-e2e-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create scratch dir");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Images `--load`ed by a test, removed on drop (also when the test fails).
 struct LoadedImages(Vec<String>);
 
@@ -549,7 +532,7 @@ fn check_case(dir: &Path) {
             case.name
         );
     }
-    let scratch = Scratch::new(&case.name);
+    let scratch = Scratch::new("e2e", &case.name);
     if !case.expected("strata-only").is_empty() {
         check_strata_only(&case, &scratch.0);
         return;
@@ -695,7 +678,7 @@ fn check_log(case: &Case, log: &str) {
 fn check_error_case(dir: &Path) {
     strata_image();
     let case = Case::load(dir);
-    let scratch = Scratch::new(&case.name);
+    let scratch = Scratch::new("e2e", &case.name);
     let texts = case.expected("fails-with");
     let line = case.expected("line").first().copied();
     assert!(
@@ -819,7 +802,7 @@ fn diff_maps(builtin: &BTreeMap<String, Value>, strata: &BTreeMap<String, Value>
 /// The comparison itself sees what it must: content, mode, ids and link targets, not mtimes.
 #[test]
 fn rootfs_diff_sees_metadata_but_not_mtimes() {
-    let scratch = Scratch::new("self-test");
+    let scratch = Scratch::new("e2e", "self-test");
     let write = |name: &str, mode: u32, uid: u64, body: &[u8], mtime: u64| {
         let path = scratch.0.join(name);
         let mut b = tar::Builder::new(fs::File::create(&path).expect("create tar"));

@@ -14,10 +14,11 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
+use support::Scratch;
 
 use platform::{case_dirs, platform_dir, Case, TRUSTED_REPO};
 
@@ -79,7 +80,7 @@ fn platform_every_case_directory_has_a_test() {
 fn platform_warnings_are_shown_and_the_build_goes_on() {
     let setup = setup();
     let dir = platform_dir().join("warn");
-    let scratch = Scratch::new("warn");
+    let scratch = Scratch::new("e2e-platform", "warn");
     let b = build(&setup.lenient, &dir, &[], &scratch.0.join("lenient.log"));
     assert!(b.ok, "the lenient build failed:\n{}", b.log);
     for text in [
@@ -102,7 +103,7 @@ fn check_case(dir: &str) {
     let setup = setup();
     let case = Case::load(&platform_dir().join("cases").join(dir));
     let name = case.name();
-    let scratch = Scratch::new(&name);
+    let scratch = Scratch::new("e2e-platform", &name);
     let tar = scratch.0.join("rootfs.tar");
     let output = [
         "--output".to_owned(),
@@ -292,23 +293,4 @@ fn tar_paths(path: &Path) -> Vec<String> {
         );
     }
     out.into_iter().collect()
-}
-
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("strata-e2e-platform-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create scratch dir");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }

@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -69,4 +69,24 @@ pub fn assert_image_present(image: &str) {
         ok,
         "frontend image {image} is missing: run `make testbed image` first (or `make e2e`)"
     );
+}
+
+/// A scratch directory under the temp dir, named for this process and `name`, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    /// Creates `strata-<suite>-<pid>-<name>` afresh (any leftover from a crashed run goes).
+    pub fn new(suite: &str, name: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("strata-{suite}-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create scratch dir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
 }
