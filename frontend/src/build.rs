@@ -20,7 +20,6 @@ use crate::deps;
 use crate::error::{Error, Result, Unsupported};
 use crate::imagefs::{Entry, ImageFs};
 use crate::includes::{self, Loader, Sources};
-use crate::instructions::CommandKind;
 use crate::library::{WithLibrary, LIBRARY_DIR};
 use crate::options::BuildOptions;
 use crate::pipeline;
@@ -241,31 +240,43 @@ async fn build_for(
     if let Some(digest) = lint_digest {
         lint(bridge, opts, text, &prepared.sources, &images, &digest).await?;
     }
+    // One conversion without `COPY --deps` files: the policy reads it (`--deps` only adds
+    // files, so its config, users and downloads are final), its `--deps` requests are the
+    // first ones to resolve, and without any it is the build.
+    let provisional =
+        pipeline::convert(&prepared, opts, &images, ignore.clone()).map_err(located)?;
     // The policy, before anything runs (`COPY --deps` sources included): errors stop the
-    // build, warnings are shown below. `--deps` only adds files, so the conversion without
-    // them has the config, users and downloads the rules read.
+    // build, warnings are shown below.
     let policy_warnings = match policy {
-        Some(p) => {
-            let provisional =
-                pipeline::convert(&prepared, opts, &images, ignore.clone()).map_err(located)?;
-            policy::enforce(policy::check(
-                p,
-                &prepared,
-                &provisional,
-                policy::Bases::Resolved,
-            ))
-            .map_err(located)?
-        }
+        Some(p) => policy::enforce(policy::check(
+            p,
+            &prepared,
+            &provisional,
+            policy::Bases::Resolved,
+        ))
+        .map_err(located)?,
         None => Vec::new(),
     };
-    let deps = resolve_deps(bridge, &prepared, opts, &images, &ignore, &cache)
+    let converted = if provisional.deps_requests.is_empty() {
+        provisional
+    } else {
+        let deps = resolve_deps(
+            bridge,
+            &prepared,
+            opts,
+            &images,
+            &ignore,
+            &cache,
+            provisional.deps_requests,
+        )
         .await
         .map_err(|failure| match failure.sources {
             Some(_) => failure,
             None => located(failure.error),
         })?;
-    let converted = pipeline::convert_with_deps(&prepared, opts, &images, ignore, &deps, true)
-        .map_err(located)?;
+        pipeline::convert_with_deps(&prepared, opts, &images, ignore, &deps, true)
+            .map_err(located)?
+    };
     // Every CHECK of the needed stages runs beside the main solve; the result is returned
     // only once all of them passed.
     let mut checks = tokio::task::JoinSet::new();
@@ -273,19 +284,7 @@ async fn build_for(
         let bridge = bridge.clone();
         let def = llb::marshal(state);
         let cache_imports = cache.clone();
-        checks.spawn(async move {
-            bridge
-                .solve(
-                    def,
-                    SolveOptions {
-                        cache_imports,
-                        evaluate: true,
-                        ..Default::default()
-                    },
-                )
-                .await
-                .map(|_| ())
-        });
+        checks.spawn(async move { solve_now(&bridge, def, cache_imports).await.map(|_| ()) });
     }
     let def = llb::marshal(&converted.state);
     let final_digest = def
@@ -328,11 +327,11 @@ async fn build_for(
     })
 }
 
-/// Finds the files of every `COPY --deps` of the build ([`deps`]), level by level: a
-/// provisional conversion lists the instructions and the filesystems they copy from; those
-/// whose source stage needs no unresolved `--deps` itself are solved and read
-/// (concurrently), and their files fed to the next conversion, until none is left. A
-/// build without `--deps` costs nothing.
+/// Finds the files of every `COPY --deps` of the build ([`deps`]), level by level: `first`
+/// (the requests of the conversion without any `--deps` files) lists the instructions and
+/// the filesystems they copy from; those whose source stage needs no unresolved `--deps`
+/// itself are solved and read (concurrently), and their files fed to the next conversion,
+/// until none is left.
 async fn resolve_deps(
     bridge: &Bridge,
     prepared: &pipeline::Prepared,
@@ -340,22 +339,12 @@ async fn resolve_deps(
     images: &crate::convert::BaseImages,
     ignore: &[String],
     cache: &[CacheImport],
+    first: Vec<DepsRequest>,
 ) -> Result<DepsFiles, Failure> {
     let mut files = DepsFiles::new();
-    let any = prepared.lowered.stages.iter().any(|stage| {
-        stage
-            .commands
-            .iter()
-            .any(|c| matches!(&c.kind, CommandKind::Copy(copy) if copy.deps))
-    });
-    if !any {
-        return Ok(files);
-    }
+    let mut requests = first;
     loop {
-        let probe =
-            pipeline::convert_with_deps(prepared, opts, images, ignore.to_vec(), &files, false)?;
-        let pending: Vec<DepsRequest> = probe
-            .deps_requests
+        let pending: Vec<DepsRequest> = requests
             .into_iter()
             .filter(|r| !files.contains_key(&r.key))
             .collect();
@@ -397,6 +386,9 @@ async fn resolve_deps(
                 joined.map_err(|e| Error::Input(format!("COPY --deps task failed: {e}")))?;
             files.insert(key, found?);
         }
+        requests =
+            pipeline::convert_with_deps(prepared, opts, images, ignore.to_vec(), &files, false)?
+                .deps_requests;
     }
 }
 
