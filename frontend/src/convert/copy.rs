@@ -45,7 +45,14 @@ pub(crate) fn dispatch_copy(
         (Some(f), false) => match chmod::parse(&chmod_text).map_err(|m| Error::at(f.span, m))? {
             chmod::Chmod::Octal(m) => (Some(m), None),
             chmod::Chmod::Symbolic(s) => {
-                require_cap(ctx, "file.copy.modestring", f.span, "a symbolic --chmod")?;
+                // BuildKit never registers its `file.copy.modestring` cap; mode strings
+                // came to its file backend in v0.17.0 together with this cap.
+                require_cap(
+                    ctx,
+                    "exec.validexitcode",
+                    f.span,
+                    "a symbolic --chmod (BuildKit 0.17+)",
+                )?;
                 (None, Some(s))
             }
         },
@@ -526,7 +533,7 @@ mod tests {
             ),
             (
                 "COPY --chmod=u=rwX . /t/",
-                "file.copy.modestring",
+                "exec.validexitcode",
                 "--chmod=u=rwX",
             ),
             (

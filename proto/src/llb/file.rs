@@ -37,7 +37,7 @@ pub struct CopyAction {
     /// Mode bits for copied files; `None` keeps the source's.
     pub mode: Option<u32>,
     /// A symbolic mode (`u=rwX,go=rX`, `+x`) applied to each copied file, instead of
-    /// `mode` (cap `file.copy.modestring`).
+    /// `mode` (BuildKit 0.17+; no cap of its own is declared, see [`FileOp::build`]).
     pub mode_str: Option<String>,
     /// Follow a symlink named by `src` instead of copying the link.
     pub follow_symlink: bool,
@@ -217,9 +217,9 @@ impl FileOp {
                     if !c.required_paths.is_empty() {
                         meta = meta.cap("file.copy.requiredpaths");
                     }
-                    if c.mode_str.is_some() {
-                        meta = meta.cap("file.copy.modestring");
-                    }
+                    // No cap for `mode_str`: BuildKit defines `file.copy.modestring` but
+                    // never registers it, so a daemon would refuse an op declaring it
+                    // (the frontend checks a stand-in cap instead).
                     (
                         src_idx[i],
                         pb::file_action::Action::Copy(copy_to_pb(c, input)),
