@@ -311,7 +311,6 @@ fn copy_to_pb(c: CopyAction, input: i64) -> pb::FileActionCopy {
         include_patterns: c.include_patterns,
         exclude_patterns: c.exclude_patterns,
         always_replace_existing_dest_paths: c.always_replace_existing_dest_paths,
-        ..Default::default()
     }
 }
 
