@@ -120,6 +120,7 @@ pub async fn build(
         opts.context_input = Some(def.encode_to_vec());
     }
     opts.merge_op = bridge.caps().has_llb("mergeop");
+    opts.llb_caps = Some(bridge.caps().llb.clone());
     for (name, value) in opts.named_contexts.clone() {
         if let Some(local) = value.strip_prefix("local:") {
             let excludes = read_named_dockerignore(bridge, &opts, &name, local).await?;

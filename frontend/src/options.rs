@@ -51,6 +51,11 @@ pub struct BuildOptions {
     /// an empty layer and merges it. Not a frontend opt: the gateway edge sets it from the
     /// caps BuildKit reports.
     pub merge_op: bool,
+    /// The LLB caps the daemon reported (`Ping`), for instructions whose newer op fields
+    /// need them (`COPY --parents`, `--exclude`, …): they fail at their line when one is
+    /// missing. `None` (offline: `strata llb`, tests) assumes every cap. Not a frontend opt:
+    /// the gateway edge sets it.
+    pub llb_caps: Option<std::collections::BTreeSet<String>>,
     /// The client's `context` frontend input (an encoded `pb::Definition`), which replaces
     /// the `context` local. Not a frontend opt: the gateway edge fetches it.
     pub context_input: Option<Vec<u8>>,
@@ -88,6 +93,7 @@ impl BuildOptions {
             named_contexts: BTreeMap::new(),
             named_context_excludes: BTreeMap::new(),
             merge_op: false,
+            llb_caps: None,
             context_input: None,
             named_inputs: BTreeMap::new(),
             input_metadata: BTreeMap::new(),

@@ -15,6 +15,10 @@
 //!             frontend cannot build; built by Strata alone, then `present: <path>` /
 //!             `absent: <path>` / `link: <path> -> <target>` (a symlink) are checked in
 //!             its exported rootfs
+//!   `expect`  `git-daemon: <dir>`: the case's `<dir>` becomes a git repository (tag `v1`,
+//!             branch `dev`), served by `git daemon` on 127.0.0.1 for the case's builds
+//!             (both get `--build-arg GIT_URL=git://127.0.0.1:<port>/repo.git` and
+//!             `GIT_COMMIT=<v1's commit>`), stopped after
 //! `testdata/compat/<case>/` (same conventions) is the compatibility suite: every instruction,
 //! flag and parser rule; each case is a `compat_<case>` test going through the same `check_case`.
 //! `testdata/e2e/errors/<case>/` holds builds Strata must reject: `expect` has
@@ -117,7 +121,9 @@ cases! {
 
 cases! {
     COMPAT_CASES, check_case, compat_dir:
+    compat_add_git_query => "add-git-query",
     compat_add_local_archives => "add-local-archives",
+    compat_add_unpack => "add-unpack",
     compat_add_url => "add-url",
     compat_arg_buildkit_args => "arg-buildkit-args",
     compat_arg_defaults_overrides => "arg-defaults-overrides",
@@ -139,10 +145,13 @@ cases! {
     compat_continuation_comments => "continuation-comments",
     compat_continuation_eof => "continuation-eof",
     compat_copy_chmod => "copy-chmod",
+    compat_copy_chmod_symbolic => "copy-chmod-symbolic",
     compat_copy_chown_names => "copy-chown-names",
     compat_copy_dir_rules => "copy-dir-rules",
+    compat_copy_exclude => "copy-exclude",
     compat_copy_from_sources => "copy-from-sources",
     compat_copy_link => "copy-link",
+    compat_copy_parents => "copy-parents",
     compat_copy_wildcards => "copy-wildcards",
     compat_debian_apt => "debian-apt",
     compat_debian_user_app => "debian-user-app",
@@ -213,10 +222,10 @@ cases! {
     error_mount_from_variable => "errors/mount-from-variable",
     error_onbuild_chained => "errors/onbuild-chained",
     error_unknown_flag => "errors/unknown-flag",
-    error_unknown_flag_exclude => "errors/unknown-flag-exclude",
-    error_unknown_flag_parents => "errors/unknown-flag-parents",
     error_unterminated_heredoc => "errors/unterminated-heredoc",
     error_add_checksum_local => "errors/add-checksum-local",
+    error_add_parents => "errors/add-parents",
+    error_copy_parents_required_paths => "errors/copy-parents-required-paths",
     error_secret_env_option => "errors/secret-env-option",
     error_secret_source_and_id => "errors/secret-source-and-id",
     error_include_cycle => "errors/include-cycle",
@@ -226,7 +235,6 @@ cases! {
     error_calculator_strict => "errors/calculator-strict",
     error_strict_failing_run => "errors/strict-failing-run",
     error_compat_copy_url => "errors/compat-copy-url",
-    error_compat_copy_parents => "errors/compat-copy-parents",
     error_lint_error_true => "errors/lint-error-true",
     error_deps_missing_path => "errors/deps-missing-path",
     error_deps_missing_library => "errors/deps-missing-library",
@@ -358,6 +366,7 @@ impl Case {
                     "absent",
                     "link",
                     "context",
+                    "git-daemon",
                 ];
                 assert!(
                     known.contains(&key.as_str()),
@@ -524,7 +533,7 @@ fn normalized_ref(image: &str) -> String {
 /// The one routine every success case goes through.
 fn check_case(dir: &Path) {
     let image = strata_image();
-    let case = Case::load(dir);
+    let mut case = Case::load(dir);
     if let Some(syntax) = case.syntax_line() {
         assert_eq!(
             syntax, image,
@@ -533,6 +542,20 @@ fn check_case(dir: &Path) {
         );
     }
     let scratch = Scratch::new("e2e", &case.name);
+    let git_files = case
+        .expected("git-daemon")
+        .first()
+        .map(|f| case.dir.join(f));
+    let _git = git_files.map(|files| {
+        let server = support::git_server::GitServer::start(&files, &scratch.0);
+        for arg in [
+            format!("GIT_URL={}", server.url),
+            format!("GIT_COMMIT={}", server.commit),
+        ] {
+            case.args.extend(["--build-arg".to_owned(), arg]);
+        }
+        server
+    });
     if !case.expected("strata-only").is_empty() {
         check_strata_only(&case, &scratch.0);
         return;

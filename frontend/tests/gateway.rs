@@ -583,3 +583,57 @@ async fn copy_deps_reads_elf_headers_and_copies_the_closure() {
         "Dockerfile:3: COPY --deps: /nope does not exist in the source"
     );
 }
+
+/// `COPY --parents` needs `file.copy.requiredpaths`: without it in `Ping`'s caps the build
+/// fails at its line before anything is solved; with it the copy is solved.
+#[tokio::test]
+async fn copy_features_are_gated_on_the_daemons_llb_caps() {
+    let dockerfile = "FROM busybox:local\nRUN true\nCOPY --parents x/a.txt /p/\n";
+    // BuildKit 0.13 to 0.25: include patterns, no required paths.
+    let older = fake(dockerfile).with_llb_cap("file.copy.includeexcludepatterns");
+    let (bridge, handle) = spawn(older).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    let status = rec.returns[0].error.as_ref().expect("an error");
+    assert!(
+        status
+            .message
+            .starts_with("Dockerfile:3: COPY --parents without wildcards needs BuildKit LLB capability file.copy.requiredpaths"),
+        "{}",
+        status.message
+    );
+    assert_eq!(
+        rec.solves.len(),
+        2,
+        "the Dockerfile and .dockerignore reads only"
+    );
+
+    let newer = fake(dockerfile)
+        .with_llb_cap("file.copy.includeexcludepatterns")
+        .with_llb_cap("file.copy.requiredpaths");
+    let (bridge, handle) = spawn(newer).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    assert!(rec.returns[0].error.is_none(), "{:?}", rec.returns[0].error);
+    let copies: Vec<pb::FileActionCopy> = rec
+        .solves
+        .iter()
+        .filter_map(|s| s.definition.as_ref())
+        .flat_map(ops)
+        .filter_map(|op| match op.op {
+            Some(pb::op::Op::File(f)) => Some(f.actions),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|a| match a.action {
+            Some(pb::file_action::Action::Copy(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        copies
+            .iter()
+            .any(|c| c.required_paths == ["/x/a.txt"] && c.include_patterns == ["x/a.txt"]),
+        "{copies:?}"
+    );
+}

@@ -1,9 +1,13 @@
-//! `COPY` and `ADD` → a file op with one copy action per source.
+//! `COPY` and `ADD` → a file op with one copy action per source, as docker/dockerfile 1.26
+//! builds it (`--parents`, `--exclude`, `--unpack`, symbolic `--chmod`, git URL queries and
+//! `--checksum`), each newer op field gated on the daemon's LLB caps.
 
 use strata_proto::llb::{self, Chown, CopyAction, FileOp, MkfileAction, OpMeta, State, UserRef};
 
 use super::names::uppercase_cmd;
-use super::{paths, remote, ContextUse, DepsKey, DepsRequest, Dispatch, DispatchEnv, StageCtx};
+use super::{
+    chmod, paths, remote, ContextUse, DepsKey, DepsRequest, Dispatch, DispatchEnv, StageCtx,
+};
 use crate::error::{Error, Result};
 use crate::expand::Lexer;
 use crate::instructions::{Copy, Source};
@@ -27,46 +31,61 @@ pub(crate) fn dispatch_copy(
         }
         sources.push((ctx.expand(d, &w.text, w.span)?, w.span));
     }
-    if c.parents {
-        return Err(Error::at(src.span, "COPY --parents is not supported yet"));
-    }
+    let dest_text = ctx.expand(d, &c.dest.text, c.dest.span)?;
+    let owner = match &c.chown {
+        Some(f) => Some(parse_chown(&ctx.expand(d, &f.text, f.span)?)),
+        None => None,
+    };
+    // 1.26 expands `--chmod` and rejects what is neither octal nor chmod(1)'s symbolic form.
+    let chmod_text = match &c.chmod {
+        Some(f) => ctx.expand(d, &f.text, f.span)?,
+        None => String::new(),
+    };
+    let (mode, mode_str) = match (&c.chmod, chmod_text.is_empty()) {
+        (Some(f), false) => match chmod::parse(&chmod_text).map_err(|m| Error::at(f.span, m))? {
+            chmod::Chmod::Octal(m) => (Some(m), None),
+            chmod::Chmod::Symbolic(s) => {
+                // BuildKit never registers its `file.copy.modestring` cap; mode strings
+                // came to its file backend in v0.17.0 together with this cap.
+                require_cap(
+                    ctx,
+                    "exec.validexitcode",
+                    f.span,
+                    "a symbolic --chmod (BuildKit 0.17+)",
+                )?;
+                (None, Some(s))
+            }
+        },
+        _ => (None, None),
+    };
     let checksum = match &c.checksum {
         Some(f) => {
             let value = ctx.expand(d, &f.text, f.span)?;
             if !value.is_empty() {
-                remote::check_digest(&value).map_err(|m| Error::at(f.span, m))?;
                 if sources.len() != 1 {
                     return Err(Error::at(
                         f.span,
                         "checksum can't be specified for multiple sources",
                     ));
                 }
-                if !remote::is_http(&sources[0].0) {
+                let (s, span) = &sources[0];
+                let git = remote::parse_git_ref(s).map_err(|m| Error::at(*span, m))?;
+                if git.is_none() && !remote::is_http(s) {
                     return Err(Error::at(
                         f.span,
-                        "checksum can't be specified for non-HTTP sources",
+                        "checksum requires HTTP(S) or Git sources",
                     ));
                 }
             }
-            Some(value).filter(|v| !v.is_empty())
+            Some((value, f.span)).filter(|(v, _)| !v.is_empty())
         }
         None => None,
     };
-    let dest_text = ctx.expand(d, &c.dest.text, c.dest.span)?;
-    let owner = match &c.chown {
-        Some(f) => Some(parse_chown(&ctx.expand(d, &f.text, f.span)?)),
-        None => None,
-    };
-    // BuildKit (v0.13) neither expands `--chmod` nor complains about one it cannot parse.
-    let mode = c
-        .chmod
-        .as_ref()
-        .and_then(|f| u32::from_str_radix(&f.text, 8).ok());
-    let excludes = c
-        .excludes
-        .iter()
-        .map(|f| ctx.expand(d, &f.text, f.span))
-        .collect::<Result<Vec<_>>>()?;
+    // Upstream hands `--exclude` to the file op as written: no variable expansion.
+    let excludes: Vec<String> = c.excludes.iter().map(|f| f.text.clone()).collect();
+    if let Some(f) = c.excludes.first() {
+        require_cap(ctx, "file.copy.includeexcludepatterns", f.span, "--exclude")?;
+    }
     let mut lexer = Lexer::new(ctx.inputs.escape);
     lexer.skip_unset_env = false;
     let original = src.original.trim();
@@ -78,7 +97,7 @@ pub(crate) fn dispatch_copy(
     let name = d.names.next(&shown);
     // `COPY --link` (without --chmod, when the daemon can merge): copy onto an empty layer,
     // then merge it over the stage, so the layer does not depend on what lies below.
-    let link = c.link && c.chmod.is_none() && ctx.inputs.opts.merge_op;
+    let link = c.link && chmod_text.is_empty() && ctx.inputs.opts.merge_op;
 
     let dest = paths::copy_dest(&d.dir, &dest_text);
     // Remote and inline sources are single files or checkouts: no wildcards, no unpacking.
@@ -87,6 +106,7 @@ pub(crate) fn dispatch_copy(
         dest: dest.clone(),
         owner: owner.clone(),
         mode,
+        mode_str: mode_str.clone(),
         create_dest_path: true,
         exclude_patterns: excludes.clone(),
         ..Default::default()
@@ -98,24 +118,20 @@ pub(crate) fn dispatch_copy(
     };
     let mut op = FileOp::new(if link { State::scratch() } else { d.fs.clone() });
     for (s, span) in &sources {
-        if let Some(git) = remote::parse_git_ref(s) {
+        if let Some(git) = remote::parse_git_ref(s).map_err(|m| Error::at(*span, m))? {
             if !c.is_add {
                 return Err(Error::at(*span, "source can't be a git ref for COPY"));
             }
             // Upstream records every non-HTTP ADD source as a context path, git refs too.
             used.add(s);
-            let repo = llb::git(llb::GitSource {
-                id: git.id(),
-                reference: git.reference(),
-                full_url: git.remote.clone(),
-                keep_git_dir: c.keep_git_dir,
-                ssh: git.ssh,
-                meta: remote_meta(),
-            });
+            let repo = git_source(c, &git, checksum.as_ref(), *span, ctx, remote_meta())?;
             op = op.copy(&repo, plain_copy("/".to_owned()));
         } else if remote::is_http(s) {
             if !c.is_add {
                 return Err(Error::at(*span, "source can't be a URL for COPY"));
+            }
+            if let Some((value, at)) = &checksum {
+                remote::check_digest(value).map_err(|m| Error::at(*at, m))?;
             }
             d.downloads.push(super::Download {
                 url: s.clone(),
@@ -129,11 +145,18 @@ pub(crate) fn dispatch_copy(
             let file = llb::http(llb::HttpSource {
                 url: s.clone(),
                 filename: Some(filename.clone()),
-                checksum: checksum.clone(),
+                checksum: checksum.as_ref().map(|(v, _)| v.clone()),
                 meta,
                 ..Default::default()
             });
-            op = op.copy(&file, plain_copy(format!("/{filename}")));
+            // Downloads stay as they are unless `ADD --unpack=true`.
+            op = op.copy(
+                &file,
+                CopyAction {
+                    attempt_unpack_docker_compatibility: c.unpack.unwrap_or(false),
+                    ..plain_copy(format!("/{filename}"))
+                },
+            );
         } else {
             let from_state = match from {
                 Some(f) => f.clone(),
@@ -142,15 +165,39 @@ pub(crate) fn dispatch_copy(
                     ctx.context.clone()
                 }
             };
+            let (path, include_patterns, required_paths) = if c.parents {
+                parents_copy(s)
+            } else {
+                (paths::copy_source(s), Vec::new(), Vec::new())
+            };
+            if c.parents {
+                require_cap(
+                    ctx,
+                    "file.copy.includeexcludepatterns",
+                    src.span,
+                    "COPY --parents",
+                )?;
+            }
+            if !required_paths.is_empty() {
+                require_cap(
+                    ctx,
+                    "file.copy.requiredpaths",
+                    *span,
+                    "COPY --parents without wildcards",
+                )?;
+            }
             op = op.copy(
                 &from_state,
                 CopyAction {
                     follow_symlink: true,
                     dir_copy_contents: true,
-                    attempt_unpack_docker_compatibility: c.is_add,
+                    // Local archives unpack for ADD unless `--unpack=false`.
+                    attempt_unpack_docker_compatibility: c.unpack.unwrap_or(c.is_add),
                     allow_wildcard: true,
                     allow_empty_wildcard: true,
-                    ..plain_copy(paths::copy_source(s))
+                    include_patterns,
+                    required_paths,
+                    ..plain_copy(path)
                 },
             );
         }
@@ -189,11 +236,14 @@ pub(crate) fn dispatch_copy(
     };
 
     let mut history = keyword.to_owned();
+    if c.parents {
+        history.push_str(" --parents");
+    }
     if let Some(f) = &c.chown {
         history.push_str(&format!(" --chown={}", f.text));
     }
-    if let Some(f) = &c.chmod {
-        history.push_str(&format!(" --chmod={}", f.text));
+    if !chmod_text.is_empty() {
+        history.push_str(&format!(" --chmod={chmod_text}"));
     }
     for (s, _) in &sources {
         history.push(' ');
@@ -283,6 +333,117 @@ fn copy_deps(
     Ok(op)
 }
 
+/// `COPY --parents`: the copy starts at the `/./` pivot (or the root) and keeps the rest
+/// of the path through an include pattern; without wildcards that path must exist.
+/// Returns the source path, the include patterns and the required paths.
+fn parents_copy(s: &str) -> (String, Vec<String>, Vec<String>) {
+    let (parent, pattern) = s.split_once("/./").unwrap_or(("/", s));
+    let pattern = normalize(pattern);
+    let required = if contains_wildcards(parent) || contains_wildcards(&pattern) {
+        Vec::new()
+    } else {
+        vec![normalize(&paths::join(parent, &pattern))]
+    };
+    (
+        paths::copy_source(&normalize(parent)),
+        vec![pattern.trim_start_matches('/').to_owned()],
+        required,
+    )
+}
+
+/// BuildKit's `system.NormalizePath("/", p)` on Linux: an absolute path stays as written, a
+/// relative one is joined to `/` (and so cleaned), an empty one is `/`.
+fn normalize(p: &str) -> String {
+    if p.is_empty() {
+        "/".to_owned()
+    } else if p.starts_with('/') {
+        p.to_owned()
+    } else {
+        paths::join("/", p)
+    }
+}
+
+/// Whether a path has a wildcard (`*`, `?`, `[`) outside a `\` escape.
+fn contains_wildcards(p: &str) -> bool {
+    let b = p.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'*' | b'?' | b'[' => return true,
+            b'\\' => i += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// The git source of an `ADD <git url>`: the URL's query and the flags combined as
+/// upstream combines them (a flag and the query must agree), each newer attribute gated on
+/// the daemon's caps at the source word.
+fn git_source(
+    c: &Copy,
+    git: &remote::GitRef,
+    flag_checksum: Option<&(String, Span)>,
+    span: Span,
+    ctx: &StageCtx<'_>,
+    meta: OpMeta,
+) -> Result<State> {
+    if let (Some(flag), Some(query)) = (c.keep_git_dir, git.keep_git_dir) {
+        if flag != query {
+            return Err(Error::at(span, "inconsistent keep-git-dir configuration"));
+        }
+    }
+    let keep_git_dir = git.keep_git_dir.or(c.keep_git_dir).unwrap_or(false);
+    let checksum = match flag_checksum {
+        Some((flag, _)) if !git.checksum.is_empty() && *flag != git.checksum => {
+            return Err(Error::at(
+                span,
+                format!("checksum mismatch {flag:?} != {:?}", git.checksum),
+            ));
+        }
+        _ if !git.checksum.is_empty() => Some(git.checksum.clone()),
+        Some((flag, _)) => Some(flag.clone()),
+        None => None,
+    };
+    let skip_submodules = git.submodules == Some(false);
+    if checksum.is_some() {
+        require_cap(ctx, "source.git.checksum", span, "a git checksum")?;
+    }
+    if skip_submodules {
+        require_cap(ctx, "source.git.skipsubmodules", span, "submodules=false")?;
+    }
+    if git.fetch_by_commit {
+        require_cap(ctx, "source.git.fetchbycommit", span, "fetch-by-commit")?;
+    }
+    Ok(llb::git(llb::GitSource {
+        id: git.id(),
+        reference: git.reference(),
+        full_url: git.remote.clone(),
+        keep_git_dir,
+        ssh: git.ssh,
+        checksum,
+        skip_submodules,
+        fetch_by_commit: git.fetch_by_commit,
+        meta,
+    }))
+}
+
+/// Fails at `span` when the daemon lacks LLB cap `cap`, instead of sending an op it would
+/// reject without saying where. Offline (no daemon: `strata llb`, the goldens) every cap
+/// counts as there.
+fn require_cap(ctx: &StageCtx<'_>, cap: &str, span: Span, what: &str) -> Result<()> {
+    match &ctx.inputs.opts.llb_caps {
+        Some(caps) if !caps.contains(cap) => Err(Error::at(
+            span,
+            format!(
+                "{what} needs BuildKit LLB capability {cap}, which this daemon does not support: use a newer BuildKit (Docker Engine)"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn is_heredoc_marker(word: &str, names: &[&str]) -> bool {
     let Some(rest) = word.strip_prefix("<<") else {
         return false;
@@ -315,5 +476,128 @@ pub(crate) fn parse_chown(s: &str) -> Chown {
             user: part(s),
             group: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::BTreeSet;
+
+    use strata_proto::gateway::caps::DEFAULT_LLB_CAPS;
+
+    use crate::options::BuildOptions;
+    use crate::pipeline;
+    use crate::platform::Platform;
+
+    /// BuildKit 0.13's caps for what these tests touch: include/exclude patterns yes,
+    /// required paths, mode strings and git checksums not yet.
+    fn buildkit_v013() -> BTreeSet<String> {
+        DEFAULT_LLB_CAPS
+            .iter()
+            .copied()
+            .chain([
+                "file.base",
+                "file.copy.includeexcludepatterns",
+                "source.git.subdir",
+            ])
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Converts `FROM busybox` + `line` against a daemon with `caps`; the error's text and
+    /// the source it points at.
+    fn convert(line: &str, caps: Option<BTreeSet<String>>) -> Result<(), (String, String)> {
+        let text = format!("FROM busybox\n{line}\n");
+        let mut opts = BuildOptions::new(Platform::linux_amd64());
+        opts.llb_caps = caps;
+        let prepared = pipeline::prepare(&text, "Dockerfile", &opts).unwrap();
+        let images = crate::resolve::offline_images(&prepared.plan);
+        pipeline::convert(&prepared, &opts, &images, Vec::new())
+            .map(|_| ())
+            .map_err(|e| {
+                let span = e.span().unwrap();
+                let at = text[span.start as usize..span.end as usize].to_owned();
+                (e.to_string(), at)
+            })
+    }
+
+    #[test]
+    fn newer_op_fields_fail_at_their_flag_on_an_old_daemon() {
+        for (line, cap, at) in [
+            (
+                "COPY --parents ./x/a.txt /p/",
+                "file.copy.requiredpaths",
+                "./x/a.txt",
+            ),
+            (
+                "COPY --chmod=u=rwX . /t/",
+                "exec.validexitcode",
+                "--chmod=u=rwX",
+            ),
+            (
+                "ADD --checksum=be1f38e https://h/r.git /r",
+                "source.git.checksum",
+                "https://h/r.git",
+            ),
+            (
+                "ADD https://h/r.git?commit=be1f38e /r",
+                "source.git.checksum",
+                "https://h/r.git?commit=be1f38e",
+            ),
+            (
+                "ADD https://h/r.git?submodules=false /r",
+                "source.git.skipsubmodules",
+                "https://h/r.git?submodules=false",
+            ),
+            (
+                "ADD https://h/r.git?fetch-by-commit /r",
+                "source.git.fetchbycommit",
+                "https://h/r.git?fetch-by-commit",
+            ),
+        ] {
+            let (err, span) = convert(line, Some(buildkit_v013())).unwrap_err();
+            assert!(err.contains(cap), "{line}: {err}");
+            assert_eq!(span, at, "{line}");
+            convert(line, None).unwrap();
+        }
+        // What BuildKit 0.13 has passes there too.
+        for line in [
+            "COPY --parents ./x/*.txt /p/",
+            "COPY --exclude=*.md . /x/",
+            "COPY --chmod=755 . /x/",
+            "ADD https://h/r.git?tag=v1&subdir=docs /r",
+        ] {
+            convert(line, Some(buildkit_v013())).unwrap();
+        }
+        // Before include/exclude patterns, `--exclude` and `--parents` fail too.
+        let old: BTreeSet<String> = DEFAULT_LLB_CAPS.iter().map(|s| (*s).to_owned()).collect();
+        let (err, span) = convert("COPY --exclude=*.md . /x/", Some(old.clone())).unwrap_err();
+        assert!(err.contains("file.copy.includeexcludepatterns"), "{err}");
+        assert_eq!(span, "--exclude=*.md");
+        let (err, _) = convert("COPY --parents ./x/*.txt /p/", Some(old)).unwrap_err();
+        assert!(err.contains("file.copy.includeexcludepatterns"), "{err}");
+    }
+
+    #[test]
+    fn parents_pivot_and_required_paths() {
+        let p = |s: &str| super::parents_copy(s);
+        assert_eq!(
+            p("./x/a.txt"),
+            ("/".into(), vec!["x/a.txt".into()], vec!["/x/a.txt".into()])
+        );
+        assert_eq!(
+            p("./x/./y/*.txt"),
+            ("/x".into(), vec!["y/*.txt".into()], vec![])
+        );
+        assert_eq!(
+            p("/out/./x/y"),
+            ("/out".into(), vec!["x/y".into()], vec!["/out/x/y".into()])
+        );
+        assert_eq!(p("/./a"), ("/".into(), vec!["a".into()], vec!["/a".into()]));
+        assert_eq!(p("src/**/*.txt").2, Vec::<String>::new());
+        // An escaped wildcard is no wildcard.
+        assert_eq!(p("a\\*b").2, vec!["/a\\*b".to_owned()]);
     }
 }

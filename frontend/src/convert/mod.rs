@@ -5,6 +5,7 @@
 //! whole translation is testable without a daemon. The output matches BuildKit's own
 //! Dockerfile frontend op for op where we can (same progress names, same cache keys).
 
+mod chmod;
 mod config;
 mod copy;
 mod names;

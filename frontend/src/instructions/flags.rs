@@ -110,6 +110,12 @@ impl Flags {
     pub fn bool(&self, name: &str) -> bool {
         self.bools.iter().any(|(n, v)| n == name && *v)
     }
+
+    /// A bool flag whose absence means something else than `false` (`ADD --unpack`: the
+    /// default depends on the source).
+    pub fn opt_bool(&self, name: &str) -> Option<bool> {
+        self.bools.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
 }
 
 #[cfg(test)]
@@ -145,6 +151,8 @@ mod tests {
         .unwrap();
         assert_eq!(f.string("from").unwrap().text, "a");
         assert!(f.bool("link"));
+        assert_eq!(f.opt_bool("link"), Some(true));
+        assert_eq!(f.opt_bool("parents"), None);
         assert_eq!(f.list("exclude").len(), 2);
     }
 

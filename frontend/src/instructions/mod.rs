@@ -119,16 +119,18 @@ pub struct Copy {
     pub chmod: Option<FlagValue>,
     /// `--link`.
     pub link: bool,
-    /// `--parents`.
+    /// `COPY --parents`: keep each source's parent directories (from the `/./` pivot on).
     pub parents: bool,
     /// Strata's `COPY --deps`: ELF programs come with their interpreter and libraries.
     pub deps: bool,
-    /// `--exclude`.
+    /// `--exclude` (repeatable), unexpanded as upstream leaves it.
     pub excludes: Vec<FlagValue>,
     /// `ADD --checksum`.
     pub checksum: Option<FlagValue>,
-    /// `ADD --keep-git-dir`.
-    pub keep_git_dir: bool,
+    /// `ADD --keep-git-dir`; `None` when not given (a git URL's `keep-git-dir=` may set it).
+    pub keep_git_dir: Option<bool>,
+    /// `ADD --unpack`; `None` when not given (local archives unpack, URLs do not).
+    pub unpack: Option<bool>,
     /// Here-documents used as sources.
     pub heredocs: Vec<Heredoc>,
 }
@@ -462,20 +464,25 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
         }
         "copy" | "add" => {
             let is_add = kw == "add";
-            // `--exclude` and `--parents` exist only in BuildKit's labs builds; the builtin
-            // frontend we match rejects them as unknown flags, and so do we.
+            // As docker/dockerfile 1.26: `--exclude` on both, `--parents` on COPY only.
             let mut allowed = vec![
                 ("chown", FlagKind::String),
                 ("chmod", FlagKind::String),
                 ("link", FlagKind::Bool),
+                ("exclude", FlagKind::List),
             ];
             if is_add {
                 allowed.extend([
                     ("checksum", FlagKind::String),
                     ("keep-git-dir", FlagKind::Bool),
+                    ("unpack", FlagKind::Bool),
                 ]);
             } else {
-                allowed.extend([("from", FlagKind::String), ("deps", FlagKind::Bool)]);
+                allowed.extend([
+                    ("from", FlagKind::String),
+                    ("deps", FlagKind::Bool),
+                    ("parents", FlagKind::Bool),
+                ]);
             }
             let f = Flags::parse(kw, &ins.flags, &allowed)?;
             let deps = f.bool("deps");
@@ -489,6 +496,20 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                     at,
                     "COPY --deps needs --from=<stage|image>: the libraries are found in that stage's files",
                 ));
+            }
+            // `--deps` names each file and copies the closure to the paths the loader
+            // opens: neither a parents layout nor an exclude filter has a meaning there.
+            if deps {
+                for name in ["parents", "exclude"] {
+                    if let Some(fl) = ins.flags.iter().find(|fl| fl.name == name) {
+                        if name == "exclude" || f.bool("parents") {
+                            return Err(Error::at(
+                                fl.span,
+                                format!("COPY --deps cannot be combined with --{name}"),
+                            ));
+                        }
+                    }
+                }
             }
             let mut args = words(ins);
             if args.len() < 2 {
@@ -513,7 +534,8 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                 deps,
                 excludes: f.list("exclude"),
                 checksum: f.string("checksum"),
-                keep_git_dir: f.bool("keep-git-dir"),
+                keep_git_dir: f.opt_bool("keep-git-dir"),
+                unpack: f.opt_bool("unpack"),
                 heredocs: ins.heredocs.clone(),
             })
         }

@@ -6,6 +6,8 @@
 //! them does not use would otherwise warn).
 #![allow(dead_code)]
 
+pub mod git_server;
+
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};

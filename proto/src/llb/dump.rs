@@ -218,14 +218,19 @@ fn file_action(a: &pb::FileAction) -> Value {
                     flags.push(name);
                 }
             }
-            v.insert(
-                "copy".into(),
-                json!({
-                    "src": c.src, "dest": c.dest, "mode": mode(c.mode), "owner": chown(&c.owner),
-                    "flags": flags, "timestamp": c.timestamp,
-                    "include": c.include_patterns, "exclude": c.exclude_patterns,
-                }),
-            );
+            let mut copy = json!({
+                "src": c.src, "dest": c.dest, "mode": mode(c.mode), "owner": chown(&c.owner),
+                "flags": flags, "timestamp": c.timestamp,
+                "include": c.include_patterns, "exclude": c.exclude_patterns,
+            });
+            // Newer fields only when set, so older dumps stay as they were.
+            if !c.mode_str.is_empty() {
+                copy["mode_str"] = json!(c.mode_str);
+            }
+            if !c.required_paths.is_empty() {
+                copy["required"] = json!(c.required_paths);
+            }
+            v.insert("copy".into(), copy);
         }
         Some(pb::file_action::Action::Mkdir(m)) => {
             v.insert(

@@ -36,6 +36,9 @@ pub struct CopyAction {
     pub owner: Option<Chown>,
     /// Mode bits for copied files; `None` keeps the source's.
     pub mode: Option<u32>,
+    /// A symbolic mode (`u=rwX,go=rX`, `+x`) applied to each copied file, instead of
+    /// `mode` (BuildKit 0.17+; no cap of its own is declared, see [`FileOp::build`]).
+    pub mode_str: Option<String>,
     /// Follow a symlink named by `src` instead of copying the link.
     pub follow_symlink: bool,
     /// Copy a directory's contents rather than the directory itself.
@@ -52,6 +55,9 @@ pub struct CopyAction {
     pub include_patterns: Vec<String>,
     /// Never copy paths matching these patterns.
     pub exclude_patterns: Vec<String>,
+    /// Paths (in the source) that must exist even though `include_patterns` filter the
+    /// copy, so a missing named file fails (cap `file.copy.requiredpaths`).
+    pub required_paths: Vec<String>,
     /// Fixed mtime (Unix seconds) for copied files; `None` keeps the source's.
     pub timestamp: Option<i64>,
     /// Replace existing destination paths even when types differ.
@@ -208,6 +214,12 @@ impl FileOp {
                     if !c.include_patterns.is_empty() || !c.exclude_patterns.is_empty() {
                         meta = meta.cap("file.copy.includeexcludepatterns");
                     }
+                    if !c.required_paths.is_empty() {
+                        meta = meta.cap("file.copy.requiredpaths");
+                    }
+                    // No cap for `mode_str`: BuildKit defines `file.copy.modestring` but
+                    // never registers it, so a daemon would refuse an op declaring it
+                    // (the frontend checks a stand-in cap instead).
                     (
                         src_idx[i],
                         pb::file_action::Action::Copy(copy_to_pb(c, input)),
@@ -282,7 +294,13 @@ fn copy_to_pb(c: CopyAction, input: i64) -> pb::FileActionCopy {
         src: c.src,
         dest: c.dest,
         owner: chown_to_pb(c.owner, input),
-        mode: c.mode.map_or(-1, |m| m as i32),
+        // A mode string replaces the numeric mode, which BuildKit's client then leaves 0.
+        mode: match (&c.mode_str, c.mode) {
+            (Some(_), _) => 0,
+            (None, m) => m.map_or(-1, |m| m as i32),
+        },
+        mode_str: c.mode_str.unwrap_or_default(),
+        required_paths: c.required_paths,
         follow_symlink: c.follow_symlink,
         dir_copy_contents: c.dir_copy_contents,
         attempt_unpack_docker_compatibility: c.attempt_unpack_docker_compatibility,
@@ -293,7 +311,6 @@ fn copy_to_pb(c: CopyAction, input: i64) -> pb::FileActionCopy {
         include_patterns: c.include_patterns,
         exclude_patterns: c.exclude_patterns,
         always_replace_existing_dest_paths: c.always_replace_existing_dest_paths,
-        ..Default::default()
     }
 }
 

@@ -78,6 +78,13 @@ pub struct GitSource {
     /// The remote is reached over SSH: forward the default agent socket
     /// (`git.mountsshsock`).
     pub ssh: bool,
+    /// The commit (or a prefix of it) the ref must resolve to (`git.checksum`).
+    pub checksum: Option<String>,
+    /// Leave submodules out of the checkout (`git.skipsubmodules`).
+    pub skip_submodules: bool,
+    /// Fetch the `checksum` commit directly instead of resolving the ref on the remote
+    /// (`git.fetchbycommit`).
+    pub fetch_by_commit: bool,
     /// Progress name, caps and locations.
     pub meta: OpMeta,
 }
@@ -135,6 +142,18 @@ pub fn git(src: GitSource) -> State {
         meta = meta
             .cap("source.git.knownsshhosts")
             .cap("source.git.mountsshsock");
+    }
+    if let Some(c) = src.checksum.filter(|c| !c.is_empty()) {
+        attrs.insert("git.checksum".to_owned(), c);
+        meta = meta.cap("source.git.checksum");
+    }
+    if src.skip_submodules {
+        attrs.insert("git.skipsubmodules".to_owned(), "true".to_owned());
+        meta = meta.cap("source.git.skipsubmodules");
+    }
+    if src.fetch_by_commit {
+        attrs.insert("git.fetchbycommit".to_owned(), "true".to_owned());
+        meta = meta.cap("source.git.fetchbycommit");
     }
     let mut id = format!("git://{}", src.id);
     if !src.reference.is_empty() {

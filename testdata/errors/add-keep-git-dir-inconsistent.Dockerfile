@@ -1,0 +1,2 @@
+FROM busybox:local
+ADD --keep-git-dir https://example.com/repo.git?keep-git-dir=false /dst/

@@ -1,0 +1,2 @@
+FROM busybox:local
+ADD --parents a /dst/

@@ -1,0 +1,2 @@
+FROM busybox:local
+COPY --chmod=10000 a /dst/

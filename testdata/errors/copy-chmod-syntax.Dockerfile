@@ -1,0 +1,3 @@
+FROM busybox:local
+ARG M=u+x,
+COPY --chmod=$M a /dst/

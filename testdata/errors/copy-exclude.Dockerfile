@@ -1,2 +1,0 @@
-FROM busybox:local
-COPY --exclude=*.md . /dst/

@@ -1,0 +1,2 @@
+FROM busybox:local
+COPY --parents=maybe a /dst/

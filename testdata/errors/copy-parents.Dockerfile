@@ -1,2 +1,0 @@
-FROM busybox:local
-COPY --parents a/./b /dst/

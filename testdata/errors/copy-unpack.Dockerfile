@@ -1,0 +1,2 @@
+FROM busybox:local
+COPY --unpack=false a.tar /dst/
