@@ -120,6 +120,7 @@ pub async fn build(
         opts.context_input = Some(def.encode_to_vec());
     }
     opts.merge_op = bridge.caps().has_llb("mergeop");
+    opts.llb_caps = Some(bridge.caps().llb.clone());
     for (name, value) in opts.named_contexts.clone() {
         if let Some(local) = value.strip_prefix("local:") {
             let excludes = read_named_dockerignore(bridge, &opts, &name, local).await?;
@@ -203,6 +204,7 @@ struct Built {
     reference: String,
     config: Vec<u8>,
     base_config: Option<Vec<u8>>,
+    epoch: Option<i64>,
 }
 
 /// Converts and solves the build for the single target platform in `opts`; with
@@ -324,6 +326,7 @@ async fn build_for(
         reference,
         config,
         base_config: converted.base_config,
+        epoch: converted.epoch,
     })
 }
 
@@ -466,6 +469,15 @@ fn result(built: &[Built], multi: bool) -> Result<gateway_pb::Result, Failure> {
         metadata.insert(config_key, b.config.clone());
         if let Some(base) = &b.base_config {
             metadata.insert(base_key, base.clone());
+        }
+        // The exporter's epoch (BuildKit reads it since 0.11), as upstream's `dockerui` sends it.
+        if let Some(epoch) = b.epoch {
+            let key = if multi {
+                format!("source.date.epoch/{id}")
+            } else {
+                "source.date.epoch".to_owned()
+            };
+            metadata.insert(key, epoch.to_string().into_bytes());
         }
         let mut p = serde_json::json!({
             "architecture": b.platform.architecture,

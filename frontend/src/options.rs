@@ -51,6 +51,9 @@ pub struct BuildOptions {
     /// an empty layer and merges it. Not a frontend opt: the gateway edge sets it from the
     /// caps BuildKit reports.
     pub merge_op: bool,
+    /// The LLB caps the daemon enabled (`Ping`); `None` when unknown (offline: the CLI and
+    /// tests), which allows everything. Not a frontend opt: the gateway edge sets it.
+    pub llb_caps: Option<std::collections::BTreeSet<String>>,
     /// The client's `context` frontend input (an encoded `pb::Definition`), which replaces
     /// the `context` local. Not a frontend opt: the gateway edge fetches it.
     pub context_input: Option<Vec<u8>>,
@@ -88,6 +91,7 @@ impl BuildOptions {
             named_contexts: BTreeMap::new(),
             named_context_excludes: BTreeMap::new(),
             merge_op: false,
+            llb_caps: None,
             context_input: None,
             named_inputs: BTreeMap::new(),
             input_metadata: BTreeMap::new(),
@@ -211,6 +215,11 @@ impl BuildOptions {
                 (k, v)
             })
             .collect()
+    }
+
+    /// Whether the daemon supports the LLB cap `cap` (always, when its caps are unknown).
+    pub fn has_llb_cap(&self, cap: &str) -> bool {
+        self.llb_caps.as_ref().is_none_or(|caps| caps.contains(cap))
     }
 
     /// Whether the stage named `name` (or numbered `index`) must ignore the cache.

@@ -91,6 +91,8 @@ pub struct Plan {
     /// Where each image the build needs is first named (a `FROM`, `COPY --from` or mount),
     /// so a failure to resolve it points at that line.
     pub image_spans: BTreeMap<(String, Platform), Span>,
+    /// `SOURCE_DATE_EPOCH` in Unix seconds, from the build args or a global `ARG`.
+    pub epoch: Option<i64>,
 }
 
 impl Plan {
@@ -225,7 +227,7 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
         let (reads, deferred_error) = if replaced {
             (BTreeMap::new(), None)
         } else {
-            stage_reads(lowered, i, &names, opts, &platform)?
+            stage_reads(lowered, i, &names, opts, &platform, escape)?
         };
         stages.push(StagePlan {
             base,
@@ -281,7 +283,9 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
             }
         }
     }
+    let epoch = crate::epoch::resolve(&opts.build_args, &meta_args)?;
     Ok(Plan {
+        epoch,
         meta_args,
         target,
         order: needed.into_iter().collect(),
@@ -433,13 +437,15 @@ fn find_stage(names: &[Option<&str>], name: &str) -> Option<usize> {
         .rposition(|n| n.is_some_and(|n| n.eq_ignore_ascii_case(name)))
 }
 
-/// The predefined platform args, then the global `ARG`s with build-arg overrides.
+/// The predefined platform args and `TARGETSTAGE`, then the global `ARG`s with build-arg
+/// overrides.
 fn meta_args(
     lowered: &Lowered,
     opts: &BuildOptions,
     lexer: &Lexer,
 ) -> Result<Vec<(String, String)>> {
     let mut env = opts.predefined_args();
+    env.push(("TARGETSTAGE".to_owned(), target_stage(lowered, opts)));
     for arg in &lowered.meta_args {
         let name = arg.name.text.clone();
         let value = match (opts.build_args.get(&name), &arg.default) {
@@ -458,18 +464,32 @@ fn meta_args(
     Ok(env)
 }
 
+/// The predefined `TARGETSTAGE` (docker/dockerfile 1.26): the `--target` as given, else the
+/// last stage's name, else `default`; a build arg of that name overrides it.
+fn target_stage(lowered: &Lowered, opts: &BuildOptions) -> String {
+    if let Some(v) = opts.build_args.get("TARGETSTAGE") {
+        return v.clone();
+    }
+    opts.target
+        .clone()
+        .filter(|t| !t.is_empty())
+        .or_else(|| lowered.stages.last().and_then(|s| s.name.clone()))
+        .unwrap_or_else(|| "default".to_owned())
+}
+
 /// Per command index, the stages and images it reads.
 type Reads = BTreeMap<usize, Vec<FromRef>>;
 
-/// Stage `i`'s `COPY --from` and `RUN --mount from=` references, resolved. BuildKit 0.13
-/// expands neither: `--from=$X` is a (bad) image name, and a mount `from` with a variable is
-/// refused outright.
+/// Stage `i`'s `COPY --from` and `RUN --mount from=` references, resolved. Upstream expands
+/// neither: a variable in either is refused outright (Strata's template layer has already
+/// replaced the ones it gives a meaning, in `FOR` bodies and parameterised stages).
 fn stage_reads(
     lowered: &Lowered,
     i: usize,
     names: &[Option<&str>],
     opts: &BuildOptions,
     platform: &Platform,
+    escape: char,
 ) -> Result<(Reads, Option<(Span, String)>)> {
     let stage = &lowered.stages[i];
     let current = stage.name.clone().unwrap_or_else(|| format!("stage-{i}"));
@@ -507,6 +527,17 @@ fn stage_reads(
             CommandKind::Copy(c) => {
                 // An empty `--from=` means the build context.
                 if let Some(from) = c.from.as_ref().filter(|f| !f.text.is_empty()) {
+                    // docker/dockerfile 1.26 refuses anything its lexer would change (a
+                    // variable, quotes, escapes) in every stage, built or not.
+                    let lexed = Lexer::new(escape)
+                        .expand_word(&from.text, &Vec::<(String, String)>::new())
+                        .map(|e| e.value);
+                    if lexed.as_deref() != Ok(from.text.as_str()) {
+                        return Err(Error::at(
+                            from.span,
+                            "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround",
+                        ));
+                    }
                     match resolve(&from.text, None) {
                         Ok(r) => found.push(r),
                         Err(m) => {
@@ -522,7 +553,7 @@ fn stage_reads(
                     else {
                         continue;
                     };
-                    if from.contains('$') {
+                    if mounts::from_has_variable(&from) {
                         return Err(Error::at(
                             m.span,
                             "'from' doesn't support variable expansion, define alias stage instead",

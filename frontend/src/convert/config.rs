@@ -49,7 +49,8 @@ pub(crate) fn dispatch_workdir(
                 mode: 0o755,
                 make_parents: true,
                 owner,
-                timestamp: None,
+                // Nanoseconds, as upstream's `WithCreatedTime` marshals it.
+                timestamp: ctx.epoch.map(|s| s.saturating_mul(1_000_000_000)),
             })
             .meta(ctx.op_meta(name, src))
             .build();

@@ -104,6 +104,8 @@ pub struct Converted {
     pub downloads: Vec<Download>,
     /// Every `COPY --deps` of the needed stages, in conversion order.
     pub deps_requests: Vec<DepsRequest>,
+    /// `SOURCE_DATE_EPOCH` in Unix seconds, for the exporter (`source.date.epoch`).
+    pub epoch: Option<i64>,
 }
 
 /// One `ADD` of an HTTP(S) URL.
@@ -237,6 +239,8 @@ pub(crate) struct StageCtx<'a> {
     pub lexer: Lexer,
     pub context: &'a State,
     pub ignore_cache: bool,
+    /// `SOURCE_DATE_EPOCH` (Unix seconds): the mtime of directories `WORKDIR` creates.
+    pub epoch: Option<i64>,
 }
 
 impl StageCtx<'_> {
@@ -259,6 +263,21 @@ impl StageCtx<'_> {
             .expand_word(text, &DispatchEnv(&d.env))
             .map(|e| e.value)
             .map_err(|e| Error::at(span, e.to_string()))
+    }
+
+    /// Fails at `span` when the daemon lacks the LLB cap `cap` that `feature` needs, as
+    /// BuildKit would refuse the op (unlocated) if it were sent. Offline (no caps known)
+    /// everything is allowed.
+    pub(crate) fn need_cap(&self, cap: &str, feature: &str, span: Span) -> Result<()> {
+        if self.inputs.opts.has_llb_cap(cap) {
+            return Ok(());
+        }
+        Err(Error::at(
+            span,
+            format!(
+                "requested experimental feature {cap} ({feature}) is not supported by build server, please update BuildKit"
+            ),
+        ))
     }
 
     /// Op metadata for an instruction: progress name and source location.
@@ -308,6 +327,7 @@ fn convert_with(
             lexer: Lexer::new(inputs.escape),
             context,
             ignore_cache: inputs.opts.ignores_cache(stage.name.as_deref()),
+            epoch: plan.epoch,
         };
         let mut d = match &sp.base {
             Base::Stage(j) => {
@@ -454,7 +474,7 @@ fn convert_with(
         image.architecture.clone_from(&p.architecture);
         image.variant = (!p.variant.is_empty()).then(|| p.variant.clone());
     }
-    if let Some(time) = crate::epoch::from_build_args(&inputs.opts.build_args)? {
+    if let Some(time) = plan.epoch.map(crate::epoch::rfc3339) {
         let inherited = d
             .base_config
             .as_deref()
@@ -480,6 +500,7 @@ fn convert_with(
         start_source,
         downloads,
         deps_requests: std::mem::take(&mut used.deps),
+        epoch: plan.epoch,
     })
 }
 
