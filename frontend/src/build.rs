@@ -26,7 +26,7 @@ use crate::pipeline;
 use crate::plan::FromRef;
 use crate::platform::Platform;
 use crate::policy::{self, Policy, Severity, POLICY_PATH};
-use crate::resolve::{self, BridgeResolver};
+use crate::resolve::BridgeResolver;
 use crate::startcheck;
 use crate::subrequest;
 
@@ -218,10 +218,11 @@ async fn build_for(
     (policy, library): (Option<&Policy>, &Path),
     lint_digest: Option<String>,
 ) -> Result<Built, Failure> {
-    let prepared = prepare_with_includes(bridge, opts, text, library).await?;
+    let mut prepared = prepare_with_includes(bridge, opts, text, library).await?;
+    let sources = prepared.sources.clone();
     let located = |error: Error| Failure {
         error,
-        sources: Some(prepared.sources.clone()),
+        sources: Some(sources.clone()),
     };
     if let Some(p) = policy {
         // Forbidden or unpinned images stop the build before they are even looked up.
@@ -236,7 +237,8 @@ async fn build_for(
             .unwrap_or_else(|| "default".to_owned()),
         log_prefix: opts.multi_platform.then(|| format!("{platform} internal")),
     };
-    let images = resolve::resolve_all(&resolver, &prepared.plan)
+    // The images' ONBUILD triggers may name more stages (and images): the plan learns them.
+    let images = pipeline::resolve_images(&resolver, &mut prepared, opts)
         .await
         .map_err(located)?;
     if let Some(digest) = lint_digest {

@@ -146,9 +146,18 @@ pub fn convert_with_deps(
     deps: &DepsFiles,
     complete: bool,
 ) -> Result<Converted> {
+    // The plan learns the triggers of the images (a no-op when `resolve_images` did it).
+    let mut plan = p.plan.clone();
+    plan.add_image_triggers(
+        &p.lowered,
+        opts,
+        p.escape,
+        |r, pf| image_triggers(images, r, pf),
+        &images.keys().cloned().collect(),
+    )?;
     convert::convert(
         &p.lowered,
-        &p.plan,
+        &plan,
         &Inputs {
             sources: p.sources.clone(),
             escape: p.escape,
@@ -163,6 +172,42 @@ pub fn convert_with_deps(
 
 /// `.dockerignore` patterns as BuildKit reads them: `#` comments and blank lines skipped,
 /// `!` kept, paths cleaned, a leading `/` dropped.
+/// Resolves the images `p` needs, then the ONBUILD triggers of those images: a trigger's
+/// `--from` may make another stage (and its base image) needed, as upstream's resolve loop
+/// finds. `p.plan` ends up knowing every trigger's reads.
+pub async fn resolve_images<R: crate::resolve::ImageResolver>(
+    resolver: &R,
+    p: &mut Prepared,
+    opts: &BuildOptions,
+) -> Result<BaseImages> {
+    let mut images = BaseImages::new();
+    loop {
+        crate::resolve::resolve_missing(resolver, &p.plan, &mut images).await?;
+        let have = images.keys().cloned().collect();
+        let more = p.plan.add_image_triggers(
+            &p.lowered,
+            opts,
+            p.escape,
+            |r, pf| image_triggers(&images, r, pf),
+            &have,
+        )?;
+        if !more {
+            return Ok(images);
+        }
+    }
+}
+
+/// The ONBUILD triggers of a resolved image.
+fn image_triggers(
+    images: &BaseImages,
+    reference: &str,
+    platform: &crate::platform::Platform,
+) -> Option<Vec<String>> {
+    images
+        .get(&(reference.to_owned(), platform.clone()))
+        .and_then(|b| b.config.config.on_build.clone())
+}
+
 pub fn dockerignore_patterns(text: &str) -> Vec<String> {
     text.lines()
         .filter(|l| !l.starts_with('#'))

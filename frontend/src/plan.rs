@@ -74,6 +74,21 @@ pub struct StagePlan {
     pub replaced: bool,
     /// A reference to a later stage: an error only if this stage is built, as in BuildKit.
     pub deferred_error: Option<(Span, String)>,
+    /// For each `ONBUILD` trigger the stage runs first (its base stage's `ONBUILD` lines, or
+    /// its base image's triggers once resolved), in order, what its `--from`/mount reads.
+    pub trigger_reads: Vec<Vec<FromRef>>,
+    /// Whether `trigger_reads` holds the base image's triggers (set once it was resolved).
+    pub image_triggers_read: bool,
+}
+
+impl StagePlan {
+    /// Everything the stage reads: its own commands', then its triggers'.
+    pub fn all_reads(&self) -> impl Iterator<Item = &FromRef> {
+        self.reads
+            .values()
+            .flatten()
+            .chain(self.trigger_reads.iter().flatten())
+    }
 }
 
 /// The whole plan.
@@ -116,7 +131,7 @@ impl Plan {
         // Images read by `COPY --from`/mounts are resolved too, so a missing one fails with
         // its line before anything runs (as BuildKit's frontend does).
         for &i in &self.order {
-            for r in self.stages[i].reads.values().flatten() {
+            for r in self.stages[i].all_reads() {
                 if let FromRef::Image(r) = r {
                     let key = (r.clone(), self.stages[i].platform.clone());
                     if !out.contains(&key) {
@@ -148,7 +163,7 @@ impl Plan {
             if let Base::Stage(k) = stage.base {
                 todo.push(k);
             }
-            for r in stage.reads.values().flatten() {
+            for r in stage.all_reads() {
                 if let FromRef::Stage(k) = r {
                     todo.push(*k);
                 }
@@ -224,11 +239,25 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
                 _ => (opts.target_platform().clone(), false),
             },
         };
-        let (reads, deferred_error) = if replaced {
+        let (reads, mut deferred_error) = if replaced {
             (BTreeMap::new(), None)
         } else {
             stage_reads(lowered, i, &names, opts, &platform, escape)?
         };
+        // A stage built on a stage runs that stage's ONBUILD lines first.
+        let mut trigger_reads = Vec::new();
+        if let (Base::Stage(j), false) = (&base, replaced) {
+            for cmd in &lowered.stages[*j].commands {
+                if let CommandKind::OnBuild(expr) = &cmd.kind {
+                    let (refs, deferred) =
+                        trigger_refs(expr, lowered, i, &names, opts, &platform, escape)?;
+                    trigger_reads.push(refs);
+                    if deferred_error.is_none() {
+                        deferred_error = deferred;
+                    }
+                }
+            }
+        }
         stages.push(StagePlan {
             base,
             platform,
@@ -236,6 +265,8 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
             reads,
             replaced,
             deferred_error,
+            trigger_reads,
+            image_triggers_read: false,
         });
     }
 
@@ -244,54 +275,140 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
         Some(t) => find_stage(&names, t)
             .ok_or_else(|| Error::Input(format!("target stage {t:?} could not be found")))?,
     };
-    let mut needed = BTreeSet::new();
-    let mut todo = vec![target];
-    while let Some(i) = todo.pop() {
-        if !needed.insert(i) {
-            continue;
-        }
-        if let Base::Stage(j) = stages[i].base {
-            todo.push(j);
-        }
-        for r in stages[i].reads.values().flatten() {
-            if let FromRef::Stage(j) = r {
-                todo.push(*j);
-            }
-        }
-    }
-    if let Some((span, message)) = needed
-        .iter()
-        .find_map(|&i| stages[i].deferred_error.clone())
-    {
-        return Err(Error::at(span, message));
-    }
-    let mut image_spans = BTreeMap::new();
-    for &i in &needed {
-        let platform = &stages[i].platform;
-        if let Base::Image(r) = &stages[i].base {
-            image_spans
-                .entry((r.clone(), platform.clone()))
-                .or_insert(lowered.stages[i].base.span);
-        }
-        for (ci, refs) in &stages[i].reads {
-            for r in refs {
-                if let FromRef::Image(r) = r {
-                    image_spans
-                        .entry((r.clone(), platform.clone()))
-                        .or_insert(lowered.stages[i].commands[*ci].source.span);
-                }
-            }
-        }
-    }
     let epoch = crate::epoch::resolve(&opts.build_args, &meta_args)?;
-    Ok(Plan {
+    let mut plan = Plan {
         epoch,
         meta_args,
         target,
-        order: needed.into_iter().collect(),
+        order: Vec::new(),
         stages,
-        image_spans,
-    })
+        image_spans: BTreeMap::new(),
+    };
+    plan.settle(lowered)?;
+    Ok(plan)
+}
+
+impl Plan {
+    /// Computes which stages the target needs (`order`) and where each image is first
+    /// named, and fails on a deferred error of a needed stage.
+    fn settle(&mut self, lowered: &Lowered) -> Result<()> {
+        let needed = self.needs(self.target);
+        if let Some((span, message)) = needed
+            .iter()
+            .find_map(|&i| self.stages[i].deferred_error.clone())
+        {
+            return Err(Error::at(span, message));
+        }
+        let mut image_spans = BTreeMap::new();
+        for &i in &needed {
+            let stage = &self.stages[i];
+            let platform = &stage.platform;
+            if let Base::Image(r) = &stage.base {
+                image_spans
+                    .entry((r.clone(), platform.clone()))
+                    .or_insert(lowered.stages[i].base.span);
+            }
+            for (ci, refs) in &stage.reads {
+                for r in refs {
+                    if let FromRef::Image(r) = r {
+                        image_spans
+                            .entry((r.clone(), platform.clone()))
+                            .or_insert(lowered.stages[i].commands[*ci].source.span);
+                    }
+                }
+            }
+            // A trigger's image is named by the stage's FROM line (the trigger has no line).
+            for r in stage.trigger_reads.iter().flatten() {
+                if let FromRef::Image(r) = r {
+                    image_spans
+                        .entry((r.clone(), platform.clone()))
+                        .or_insert(lowered.stages[i].from.span);
+                }
+            }
+        }
+        self.order = needed.into_iter().collect();
+        self.image_spans = image_spans;
+        Ok(())
+    }
+
+    /// Adds the reads of the ONBUILD triggers of the needed stages' base images (known only
+    /// once resolved, `triggers` gives them) and settles the plan again, as upstream
+    /// re-resolves after initialising triggers. Returns whether images the plan now needs
+    /// are missing from `resolved` (resolve them and call again).
+    pub fn add_image_triggers(
+        &mut self,
+        lowered: &Lowered,
+        opts: &BuildOptions,
+        escape: char,
+        triggers: impl Fn(&str, &Platform) -> Option<Vec<String>>,
+        resolved: &BTreeSet<(String, Platform)>,
+    ) -> Result<bool> {
+        let names: Vec<Option<&str>> = lowered.stages.iter().map(|s| s.name.as_deref()).collect();
+        let mut changed = false;
+        // A stage a trigger makes needed may have an image with triggers too.
+        loop {
+            let mut grew = false;
+            for i in self.order.clone() {
+                let stage = &self.stages[i];
+                let Base::Image(reference) = &stage.base else {
+                    continue;
+                };
+                if stage.image_triggers_read
+                    || stage.replaced
+                    || !resolved.contains(&(reference.clone(), stage.platform.clone()))
+                {
+                    continue;
+                }
+                let list = triggers(reference, &stage.platform).unwrap_or_default();
+                let platform = stage.platform.clone();
+                let mut all = Vec::new();
+                for expr in &list {
+                    let (refs, deferred) =
+                        trigger_refs(expr, lowered, i, &names, opts, &platform, escape)?;
+                    if let Some((_, message)) = deferred {
+                        return Err(Error::at(lowered.stages[i].from.span, message));
+                    }
+                    all.push(refs);
+                }
+                grew |= all.iter().any(|r| !r.is_empty());
+                self.stages[i].trigger_reads = all;
+                self.stages[i].image_triggers_read = true;
+            }
+            if !grew {
+                break;
+            }
+            changed = true;
+            self.settle(lowered)?;
+        }
+        if !changed {
+            return Ok(false);
+        }
+        Ok(self.base_images().iter().any(|key| !resolved.contains(key)))
+    }
+}
+
+/// What one ONBUILD trigger of stage `i` reads, resolved as upstream resolves a trigger's
+/// `--from` (a stage by name or index anywhere in the file, else an image or named
+/// context), and a deferred error for a stage that is not defined before `i`. Errors are
+/// located at stage `i`'s `FROM` line: the trigger has no line of its own.
+fn trigger_refs(
+    expr: &str,
+    lowered: &Lowered,
+    i: usize,
+    names: &[Option<&str>],
+    opts: &BuildOptions,
+    platform: &Platform,
+    escape: char,
+) -> Result<(Vec<FromRef>, Option<(Span, String)>)> {
+    let at = lowered.stages[i].from.span;
+    let relocate = |e: Error| match e {
+        Error::Located { message, .. } | Error::Input(message) => Error::at(at, message),
+        other => other,
+    };
+    let cmd = crate::instructions::lower_trigger(expr).map_err(relocate)?;
+    let (found, deferred) =
+        command_reads(&cmd, i, names, opts, platform, escape).map_err(relocate)?;
+    Ok((found, deferred.map(|(_, m)| (at, m))))
 }
 
 /// The named context for `name` (an image reference or stage name), as BuildKit looks it
@@ -491,9 +608,33 @@ fn stage_reads(
     platform: &Platform,
     escape: char,
 ) -> Result<(Reads, Option<(Span, String)>)> {
-    let stage = &lowered.stages[i];
-    let current = stage.name.clone().unwrap_or_else(|| format!("stage-{i}"));
     let mut reads = BTreeMap::new();
+    let mut deferred: Option<(Span, String)> = None;
+    for (ci, cmd) in lowered.stages[i].commands.iter().enumerate() {
+        let (found, d) = command_reads(cmd, i, names, opts, platform, escape)?;
+        if deferred.is_none() {
+            deferred = d;
+        }
+        if !found.is_empty() {
+            reads.insert(ci, found);
+        }
+    }
+    Ok((reads, deferred))
+}
+
+/// One command's references in stage `i`, and the first deferred error (a reference to
+/// this stage or a later one: an error only if the stage is built).
+fn command_reads(
+    cmd: &crate::instructions::Command,
+    i: usize,
+    names: &[Option<&str>],
+    opts: &BuildOptions,
+    platform: &Platform,
+    escape: char,
+) -> Result<(Vec<FromRef>, Option<(Span, String)>)> {
+    let current = names[i]
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("stage-{i}"));
     let mut deferred: Option<(Span, String)> = None;
     // `Err` for a reference to this stage or a later one; `target` is set for mounts.
     let resolve = |text: &str, target: Option<&str>| -> std::result::Result<FromRef, String> {
@@ -521,59 +662,53 @@ fn stage_reads(
             }),
         }
     };
-    for (ci, cmd) in stage.commands.iter().enumerate() {
-        let mut found = Vec::new();
-        match &cmd.kind {
-            CommandKind::Copy(c) => {
-                // An empty `--from=` means the build context.
-                if let Some(from) = c.from.as_ref().filter(|f| !f.text.is_empty()) {
-                    // docker/dockerfile 1.26 refuses anything its lexer would change (a
-                    // variable, quotes, escapes) in every stage, built or not.
-                    let lexed = Lexer::new(escape)
-                        .expand_word(&from.text, &Vec::<(String, String)>::new())
-                        .map(|e| e.value);
-                    if lexed.as_deref() != Ok(from.text.as_str()) {
-                        return Err(Error::at(
-                            from.span,
-                            "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround",
-                        ));
-                    }
-                    match resolve(&from.text, None) {
-                        Ok(r) => found.push(r),
-                        Err(m) => {
-                            deferred.get_or_insert((from.span, m));
-                        }
+    let mut found = Vec::new();
+    match &cmd.kind {
+        CommandKind::Copy(c) => {
+            // An empty `--from=` means the build context.
+            if let Some(from) = c.from.as_ref().filter(|f| !f.text.is_empty()) {
+                // docker/dockerfile 1.26 refuses anything its lexer would change (a
+                // variable, quotes, escapes) in every stage, built or not.
+                let lexed = Lexer::new(escape)
+                    .expand_word(&from.text, &Vec::<(String, String)>::new())
+                    .map(|e| e.value);
+                if lexed.as_deref() != Ok(from.text.as_str()) {
+                    return Err(Error::at(
+                        from.span,
+                        "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround",
+                    ));
+                }
+                match resolve(&from.text, None) {
+                    Ok(r) => found.push(r),
+                    Err(m) => {
+                        deferred.get_or_insert((from.span, m));
                     }
                 }
             }
-            CommandKind::Run(r) | CommandKind::Check(r) => {
-                for m in &r.mounts {
-                    let Some(from) =
-                        mounts::raw_field(&m.text, &["from"]).filter(|f| !f.is_empty())
-                    else {
-                        continue;
-                    };
-                    if mounts::from_has_variable(&from) {
-                        return Err(Error::at(
-                            m.span,
-                            "'from' doesn't support variable expansion, define alias stage instead",
-                        ));
-                    }
-                    let target = mounts::raw_field(&m.text, &["target", "dst", "destination"])
-                        .unwrap_or_default();
-                    match resolve(&from, Some(&target)) {
-                        Ok(r) => found.push(r),
-                        Err(msg) => {
-                            deferred.get_or_insert((m.span, msg));
-                        }
+        }
+        CommandKind::Run(r) | CommandKind::Check(r) => {
+            for m in &r.mounts {
+                let Some(from) = mounts::raw_field(&m.text, &["from"]).filter(|f| !f.is_empty())
+                else {
+                    continue;
+                };
+                if mounts::from_has_variable(&from) {
+                    return Err(Error::at(
+                        m.span,
+                        "'from' doesn't support variable expansion, define alias stage instead",
+                    ));
+                }
+                let target = mounts::raw_field(&m.text, &["target", "dst", "destination"])
+                    .unwrap_or_default();
+                match resolve(&from, Some(&target)) {
+                    Ok(r) => found.push(r),
+                    Err(msg) => {
+                        deferred.get_or_insert((m.span, msg));
                     }
                 }
             }
-            _ => {}
         }
-        if !found.is_empty() {
-            reads.insert(ci, found);
-        }
+        _ => {}
     }
-    Ok((reads, deferred))
+    Ok((found, deferred))
 }
