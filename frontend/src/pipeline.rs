@@ -48,6 +48,12 @@ pub fn prepare_with(
             // `--target 'build(GOOS=linux)'` builds that instance of the stage.
             Some(target) => {
                 let mut opts = opts.clone();
+                // `TARGETSTAGE` names the target as the user gave it, not the instance.
+                if let Some(given) = opts.target.clone() {
+                    opts.build_args
+                        .entry("TARGETSTAGE".to_owned())
+                        .or_insert(given);
+                }
                 opts.target = Some(target);
                 plan::plan(&lowered, &opts, file.escape)?
             }
@@ -233,5 +239,40 @@ mod tests {
     fn reads_dockerignore_like_buildkit() {
         let p = dockerignore_patterns("# c\n\n  target/ \n!/keep//me\n/abs\n");
         assert_eq!(p, ["target", "!keep/me", "abs"]);
+    }
+}
+
+#[cfg(test)]
+mod target_stage_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::prepare;
+    use crate::options::BuildOptions;
+    use crate::platform::Platform;
+
+    fn target_stage(text: &str, target: Option<&str>) -> String {
+        let mut opts = BuildOptions::new(Platform::linux_amd64());
+        opts.target = target.map(str::to_owned);
+        let p = prepare(text, "Dockerfile", &opts).unwrap();
+        let (_, v) = p
+            .plan
+            .meta_args
+            .iter()
+            .find(|(k, _)| k == "TARGETSTAGE")
+            .unwrap();
+        v.clone()
+    }
+
+    #[test]
+    fn targetstage_is_the_target_as_given_else_the_last_stage_else_default() {
+        let text = "FROM scratch AS a\nFROM scratch AS b\n";
+        assert_eq!(target_stage(text, Some("a")), "a");
+        assert_eq!(target_stage(text, None), "b");
+        assert_eq!(target_stage("FROM scratch\n", None), "default");
+        let params = "FROM scratch AS build(GOOS)\nFROM scratch\n";
+        assert_eq!(
+            target_stage(params, Some("build(GOOS=linux)")),
+            "build(GOOS=linux)"
+        );
     }
 }

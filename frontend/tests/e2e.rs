@@ -700,8 +700,15 @@ fn mtimes(path: &Path) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for entry in archive.entries().expect("tar entries") {
         let entry = entry.expect("tar entry");
-        let name = entry.path().expect("tar path").to_string_lossy().into_owned();
-        let name = name.trim_start_matches("./").trim_end_matches('/').to_owned();
+        let name = entry
+            .path()
+            .expect("tar path")
+            .to_string_lossy()
+            .into_owned();
+        let name = name
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_owned();
         out.insert(name, entry.header().mtime().expect("mtime"));
     }
     out

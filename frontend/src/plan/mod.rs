@@ -8,10 +8,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod reads;
+mod reference;
+
+use reads::{stage_reads, trigger_refs};
+pub(crate) use reference::check_reference;
+
 use crate::error::{Error, Result};
 use crate::expand::Lexer;
 use crate::instructions::{CommandKind, Lowered};
-use crate::mounts;
 use crate::options::BuildOptions;
 use crate::platform::Platform;
 use crate::syntax::Span;
@@ -387,30 +392,6 @@ impl Plan {
     }
 }
 
-/// What one ONBUILD trigger of stage `i` reads, resolved as upstream resolves a trigger's
-/// `--from` (a stage by name or index anywhere in the file, else an image or named
-/// context), and a deferred error for a stage that is not defined before `i`. Errors are
-/// located at stage `i`'s `FROM` line: the trigger has no line of its own.
-fn trigger_refs(
-    expr: &str,
-    lowered: &Lowered,
-    i: usize,
-    names: &[Option<&str>],
-    opts: &BuildOptions,
-    platform: &Platform,
-    escape: char,
-) -> Result<(Vec<FromRef>, Option<(Span, String)>)> {
-    let at = lowered.stages[i].from.span;
-    let relocate = |e: Error| match e {
-        Error::Located { message, .. } | Error::Input(message) => Error::at(at, message),
-        other => other,
-    };
-    let cmd = crate::instructions::lower_trigger(expr).map_err(relocate)?;
-    let (found, deferred) =
-        command_reads(&cmd, i, names, opts, platform, escape).map_err(relocate)?;
-    Ok((found, deferred.map(|(_, m)| (at, m))))
-}
-
 /// The named context for `name` (an image reference or stage name), as BuildKit looks it
 /// up: by the familiar form of the reference without `:latest`, first with the
 /// `::<platform>` suffix, then without. `scratch` and `context` are never replaced.
@@ -435,115 +416,6 @@ pub fn named_context(opts: &BuildOptions, name: &str, platform: &Platform) -> Op
                 value: value.clone(),
             })
         })
-}
-
-/// Rejects references Docker cannot parse, with BuildKit's wording (`FROM BASE` for a stage
-/// `base`, or an unexpanded `COPY --from=$X`, end up here).
-pub(crate) fn check_reference(reference: &str) -> std::result::Result<(), String> {
-    let bad = |why: &str| {
-        format!("failed to parse stage name {reference:?}: invalid reference format{why}")
-    };
-    let (name, digest) = match reference.split_once('@') {
-        Some((n, d)) => (n, Some(d)),
-        None => (reference, None),
-    };
-    if let Some(d) = digest {
-        let ok = d.split_once(':').is_some_and(|(algo, hex)| {
-            !algo.is_empty()
-                && algo
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
-                && hex.len() >= 32
-                && hex.chars().all(|c| c.is_ascii_hexdigit())
-        });
-        if !ok {
-            return Err(bad(""));
-        }
-    }
-    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-    let (repo, tag) = match name[last_slash..].rfind(':') {
-        Some(c) => (&name[..last_slash + c], Some(&name[last_slash + c + 1..])),
-        None => (name, None),
-    };
-    if let Some(t) = tag {
-        let mut chars = t.chars();
-        let first_ok = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !first_ok
-            || t.len() > 128
-            || !chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-        {
-            return Err(bad(""));
-        }
-    }
-    let mut parts: Vec<&str> = repo.split('/').collect();
-    if parts.len() > 1
-        && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
-    {
-        let domain = parts.remove(0);
-        let (host, port) = domain.split_once(':').unwrap_or((domain, "0"));
-        if host.is_empty()
-            || !host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
-            || !port.chars().all(|c| c.is_ascii_digit())
-        {
-            return Err(bad(""));
-        }
-    }
-    for part in &parts {
-        if !part
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-        {
-            return Err(bad(""));
-        }
-        if part.chars().any(|c| c.is_ascii_uppercase()) {
-            let path = strata_proto::llb::normalize_image_reference(reference);
-            let path = path.strip_prefix("docker.io/").unwrap_or(&path);
-            let path = path.split(['@']).next().unwrap_or(path);
-            let path = match path.rfind(':') {
-                Some(c) if c > path.rfind('/').unwrap_or(0) => &path[..c],
-                _ => path,
-            };
-            return Err(bad(&format!(
-                ": repository name ({path}) must be lowercase"
-            )));
-        }
-        if !is_path_component(part) {
-            return Err(bad(""));
-        }
-    }
-    Ok(())
-}
-
-/// A repository path component: lower-case alphanumerics joined by `.`, `_`, `__` or `-`s.
-fn is_path_component(part: &str) -> bool {
-    let bytes = part.as_bytes();
-    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    if bytes.is_empty() || !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
-        return false;
-    }
-    let mut sep = String::new();
-    for &b in bytes {
-        if alnum(b) {
-            let ok = sep.is_empty()
-                || sep == "."
-                || sep == "_"
-                || sep == "__"
-                || sep.bytes().all(|c| c == b'-');
-            if !ok {
-                return false;
-            }
-            sep.clear();
-        } else if b"._-".contains(&b) {
-            sep.push(b as char);
-        } else {
-            return false;
-        }
-    }
-    true
 }
 
 /// A stage by name (case-insensitive) among `names`; with duplicate names the last one
@@ -592,123 +464,4 @@ fn target_stage(lowered: &Lowered, opts: &BuildOptions) -> String {
         .filter(|t| !t.is_empty())
         .or_else(|| lowered.stages.last().and_then(|s| s.name.clone()))
         .unwrap_or_else(|| "default".to_owned())
-}
-
-/// Per command index, the stages and images it reads.
-type Reads = BTreeMap<usize, Vec<FromRef>>;
-
-/// Stage `i`'s `COPY --from` and `RUN --mount from=` references, resolved. Upstream expands
-/// neither: a variable in either is refused outright (Strata's template layer has already
-/// replaced the ones it gives a meaning, in `FOR` bodies and parameterised stages).
-fn stage_reads(
-    lowered: &Lowered,
-    i: usize,
-    names: &[Option<&str>],
-    opts: &BuildOptions,
-    platform: &Platform,
-    escape: char,
-) -> Result<(Reads, Option<(Span, String)>)> {
-    let mut reads = BTreeMap::new();
-    let mut deferred: Option<(Span, String)> = None;
-    for (ci, cmd) in lowered.stages[i].commands.iter().enumerate() {
-        let (found, d) = command_reads(cmd, i, names, opts, platform, escape)?;
-        if deferred.is_none() {
-            deferred = d;
-        }
-        if !found.is_empty() {
-            reads.insert(ci, found);
-        }
-    }
-    Ok((reads, deferred))
-}
-
-/// One command's references in stage `i`, and the first deferred error (a reference to
-/// this stage or a later one: an error only if the stage is built).
-fn command_reads(
-    cmd: &crate::instructions::Command,
-    i: usize,
-    names: &[Option<&str>],
-    opts: &BuildOptions,
-    platform: &Platform,
-    escape: char,
-) -> Result<(Vec<FromRef>, Option<(Span, String)>)> {
-    let current = names[i]
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("stage-{i}"));
-    let mut deferred: Option<(Span, String)> = None;
-    // `Err` for a reference to this stage or a later one; `target` is set for mounts.
-    let resolve = |text: &str, target: Option<&str>| -> std::result::Result<FromRef, String> {
-        let index = match text.parse::<usize>() {
-            Ok(n) => Some(n),
-            Err(_) => find_stage(names, text),
-        };
-        match index {
-            Some(j) if j < i => Ok(FromRef::Stage(j)),
-            Some(j) if j == i => Err(format!("circular dependency detected on stage: {current}")),
-            Some(_) => Err(match target {
-                Some(t) => format!(
-                    "cannot mount from stage {text:?} to {t:?}, stage needs to be defined before current command"
-                ),
-                None => format!(
-                    "cannot copy from stage {text:?}, it needs to be defined before current stage {current:?}"
-                ),
-            }),
-            None => Ok(match named_context(opts, text, platform) {
-                Some(c) => FromRef::Context(c),
-                None => {
-                    check_reference(text)?;
-                    FromRef::Image(text.to_owned())
-                }
-            }),
-        }
-    };
-    let mut found = Vec::new();
-    match &cmd.kind {
-        CommandKind::Copy(c) => {
-            // An empty `--from=` means the build context.
-            if let Some(from) = c.from.as_ref().filter(|f| !f.text.is_empty()) {
-                // docker/dockerfile 1.26 refuses anything its lexer would change (a
-                // variable, quotes, escapes) in every stage, built or not.
-                let lexed = Lexer::new(escape)
-                    .expand_word(&from.text, &Vec::<(String, String)>::new())
-                    .map(|e| e.value);
-                if lexed.as_deref() != Ok(from.text.as_str()) {
-                    return Err(Error::at(
-                        from.span,
-                        "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround",
-                    ));
-                }
-                match resolve(&from.text, None) {
-                    Ok(r) => found.push(r),
-                    Err(m) => {
-                        deferred.get_or_insert((from.span, m));
-                    }
-                }
-            }
-        }
-        CommandKind::Run(r) | CommandKind::Check(r) => {
-            for m in &r.mounts {
-                let Some(from) = mounts::raw_field(&m.text, &["from"]).filter(|f| !f.is_empty())
-                else {
-                    continue;
-                };
-                if mounts::from_has_variable(&from) {
-                    return Err(Error::at(
-                        m.span,
-                        "'from' doesn't support variable expansion, define alias stage instead",
-                    ));
-                }
-                let target = mounts::raw_field(&m.text, &["target", "dst", "destination"])
-                    .unwrap_or_default();
-                match resolve(&from, Some(&target)) {
-                    Ok(r) => found.push(r),
-                    Err(msg) => {
-                        deferred.get_or_insert((m.span, msg));
-                    }
-                }
-            }
-        }
-        _ => {}
-    }
-    Ok((found, deferred))
 }
