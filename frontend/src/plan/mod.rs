@@ -445,7 +445,9 @@ fn meta_args(
                     .map_err(|e| Error::at(d.span, e.to_string()))?
                     .value
             }
-            (None, None) => String::new(),
+            // Declared without a value: nothing changes (a predefined arg or an earlier
+            // global keeps its value), as docker/dockerfile 1.19+ does.
+            (None, None) => continue,
         };
         env.retain(|(k, _)| *k != name);
         env.push((name, value));
