@@ -207,10 +207,12 @@ pub fn parse_with(
     match m.kind {
         MountType::Secret => secret_defaults(&mut m)?,
         MountType::Ssh => {
-            if m.target.is_empty() {
-                m.target = "/run/buildkit/ssh_agent.0".to_owned();
+            // The default target (`/run/buildkit/ssh_agent.<n>`) depends on the mount's
+            // place among the command's SSH mounts: the converter sets it.
+            if m.source.as_deref().is_some_and(|s| !s.is_empty()) {
+                return Err("ssh does not support source".to_owned());
             }
-            if m.id.is_none() {
+            if m.id.as_deref().is_none_or(str::is_empty) {
                 m.id = Some("default".to_owned());
             }
         }

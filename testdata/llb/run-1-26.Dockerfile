@@ -14,3 +14,4 @@ RUN --mount=type=tmpfs,target=tmp true
 RUN << EOT
 echo spaced
 EOT
+RUN --mount=type=ssh,target=/agent --mount=type=ssh,id=other true

@@ -68,10 +68,17 @@ fn exec_for(
         extra_mounts.push(m);
     }
     let mut reads = reads.iter();
-    let mut has_ssh = false;
+    let mut ssh_targets: Vec<String> = Vec::new();
     let mut secret_envs = Vec::new();
     for flag in &r.mounts {
-        let spec = parse_mount(d, ctx, flag)?;
+        let mut spec = parse_mount(d, ctx, flag)?;
+        if spec.kind == MountType::Ssh {
+            // BuildKit numbers agent sockets by their place among the SSH mounts.
+            if spec.target.is_empty() {
+                spec.target = format!("/run/buildkit/ssh_agent.{}", ssh_targets.len());
+            }
+            ssh_targets.push(spec.target.clone());
+        }
         let from = if spec.from.is_some() && spec.kind != MountType::Tmpfs {
             reads.next().cloned()
         } else {
@@ -81,7 +88,6 @@ fn exec_for(
             }
             None
         };
-        has_ssh |= spec.kind == MountType::Ssh;
         if let (MountType::Secret, Some(name)) = (spec.kind, &spec.env) {
             ctx.need_cap("exec.secretenv", "RUN --mount=type=secret,env=", flag.span)?;
             secret_envs.push(llb::SecretEnv {
@@ -131,8 +137,11 @@ fn exec_for(
     }
 
     let mut env = d.env_list();
-    if has_ssh && !d.env.iter().any(|(k, _)| k == "SSH_AUTH_SOCK") {
-        env.push("SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0".to_owned());
+    // The first agent socket, unless the stage set SSH_AUTH_SOCK itself.
+    if let Some(first) = ssh_targets.first() {
+        if !d.env.iter().any(|(k, _)| k == "SSH_AUTH_SOCK") {
+            env.push(format!("SSH_AUTH_SOCK={first}"));
+        }
     }
     let masked: Vec<&str> = secret_envs.iter().map(|s| s.name.as_str()).collect();
     let mut name = display_name(d, src, ctx.inputs.escape, &masked);
