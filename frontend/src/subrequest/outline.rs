@@ -431,7 +431,7 @@ impl Collector {
         if let Base::Stage(j) = planned.base {
             self.visit(p, globals, uses, j);
         }
-        for r in planned.reads.values().flatten() {
+        for r in planned.all_reads() {
             if let FromRef::Stage(j) = r {
                 self.visit(p, globals, uses, *j);
             }
