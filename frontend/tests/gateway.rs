@@ -583,3 +583,48 @@ async fn copy_deps_reads_elf_headers_and_copies_the_closure() {
         "Dockerfile:3: COPY --deps: /nope does not exist in the source"
     );
 }
+
+/// An LLB feature the daemon lacks (its `Ping` caps) fails at the instruction's line before
+/// anything runs; with the cap, the op is solved.
+#[tokio::test]
+async fn a_missing_llb_cap_fails_at_the_line_that_needs_it() {
+    let text = "FROM busybox:local\nRUN true\nRUN --device=vendor.com/gpu=all true\n";
+    let (bridge, handle) = spawn(fake(text)).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    let status = rec.returns[0].error.as_ref().expect("an error");
+    assert_eq!(
+        status.message,
+        "Dockerfile:3: requested experimental feature exec.meta.cdi (RUN --device) is not supported by build server, please update BuildKit"
+    );
+    assert_eq!(
+        errdefs::sources(status)[0].ranges[0]
+            .start
+            .as_ref()
+            .unwrap()
+            .line,
+        3
+    );
+
+    let (bridge, handle) = spawn(fake(text).with_llb_cap("exec.meta.cdi"))
+        .await
+        .unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    assert!(rec.returns[0].error.is_none(), "{:?}", rec.returns[0].error);
+}
+
+/// `SOURCE_DATE_EPOCH` as a global ARG default reaches the exporter as BuildKit's
+/// `source.date.epoch` result metadata, and the image's `created`.
+#[tokio::test]
+async fn a_global_arg_epoch_is_returned_for_the_exporter() {
+    let text = "ARG SOURCE_DATE_EPOCH=1700000000\nFROM busybox:local\nWORKDIR /app\n";
+    let (bridge, handle) = spawn(fake(text)).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    let result = rec.returns[0].result.as_ref().expect("a result");
+    assert_eq!(result.metadata["source.date.epoch"], b"1700000000".to_vec());
+    let config: serde_json::Value =
+        serde_json::from_slice(&result.metadata["containerimage.config"]).unwrap();
+    assert_eq!(config["created"], "2023-11-14T22:13:20Z");
+}
