@@ -254,8 +254,15 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
         if let (Base::Stage(j), false) = (&base, replaced) {
             for cmd in &lowered.stages[*j].commands {
                 if let CommandKind::OnBuild(expr) = &cmd.kind {
+                    // Upstream reads a trigger only in a stage it builds: errors wait too.
                     let (refs, deferred) =
-                        trigger_refs(expr, lowered, i, &names, opts, &platform, escape)?;
+                        match trigger_refs(expr, lowered, i, &names, opts, &platform, escape) {
+                            Ok(found) => found,
+                            Err(e) => (
+                                Vec::new(),
+                                Some((lowered.stages[i].from.span, e.to_string())),
+                            ),
+                        };
                     trigger_reads.push(refs);
                     if deferred_error.is_none() {
                         deferred_error = deferred;
