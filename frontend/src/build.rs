@@ -26,7 +26,7 @@ use crate::pipeline;
 use crate::plan::FromRef;
 use crate::platform::Platform;
 use crate::policy::{self, Policy, Severity, POLICY_PATH};
-use crate::resolve::{self, BridgeResolver};
+use crate::resolve::BridgeResolver;
 use crate::startcheck;
 use crate::subrequest;
 
@@ -204,6 +204,7 @@ struct Built {
     reference: String,
     config: Vec<u8>,
     base_config: Option<Vec<u8>>,
+    epoch: Option<i64>,
 }
 
 /// Converts and solves the build for the single target platform in `opts`; with
@@ -217,10 +218,11 @@ async fn build_for(
     (policy, library): (Option<&Policy>, &Path),
     lint_digest: Option<String>,
 ) -> Result<Built, Failure> {
-    let prepared = prepare_with_includes(bridge, opts, text, library).await?;
+    let mut prepared = prepare_with_includes(bridge, opts, text, library).await?;
+    let sources = prepared.sources.clone();
     let located = |error: Error| Failure {
         error,
-        sources: Some(prepared.sources.clone()),
+        sources: Some(sources.clone()),
     };
     if let Some(p) = policy {
         // Forbidden or unpinned images stop the build before they are even looked up.
@@ -235,7 +237,8 @@ async fn build_for(
             .unwrap_or_else(|| "default".to_owned()),
         log_prefix: opts.multi_platform.then(|| format!("{platform} internal")),
     };
-    let images = resolve::resolve_all(&resolver, &prepared.plan)
+    // The images' ONBUILD triggers may name more stages (and images): the plan learns them.
+    let images = pipeline::resolve_images(&resolver, &mut prepared, opts)
         .await
         .map_err(located)?;
     if let Some(digest) = lint_digest {
@@ -325,6 +328,7 @@ async fn build_for(
         reference,
         config,
         base_config: converted.base_config,
+        epoch: converted.epoch,
     })
 }
 
@@ -467,6 +471,15 @@ fn result(built: &[Built], multi: bool) -> Result<gateway_pb::Result, Failure> {
         metadata.insert(config_key, b.config.clone());
         if let Some(base) = &b.base_config {
             metadata.insert(base_key, base.clone());
+        }
+        // The exporter's epoch (BuildKit reads it since 0.11), as upstream's `dockerui` sends it.
+        if let Some(epoch) = b.epoch {
+            let key = if multi {
+                format!("source.date.epoch/{id}")
+            } else {
+                "source.date.epoch".to_owned()
+            };
+            metadata.insert(key, epoch.to_string().into_bytes());
         }
         let mut p = serde_json::json!({
             "architecture": b.platform.architecture,

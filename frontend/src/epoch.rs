@@ -1,10 +1,12 @@
 //! `SOURCE_DATE_EPOCH`: reproducible image timestamps.
 //!
-//! BuildKit's Dockerfile frontend reads the `SOURCE_DATE_EPOCH` build arg (whole seconds
-//! since 1970, UTC) and, when it is set, writes that time as the image config's `created`
-//! and as the `created` of every history entry the build adds; entries inherited from the
-//! base image keep theirs. The exporter gets the same build arg from BuildKit itself (it
-//! clamps file times where it supports that), so the frontend's part is the config alone.
+//! BuildKit's Dockerfile frontend reads `SOURCE_DATE_EPOCH` (whole seconds since 1970, UTC)
+//! from the build args or, since docker/dockerfile 1.26, a global `ARG` default and, when it
+//! is set, writes that time as the image config's `created`, as the `created` of every
+//! history entry the build adds (entries inherited from the base image keep theirs) and as
+//! the mtime of the directories `WORKDIR` creates. The result's `source.date.epoch` metadata
+//! hands it to the exporter (which clamps file times where it supports that): a build arg
+//! reaches the exporter anyway, a global `ARG` only that way.
 
 use std::collections::BTreeMap;
 
@@ -14,16 +16,40 @@ use crate::image::Image;
 /// The build arg that carries the epoch.
 pub const BUILD_ARG: &str = "SOURCE_DATE_EPOCH";
 
+/// The build's epoch in Unix seconds, as docker/dockerfile 1.26 finds it: the
+/// `SOURCE_DATE_EPOCH` build arg when given (empty: none), else the global `ARG`'s value
+/// (`meta_args`, where a build arg already overrode the default) when not empty. `None`
+/// when neither is set.
+///
+/// Upstream 1.26 also accepts `context`, a named context or a source-only stage as the value
+/// (the time is then read from that source's metadata); Strata takes whole seconds only and
+/// says so rather than building with another time.
+pub fn resolve(
+    build_args: &BTreeMap<String, String>,
+    meta_args: &[(String, String)],
+) -> Result<Option<i64>> {
+    let value = match build_args.get(BUILD_ARG) {
+        Some(v) => v.as_str(),
+        None => meta_args
+            .iter()
+            .rev()
+            .find(|(k, _)| k == BUILD_ARG)
+            .map_or("", |(_, v)| v.as_str()),
+    };
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value.parse::<i64>().map(Some).map_err(|_| {
+        Error::Input(format!(
+            "invalid {BUILD_ARG}: {value} (Strata takes a number of seconds; reading the time from the context, a named context or a stage is not supported)"
+        ))
+    })
+}
+
 /// The epoch from the build args as an RFC 3339 UTC time (Go's `time.Time` JSON form);
 /// `None` when the arg is absent or empty.
 pub fn from_build_args(args: &BTreeMap<String, String>) -> Result<Option<String>> {
-    let Some(value) = args.get(BUILD_ARG).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    let secs: i64 = value
-        .parse()
-        .map_err(|e| Error::Input(format!("invalid {BUILD_ARG}: {value}: {e}")))?;
-    Ok(Some(rfc3339(secs)))
+    Ok(resolve(args, &[])?.map(rfc3339))
 }
 
 /// Stamps `created` on the image and on the history entries after the first

@@ -7,6 +7,7 @@ pub mod build;
 pub mod cli;
 pub mod convert;
 pub mod deps;
+pub mod devices;
 pub mod elf;
 pub mod epoch;
 pub mod error;

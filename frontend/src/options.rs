@@ -219,6 +219,11 @@ impl BuildOptions {
             .collect()
     }
 
+    /// Whether the daemon supports the LLB cap `cap` (always, when its caps are unknown).
+    pub fn has_llb_cap(&self, cap: &str) -> bool {
+        self.llb_caps.as_ref().is_none_or(|caps| caps.contains(cap))
+    }
+
     /// Whether the stage named `name` (or numbered `index`) must ignore the cache.
     pub fn ignores_cache(&self, name: Option<&str>) -> bool {
         match &self.no_cache {

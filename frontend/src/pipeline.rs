@@ -48,6 +48,12 @@ pub fn prepare_with(
             // `--target 'build(GOOS=linux)'` builds that instance of the stage.
             Some(target) => {
                 let mut opts = opts.clone();
+                // `TARGETSTAGE` names the target as the user gave it, not the instance.
+                if let Some(given) = opts.target.clone() {
+                    opts.build_args
+                        .entry("TARGETSTAGE".to_owned())
+                        .or_insert(given);
+                }
                 opts.target = Some(target);
                 plan::plan(&lowered, &opts, file.escape)?
             }
@@ -146,9 +152,18 @@ pub fn convert_with_deps(
     deps: &DepsFiles,
     complete: bool,
 ) -> Result<Converted> {
+    // The plan learns the triggers of the images (a no-op when `resolve_images` did it).
+    let mut plan = p.plan.clone();
+    plan.add_image_triggers(
+        &p.lowered,
+        opts,
+        p.escape,
+        |r, pf| image_triggers(images, r, pf),
+        &images.keys().cloned().collect(),
+    )?;
     convert::convert(
         &p.lowered,
-        &p.plan,
+        &plan,
         &Inputs {
             sources: p.sources.clone(),
             escape: p.escape,
@@ -163,6 +178,42 @@ pub fn convert_with_deps(
 
 /// `.dockerignore` patterns as BuildKit reads them: `#` comments and blank lines skipped,
 /// `!` kept, paths cleaned, a leading `/` dropped.
+/// Resolves the images `p` needs, then the ONBUILD triggers of those images: a trigger's
+/// `--from` may make another stage (and its base image) needed, as upstream's resolve loop
+/// finds. `p.plan` ends up knowing every trigger's reads.
+pub async fn resolve_images<R: crate::resolve::ImageResolver>(
+    resolver: &R,
+    p: &mut Prepared,
+    opts: &BuildOptions,
+) -> Result<BaseImages> {
+    let mut images = BaseImages::new();
+    loop {
+        crate::resolve::resolve_missing(resolver, &p.plan, &mut images).await?;
+        let have = images.keys().cloned().collect();
+        let more = p.plan.add_image_triggers(
+            &p.lowered,
+            opts,
+            p.escape,
+            |r, pf| image_triggers(&images, r, pf),
+            &have,
+        )?;
+        if !more {
+            return Ok(images);
+        }
+    }
+}
+
+/// The ONBUILD triggers of a resolved image.
+fn image_triggers(
+    images: &BaseImages,
+    reference: &str,
+    platform: &crate::platform::Platform,
+) -> Option<Vec<String>> {
+    images
+        .get(&(reference.to_owned(), platform.clone()))
+        .and_then(|b| b.config.config.on_build.clone())
+}
+
 pub fn dockerignore_patterns(text: &str) -> Vec<String> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
@@ -188,5 +239,40 @@ mod tests {
     fn reads_dockerignore_like_buildkit() {
         let p = dockerignore_patterns("# c\n\n  target/ \n!/keep//me\n/abs\n");
         assert_eq!(p, ["target", "!keep/me", "abs"]);
+    }
+}
+
+#[cfg(test)]
+mod target_stage_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::prepare;
+    use crate::options::BuildOptions;
+    use crate::platform::Platform;
+
+    fn target_stage(text: &str, target: Option<&str>) -> String {
+        let mut opts = BuildOptions::new(Platform::linux_amd64());
+        opts.target = target.map(str::to_owned);
+        let p = prepare(text, "Dockerfile", &opts).unwrap();
+        let (_, v) = p
+            .plan
+            .meta_args
+            .iter()
+            .find(|(k, _)| k == "TARGETSTAGE")
+            .unwrap();
+        v.clone()
+    }
+
+    #[test]
+    fn targetstage_is_the_target_as_given_else_the_last_stage_else_default() {
+        let text = "FROM scratch AS a\nFROM scratch AS b\n";
+        assert_eq!(target_stage(text, Some("a")), "a");
+        assert_eq!(target_stage(text, None), "b");
+        assert_eq!(target_stage("FROM scratch\n", None), "default");
+        let params = "FROM scratch AS build(GOOS)\nFROM scratch\n";
+        assert_eq!(
+            target_stage(params, Some("build(GOOS=linux)")),
+            "build(GOOS=linux)"
+        );
     }
 }

@@ -90,15 +90,28 @@ pub fn offline_images(plan: &Plan) -> BaseImages {
 
 /// Resolves every base image the plan needs, all at once.
 pub async fn resolve_all<R: ImageResolver>(resolver: &R, plan: &Plan) -> Result<BaseImages> {
+    let mut images = BaseImages::new();
+    resolve_missing(resolver, plan, &mut images).await?;
+    Ok(images)
+}
+
+/// Resolves the images the plan needs that `images` lacks, all at once, into `images`.
+pub async fn resolve_missing<R: ImageResolver>(
+    resolver: &R,
+    plan: &Plan,
+    images: &mut BaseImages,
+) -> Result<()> {
     let mut set = tokio::task::JoinSet::new();
     for (reference, platform) in plan.base_images() {
+        if images.contains_key(&(reference.clone(), platform.clone())) {
+            continue;
+        }
         let r = resolver.clone();
         set.spawn(async move {
             let image = r.resolve(reference.clone(), platform.clone()).await;
             ((reference, platform), image)
         });
     }
-    let mut images = BaseImages::new();
     while let Some(joined) = set.join_next().await {
         let (key, image) =
             joined.map_err(|e| Error::Input(format!("image resolution task failed: {e}")))?;
@@ -112,5 +125,5 @@ pub async fn resolve_all<R: ImageResolver>(resolver: &R, plan: &Plan) -> Result<
         };
         images.insert(key, image);
     }
-    Ok(images)
+    Ok(())
 }

@@ -19,6 +19,12 @@
 //!             branch `dev`), served by `git daemon` on 127.0.0.1 for the case's builds
 //!             (both get `--build-arg GIT_URL=git://127.0.0.1:<port>/repo.git` and
 //!             `GIT_COMMIT=<v1's commit>`), stopped after
+//!   `expect`  `file: <path> <field>=<value>…`: an entry of Strata's exported rootfs (any
+//!             case) has these fields: `type`, `mode` (octal), `uid`, `gid`, `size`,
+//!             `sha256` (of the content), `link`, `mtime` (Unix seconds)
+//!   `expect`  `config: <dotted.path>=<json>`: Strata's `--load`ed image, as `docker image
+//!             inspect` shows it, has this value (`Created="2023-11-14T22:13:20Z"`,
+//!             `Config.Env=[…]`); for behaviour the builtin frontend (≈1.19) lacks
 //! `testdata/compat/<case>/` (same conventions) is the compatibility suite: every instruction,
 //! flag and parser rule; each case is a `compat_<case>` test going through the same `check_case`.
 //! `testdata/e2e/errors/<case>/` holds builds Strata must reject: `expect` has
@@ -130,6 +136,7 @@ cases! {
     compat_arg_meta => "arg-meta",
     compat_arg_predefined_platform => "arg-predefined-platform",
     compat_arg_proxy => "arg-proxy",
+    compat_arg_targetstage => "arg-targetstage",
     compat_build_opt_add_host => "build-opt-add-host",
     compat_build_opt_filename => "build-opt-filename",
     compat_build_opt_label_platform => "build-opt-label-platform",
@@ -173,9 +180,11 @@ cases! {
     compat_healthcheck_none => "healthcheck-none",
     compat_healthcheck_options => "healthcheck-options",
     compat_healthcheck_reset_same_stage => "healthcheck-reset-same-stage",
+    compat_heredoc_chomp_shebang => "heredoc-chomp-shebang",
     compat_heredoc_copy_add => "heredoc-copy-add",
     compat_heredoc_multi => "heredoc-multi",
     compat_heredoc_run => "heredoc-run",
+    compat_heredoc_run_space => "heredoc-run-space",
     compat_json_and_shell_forms => "json-and-shell-forms",
     compat_label_inherit => "label-inherit",
     compat_label_options => "label-options",
@@ -183,16 +192,23 @@ cases! {
     compat_maintainer_override => "maintainer-override",
     compat_named_context => "named-context",
     compat_named_context_image => "named-context-image",
+    compat_onbuild_copy_from_stage => "onbuild-copy-from-stage",
+    compat_onbuild_image_from => "onbuild-image-from",
     compat_onbuild_image_triggers => "onbuild-image-triggers",
     compat_onbuild_stage => "onbuild-stage",
     compat_run_mount_bind => "run-mount-bind",
     compat_run_mount_cache => "run-mount-cache",
+    compat_run_mount_expansion => "run-mount-expansion",
+    compat_run_mount_no_target => "run-mount-no-target",
     compat_run_mount_secret => "run-mount-secret",
+    compat_run_mount_secret_env => "run-mount-secret-env",
     compat_run_mount_ssh => "run-mount-ssh",
     compat_run_mount_tmpfs => "run-mount-tmpfs",
     compat_run_network => "run-network",
     compat_run_network_host => "run-network-host",
+    compat_run_security => "run-security",
     compat_shell_instruction => "shell-instruction",
+    compat_source_date_epoch_arg => "source-date-epoch-arg",
     compat_stopsignal_forms => "stopsignal-forms",
     compat_user_forms => "user-forms",
     compat_volume_forms => "volume-forms",
@@ -205,6 +221,7 @@ cases! {
     error_failing_run => "errors/failing-run",
     error_missing_from => "errors/missing-from",
     error_copy_from_later_stage => "errors/copy-from-later-stage",
+    error_onbuild_from_later_stage => "errors/onbuild-from-later-stage",
     error_from_stage_uppercase => "errors/from-stage-uppercase",
     error_healthcheck_type => "errors/healthcheck-type",
     error_add_from_flag => "errors/add-from-flag",
@@ -225,8 +242,6 @@ cases! {
     error_unterminated_heredoc => "errors/unterminated-heredoc",
     error_add_checksum_local => "errors/add-checksum-local",
     error_add_parents => "errors/add-parents",
-    error_copy_parents_required_paths => "errors/copy-parents-required-paths",
-    error_secret_env_option => "errors/secret-env-option",
     error_secret_source_and_id => "errors/secret-source-and-id",
     error_include_cycle => "errors/include-cycle",
     error_include_error => "errors/include-error",
@@ -367,6 +382,8 @@ impl Case {
                     "link",
                     "context",
                     "git-daemon",
+                    "file",
+                    "config",
                 ];
                 assert!(
                     known.contains(&key.as_str()),
@@ -597,6 +614,7 @@ fn check_case(dir: &Path) {
         "{}: rootfs differs (builtin vs strata):\n{diff}",
         case.name
     );
+    check_files(&case, &tar_of(Frontend::Strata));
 
     let mut configs = Vec::new();
     for f in [Frontend::Builtin, Frontend::Strata] {
@@ -609,6 +627,9 @@ fn check_case(dir: &Path) {
             &scratch.0,
         );
         configs.push(image_config(&tag));
+        if f == Frontend::Strata {
+            check_config(&case, &tag);
+        }
     }
     let diff = diff_maps(&configs[0], &configs[1]);
     assert!(
@@ -627,6 +648,18 @@ fn check_strata_only(case: &Case, scratch: &Path) {
     ];
     let log = build_ok(case, Frontend::Strata, &out, scratch);
     check_log(case, &log);
+    check_files(case, &tar);
+    if !case.expected("config").is_empty() {
+        let tag = format!("strata-e2e/{}:strata", case.name);
+        let _loaded = LoadedImages(vec![tag.clone()]);
+        build_ok(
+            case,
+            Frontend::Strata,
+            &["--load".to_owned(), "-t".to_owned(), tag.clone()],
+            scratch,
+        );
+        check_config(case, &tag);
+    }
     let fs = rootfs(&tar);
     for p in case.expected("present") {
         assert!(fs.contains_key(p), "{}: the rootfs lacks {p:?}", case.name);
@@ -647,6 +680,82 @@ fn check_strata_only(case: &Case, scratch: &Path) {
             "{}: {path:?} is not a symlink to {target:?}: {entry}",
             case.name
         );
+    }
+}
+
+/// The `file:` expectations on an exported rootfs tar.
+fn check_files(case: &Case, tar: &Path) {
+    let wanted = case.expected("file");
+    if wanted.is_empty() {
+        return;
+    }
+    let fs = rootfs(tar);
+    let mtimes = mtimes(tar);
+    for line in wanted {
+        let mut words = line.split_whitespace();
+        let path = words.next().unwrap_or_default();
+        let entry = fs
+            .get(path)
+            .unwrap_or_else(|| panic!("{}: the rootfs lacks {path:?}", case.name));
+        for pair in words {
+            let (field, value) = pair
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{}: `file: {line}`: {pair:?} is not k=v", case.name));
+            let actual = if field == "mtime" {
+                mtimes.get(path).map(u64::to_string).unwrap_or_default()
+            } else {
+                match &entry[field] {
+                    Value::String(s) => s.clone(),
+                    Value::Null => panic!("{}: `file: {line}`: unknown field {field}", case.name),
+                    other => other.to_string(),
+                }
+            };
+            assert_eq!(actual, value, "{}: {path} {field}: {entry}", case.name);
+        }
+    }
+}
+
+/// The mtime of every entry of an exported rootfs tar (paths as [`rootfs`] names them).
+fn mtimes(path: &Path) -> BTreeMap<String, u64> {
+    let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut archive = tar::Archive::new(file);
+    let mut out = BTreeMap::new();
+    for entry in archive.entries().expect("tar entries") {
+        let entry = entry.expect("tar entry");
+        let name = entry
+            .path()
+            .expect("tar path")
+            .to_string_lossy()
+            .into_owned();
+        let name = name
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_owned();
+        out.insert(name, entry.header().mtime().expect("mtime"));
+    }
+    out
+}
+
+/// The `config:` expectations on a loaded image.
+fn check_config(case: &Case, tag: &str) {
+    let wanted = case.expected("config");
+    if wanted.is_empty() {
+        return;
+    }
+    let out = Command::new("docker")
+        .args(["image", "inspect", tag])
+        .output()
+        .expect("docker image inspect");
+    assert!(out.status.success(), "docker image inspect {tag} failed");
+    let all: Value = serde_json::from_slice(&out.stdout).expect("inspect JSON");
+    for line in wanted {
+        let (path, json) = line
+            .split_once('=')
+            .unwrap_or_else(|| panic!("{}: `config: {line}` lacks =", case.name));
+        let expected: Value = serde_json::from_str(json)
+            .unwrap_or_else(|e| panic!("{}: `config: {line}`: {e}", case.name));
+        let actual = path.split('.').fold(&all[0], |v, k| &v[k]);
+        assert_eq!(actual, &expected, "{}: image {path}", case.name);
     }
 }
 

@@ -584,28 +584,39 @@ async fn copy_deps_reads_elf_headers_and_copies_the_closure() {
     );
 }
 
-/// `COPY --parents` needs `file.copy.requiredpaths`: without it in `Ping`'s caps the build
-/// fails at its line before anything is solved; with it the copy is solved.
+/// `COPY --parents` with a plain path sends it as a required path only to a daemon with
+/// `file.copy.requiredpaths`; an older one (which would ignore the field, as it does for
+/// upstream's frontend) gets the include pattern alone, and the copy still runs.
 #[tokio::test]
-async fn copy_features_are_gated_on_the_daemons_llb_caps() {
+async fn copy_required_paths_go_only_to_a_daemon_with_the_cap() {
     let dockerfile = "FROM busybox:local\nRUN true\nCOPY --parents x/a.txt /p/\n";
+    let copies = |rec: &strata_proto::testing::Recorded| -> Vec<pb::FileActionCopy> {
+        rec.solves
+            .iter()
+            .filter_map(|s| s.definition.as_ref())
+            .flat_map(ops)
+            .filter_map(|op| match op.op {
+                Some(pb::op::Op::File(f)) => Some(f.actions),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|a| match a.action {
+                Some(pb::file_action::Action::Copy(c)) => Some(c),
+                _ => None,
+            })
+            .collect()
+    };
     // BuildKit 0.13 to 0.25: include patterns, no required paths.
     let older = fake(dockerfile).with_llb_cap("file.copy.includeexcludepatterns");
     let (bridge, handle) = spawn(older).await.unwrap();
     build::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
-    let status = rec.returns[0].error.as_ref().expect("an error");
+    assert!(rec.returns[0].error.is_none(), "{:?}", rec.returns[0].error);
+    let sent = copies(&rec);
     assert!(
-        status
-            .message
-            .starts_with("Dockerfile:3: COPY --parents without wildcards needs BuildKit LLB capability file.copy.requiredpaths"),
-        "{}",
-        status.message
-    );
-    assert_eq!(
-        rec.solves.len(),
-        2,
-        "the Dockerfile and .dockerignore reads only"
+        sent.iter()
+            .any(|c| c.required_paths.is_empty() && c.include_patterns == ["x/a.txt"]),
+        "{sent:?}"
     );
 
     let newer = fake(dockerfile)
@@ -615,25 +626,55 @@ async fn copy_features_are_gated_on_the_daemons_llb_caps() {
     build::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     assert!(rec.returns[0].error.is_none(), "{:?}", rec.returns[0].error);
-    let copies: Vec<pb::FileActionCopy> = rec
-        .solves
-        .iter()
-        .filter_map(|s| s.definition.as_ref())
-        .flat_map(ops)
-        .filter_map(|op| match op.op {
-            Some(pb::op::Op::File(f)) => Some(f.actions),
-            _ => None,
-        })
-        .flatten()
-        .filter_map(|a| match a.action {
-            Some(pb::file_action::Action::Copy(c)) => Some(c),
-            _ => None,
-        })
-        .collect();
+    let sent = copies(&rec);
     assert!(
-        copies
-            .iter()
+        sent.iter()
             .any(|c| c.required_paths == ["/x/a.txt"] && c.include_patterns == ["x/a.txt"]),
-        "{copies:?}"
+        "{sent:?}"
     );
+}
+
+/// An LLB feature the daemon lacks (its `Ping` caps) fails at the instruction's line before
+/// anything runs; with the cap, the op is solved.
+#[tokio::test]
+async fn a_missing_llb_cap_fails_at_the_line_that_needs_it() {
+    let text = "FROM busybox:local\nRUN true\nRUN --device=vendor.com/gpu=all true\n";
+    let (bridge, handle) = spawn(fake(text)).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    let status = rec.returns[0].error.as_ref().expect("an error");
+    assert_eq!(
+        status.message,
+        "Dockerfile:3: requested experimental feature exec.meta.cdi (RUN --device) is not supported by build server, please update BuildKit"
+    );
+    assert_eq!(
+        errdefs::sources(status)[0].ranges[0]
+            .start
+            .as_ref()
+            .unwrap()
+            .line,
+        3
+    );
+
+    let (bridge, handle) = spawn(fake(text).with_llb_cap("exec.meta.cdi"))
+        .await
+        .unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    assert!(rec.returns[0].error.is_none(), "{:?}", rec.returns[0].error);
+}
+
+/// `SOURCE_DATE_EPOCH` as a global ARG default reaches the exporter as BuildKit's
+/// `source.date.epoch` result metadata, and the image's `created`.
+#[tokio::test]
+async fn a_global_arg_epoch_is_returned_for_the_exporter() {
+    let text = "ARG SOURCE_DATE_EPOCH=1700000000\nFROM busybox:local\nWORKDIR /app\n";
+    let (bridge, handle) = spawn(fake(text)).await.unwrap();
+    build::serve(&bridge, &env(&[])).await.unwrap();
+    let rec = handle.recorded();
+    let result = rec.returns[0].result.as_ref().expect("a result");
+    assert_eq!(result.metadata["source.date.epoch"], b"1700000000".to_vec());
+    let config: serde_json::Value =
+        serde_json::from_slice(&result.metadata["containerimage.config"]).unwrap();
+    assert_eq!(config["created"], "2023-11-14T22:13:20Z");
 }

@@ -1,2 +1,2 @@
 FROM busybox:local
-RUN --security=insecure true
+RUN --security=Insecure true

@@ -49,7 +49,8 @@ pub(crate) fn dispatch_workdir(
                 mode: 0o755,
                 make_parents: true,
                 owner,
-                timestamp: None,
+                // Nanoseconds, as upstream's `WithCreatedTime` marshals it.
+                timestamp: ctx.epoch.map(|s| s.saturating_mul(1_000_000_000)),
             })
             .meta(ctx.op_meta(name, src))
             .build();
@@ -115,23 +116,15 @@ pub(crate) fn dispatch_config(
                 .add_history(format!("ENV {}", shown.join(" ")), true);
         }
         CommandKind::Arg(decls) => {
-            // Like BuildKit, every name and default is expanded against the environment
-            // as it was before this instruction, then the declarations apply in order.
-            let mut expanded = Vec::new();
+            // As docker/dockerfile 1.19+ does, declarations apply one by one: a default
+            // sees the values declared before it in the same instruction (`ARG A=1 B=$A`).
+            let mut shown = Vec::new();
             for decl in decls {
                 let name = ctx.expand(d, &decl.name.text, decl.name.span)?;
                 let default = match &decl.default {
                     Some(w) => Some(ctx.expand(d, &w.text, w.span)?),
                     None => None,
                 };
-                expanded.push((name, default));
-            }
-            let mut shown = Vec::new();
-            for (name, default) in expanded {
-                shown.push(match &default {
-                    Some(v) => format!("{name}={v}"),
-                    None => name.clone(),
-                });
                 let value = ctx
                     .inputs
                     .opts
@@ -140,6 +133,11 @@ pub(crate) fn dispatch_config(
                     .cloned()
                     .or(default)
                     .or_else(|| ctx.meta_arg(&name));
+                // History names the value the step got (build arg, default or global).
+                shown.push(match &value {
+                    Some(v) => format!("{name}={v}"),
+                    None => name.clone(),
+                });
                 if let Some(v) = &value {
                     if !NON_ENV_ARGS.contains(&name.as_str()) {
                         d.add_env(&name, v);

@@ -47,11 +47,10 @@ pub(crate) fn dispatch_copy(
             chmod::Chmod::Symbolic(s) => {
                 // BuildKit never registers its `file.copy.modestring` cap; mode strings
                 // came to its file backend in v0.17.0 together with this cap.
-                require_cap(
-                    ctx,
+                ctx.need_cap(
                     "exec.validexitcode",
+                    "a symbolic --chmod, BuildKit 0.17+",
                     f.span,
-                    "a symbolic --chmod (BuildKit 0.17+)",
                 )?;
                 (None, Some(s))
             }
@@ -84,7 +83,7 @@ pub(crate) fn dispatch_copy(
     // Upstream hands `--exclude` to the file op as written: no variable expansion.
     let excludes: Vec<String> = c.excludes.iter().map(|f| f.text.clone()).collect();
     if let Some(f) = c.excludes.first() {
-        require_cap(ctx, "file.copy.includeexcludepatterns", f.span, "--exclude")?;
+        ctx.need_cap("file.copy.includeexcludepatterns", "--exclude", f.span)?;
     }
     let mut lexer = Lexer::new(ctx.inputs.escape);
     lexer.skip_unset_env = false;
@@ -165,26 +164,23 @@ pub(crate) fn dispatch_copy(
                     ctx.context.clone()
                 }
             };
-            let (path, include_patterns, required_paths) = if c.parents {
+            let (path, include_patterns, mut required_paths) = if c.parents {
                 parents_copy(s)
             } else {
                 (paths::copy_source(s), Vec::new(), Vec::new())
             };
             if c.parents {
-                require_cap(
-                    ctx,
+                ctx.need_cap(
                     "file.copy.includeexcludepatterns",
-                    src.span,
                     "COPY --parents",
+                    src.span,
                 )?;
             }
-            if !required_paths.is_empty() {
-                require_cap(
-                    ctx,
-                    "file.copy.requiredpaths",
-                    *span,
-                    "COPY --parents without wildcards",
-                )?;
+            // Required paths only make a missing source an error. A daemon before BuildKit
+            // 0.26 does not know the field and copies what the include patterns match, as
+            // it does for upstream's frontend (which declares no cap for it): do the same.
+            if !ctx.inputs.opts.has_llb_cap("file.copy.requiredpaths") {
+                required_paths.clear();
             }
             op = op.copy(
                 &from_state,
@@ -408,13 +404,13 @@ fn git_source(
     };
     let skip_submodules = git.submodules == Some(false);
     if checksum.is_some() {
-        require_cap(ctx, "source.git.checksum", span, "a git checksum")?;
+        ctx.need_cap("source.git.checksum", "a git checksum", span)?;
     }
     if skip_submodules {
-        require_cap(ctx, "source.git.skipsubmodules", span, "submodules=false")?;
+        ctx.need_cap("source.git.skipsubmodules", "submodules=false", span)?;
     }
     if git.fetch_by_commit {
-        require_cap(ctx, "source.git.fetchbycommit", span, "fetch-by-commit")?;
+        ctx.need_cap("source.git.fetchbycommit", "fetch-by-commit", span)?;
     }
     Ok(llb::git(llb::GitSource {
         id: git.id(),
@@ -427,21 +423,6 @@ fn git_source(
         fetch_by_commit: git.fetch_by_commit,
         meta,
     }))
-}
-
-/// Fails at `span` when the daemon lacks LLB cap `cap`, instead of sending an op it would
-/// reject without saying where. Offline (no daemon: `strata llb`, the goldens) every cap
-/// counts as there.
-fn require_cap(ctx: &StageCtx<'_>, cap: &str, span: Span, what: &str) -> Result<()> {
-    match &ctx.inputs.opts.llb_caps {
-        Some(caps) if !caps.contains(cap) => Err(Error::at(
-            span,
-            format!(
-                "{what} needs BuildKit LLB capability {cap}, which this daemon does not support: use a newer BuildKit (Docker Engine)"
-            ),
-        )),
-        _ => Ok(()),
-    }
 }
 
 fn is_heredoc_marker(word: &str, names: &[&str]) -> bool {

@@ -105,6 +105,8 @@ pub struct Converted {
     pub downloads: Vec<Download>,
     /// Every `COPY --deps` of the needed stages, in conversion order.
     pub deps_requests: Vec<DepsRequest>,
+    /// `SOURCE_DATE_EPOCH` in Unix seconds, for the exporter (`source.date.epoch`).
+    pub epoch: Option<i64>,
 }
 
 /// One `ADD` of an HTTP(S) URL.
@@ -238,6 +240,8 @@ pub(crate) struct StageCtx<'a> {
     pub lexer: Lexer,
     pub context: &'a State,
     pub ignore_cache: bool,
+    /// `SOURCE_DATE_EPOCH` (Unix seconds): the mtime of directories `WORKDIR` creates.
+    pub epoch: Option<i64>,
 }
 
 impl StageCtx<'_> {
@@ -260,6 +264,21 @@ impl StageCtx<'_> {
             .expand_word(text, &DispatchEnv(&d.env))
             .map(|e| e.value)
             .map_err(|e| Error::at(span, e.to_string()))
+    }
+
+    /// Fails at `span` when the daemon lacks the LLB cap `cap` that `feature` needs, as
+    /// BuildKit would refuse the op (unlocated) if it were sent. Offline (no caps known)
+    /// everything is allowed.
+    pub(crate) fn need_cap(&self, cap: &str, feature: &str, span: Span) -> Result<()> {
+        if self.inputs.opts.has_llb_cap(cap) {
+            return Ok(());
+        }
+        Err(Error::at(
+            span,
+            format!(
+                "requested experimental feature {cap} ({feature}) is not supported by build server, please update BuildKit"
+            ),
+        ))
     }
 
     /// Op metadata for an instruction: progress name and source location.
@@ -309,6 +328,7 @@ fn convert_with(
             lexer: Lexer::new(inputs.escape),
             context,
             ignore_cache: inputs.opts.ignores_cache(stage.name.as_deref()),
+            epoch: plan.epoch,
         };
         let mut d = match &sp.base {
             Base::Stage(j) => {
@@ -417,10 +437,16 @@ fn convert_with(
             continue;
         }
         let triggers = d.image.config.on_build.take().unwrap_or_default();
-        for trigger in &triggers {
-            run_trigger(&mut d, trigger, stage, lowered, &done, &ctx, used)
+        if !triggers.is_empty() {
+            d.names.add_total(triggers.len());
+        }
+        d.names.set_onbuild(true);
+        for (k, trigger) in triggers.iter().enumerate() {
+            let reads = sp.trigger_reads.get(k).map(Vec::as_slice).unwrap_or(&[]);
+            run_trigger(&mut d, trigger, stage, reads, &done, &ctx, used)
                 .map_err(|e| relocate(e, stage.from.span))?;
         }
+        d.names.set_onbuild(false);
         for (ci, cmd) in stage.commands.iter().enumerate() {
             let reads = sp.reads.get(&ci).map(Vec::as_slice).unwrap_or(&[]);
             let sources = resolve_reads(reads, &done, &ctx, &d, &cmd.source)?;
@@ -455,7 +481,7 @@ fn convert_with(
         image.architecture.clone_from(&p.architecture);
         image.variant = (!p.variant.is_empty()).then(|| p.variant.clone());
     }
-    if let Some(time) = crate::epoch::from_build_args(&inputs.opts.build_args)? {
+    if let Some(time) = plan.epoch.map(crate::epoch::rfc3339) {
         let inherited = d
             .base_config
             .as_deref()
@@ -481,16 +507,18 @@ fn convert_with(
         start_source,
         downloads,
         deps_requests: std::mem::take(&mut used.deps),
+        epoch: plan.epoch,
     })
 }
 
-/// Parses and dispatches one ONBUILD trigger in stage `stage`. Its ops point at the `FROM`
-/// line (the trigger's own text is not in the Dockerfile).
+/// Parses and dispatches one ONBUILD trigger in stage `stage`, reading what the plan found
+/// its `--from`/mounts name (`reads`). Its ops point at the `FROM` line (the trigger's own
+/// text is not in the Dockerfile).
 fn run_trigger(
     d: &mut Dispatch,
     trigger: &str,
     stage: &crate::instructions::Stage,
-    lowered: &Lowered,
+    reads: &[FromRef],
     done: &[Option<Dispatch>],
     ctx: &StageCtx<'_>,
     used: &mut ContextUse,
@@ -498,51 +526,24 @@ fn run_trigger(
     let mut cmd = crate::instructions::lower_trigger(trigger)?;
     cmd.source.span = stage.from.span;
     cmd.source.lines = stage.from.lines;
-    let refs = trigger_reads(&cmd, d, lowered, ctx)?;
-    let sources = resolve_reads(&refs, done, ctx, d, &cmd.source)?;
-    dispatch(d, &cmd, ctx, &sources, used, None)
-}
-
-/// What a trigger's `COPY --from` / `RUN --mount from=` name. Like upstream, the stage
-/// lookup happens at dispatch time on the name as written (a number is a stage index).
-fn trigger_reads(
-    cmd: &Command,
-    d: &Dispatch,
-    lowered: &Lowered,
-    ctx: &StageCtx<'_>,
-) -> Result<Vec<FromRef>> {
-    let find = |text: &str| -> FromRef {
-        if let Ok(n) = text.parse::<usize>() {
-            return FromRef::Stage(n);
-        }
-        match lowered.stages.iter().position(|s| {
-            s.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(text))
-        }) {
-            Some(j) => FromRef::Stage(j),
-            None => FromRef::Image(text.to_owned()),
-        }
+    let wanted = match &cmd.kind {
+        CommandKind::Copy(c) => usize::from(c.from.as_ref().is_some_and(|f| !f.text.is_empty())),
+        CommandKind::Run(r) => r
+            .mounts
+            .iter()
+            .filter(|m| crate::mounts::raw_field(&m.text, &["from"]).is_some_and(|f| !f.is_empty()))
+            .count(),
+        _ => 0,
     };
-    let mut refs = Vec::new();
-    match &cmd.kind {
-        CommandKind::Copy(c) => {
-            if let Some(from) = &c.from {
-                refs.push(find(&from.text));
-            }
-        }
-        CommandKind::Run(r) => {
-            for m in &r.mounts {
-                let text = ctx.expand(d, &m.text, m.span)?;
-                let spec = crate::mounts::parse(&text).map_err(|msg| Error::at(m.span, msg))?;
-                if let Some(from) = &spec.from {
-                    refs.push(find(from));
-                }
-            }
-        }
-        _ => {}
+    if wanted != reads.len() {
+        // Only a named context's image can bring triggers the plan never saw.
+        return Err(Error::at(
+            stage.from.span,
+            "an ONBUILD trigger of a named context's image reads another stage or image: not supported by Strata",
+        ));
     }
-    Ok(refs)
+    let sources = resolve_reads(reads, done, ctx, d, &cmd.source)?;
+    dispatch(d, &cmd, ctx, &sources, used, None)
 }
 
 /// Moves an error to `span` (a trigger's errors are reported at its stage's `FROM` line).
@@ -566,7 +567,7 @@ fn with_default_span(e: Error, span: crate::syntax::Span) -> Error {
 fn implicit_images(plan: &Plan) -> BTreeSet<String> {
     plan.stages
         .iter()
-        .flat_map(|s| s.reads.values().flatten())
+        .flat_map(|s| s.all_reads())
         .filter_map(|r| match r {
             FromRef::Image(i) => Some(i.clone()),
             FromRef::Context(c) => Some(c.name.clone()),
@@ -838,8 +839,9 @@ mod tests {
             ]
         );
         let dump = strata_proto::llb::dump(&c.state).to_string();
-        assert!(dump.contains("[2/2] RUN echo trigger"), "{dump}");
-        assert!(dump.contains("[3/2] RUN echo own"), "{dump}");
+        // Triggers count as steps and say so (docker/dockerfile 1.19+).
+        assert!(dump.contains("[2/4] ONBUILD RUN echo trigger"), "{dump}");
+        assert!(dump.contains("[3/4] RUN echo own"), "{dump}");
     }
 
     #[test]
@@ -943,6 +945,31 @@ mod tests {
         assert!(
             text[span.start as usize..].starts_with("COPY --from=src --deps"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn image_triggers_may_read_earlier_stages_the_target_needs_only_through_them() {
+        let text = "FROM scratch AS tools\nCOPY t /t\nFROM busybox AS app\nRUN true\n";
+        let c = convert_with_triggers(text, &["COPY --from=tools /t /t"]).unwrap();
+        let dump = strata_proto::llb::dump(&c.state).to_string();
+        assert!(dump.contains("[tools 1/1] COPY t /t"), "{dump}");
+        assert!(
+            dump.contains("[app 2/3] ONBUILD COPY --from=tools /t /t"),
+            "{dump}"
+        );
+        // A later stage cannot be read: upstream's words, at the FROM line.
+        let text = "FROM busybox AS app\nRUN true\nFROM scratch AS tools\nFROM app\n";
+        let err = convert_with_triggers(text, &["COPY --from=tools /t /t"]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("cannot copy from stage \"tools\", it needs to be defined before current stage \"app\""),
+            "{err}"
+        );
+        let span = err.span().unwrap();
+        assert_eq!(
+            &text[span.start as usize..span.end as usize],
+            "FROM busybox AS app"
         );
     }
 

@@ -7,6 +7,7 @@ pub struct StepNames {
     label: String,
     index: usize,
     total: usize,
+    onbuild: bool,
 }
 
 impl StepNames {
@@ -18,7 +19,19 @@ impl StepNames {
             label,
             index: 0,
             total,
+            onbuild: false,
         }
+    }
+
+    /// Counts `n` more steps: a stage's ONBUILD triggers are numbered like its own
+    /// instructions (docker/dockerfile 1.19+).
+    pub fn add_total(&mut self, n: usize) {
+        self.total += n;
+    }
+
+    /// Steps named while set are an ONBUILD trigger's: `[2/3] ONBUILD COPY …`.
+    pub fn set_onbuild(&mut self, on: bool) {
+        self.onbuild = on;
     }
 
     /// Names carry `platform` first, as in a multi-platform build (`[linux/arm64 2/3] …`).
@@ -56,7 +69,11 @@ impl StepNames {
             label.push_str(&self.label);
             label.push(' ');
         }
-        format!("[{label}{:>width$}/{}] {text}", self.index, self.total)
+        let onbuild = if self.onbuild { "ONBUILD " } else { "" };
+        format!(
+            "[{label}{:>width$}/{}] {onbuild}{text}",
+            self.index, self.total
+        )
     }
 }
 

@@ -68,17 +68,39 @@ fn exec_for(
         extra_mounts.push(m);
     }
     let mut reads = reads.iter();
-    let mut has_ssh = false;
+    let mut ssh_targets: Vec<String> = Vec::new();
+    let mut secret_envs = Vec::new();
     for flag in &r.mounts {
-        let text = ctx.expand(d, &flag.text, flag.span)?;
-        let spec = mounts::parse(&text).map_err(|m| Error::at(flag.span, m))?;
-        let from = if spec.from.is_some() {
+        let mut spec = parse_mount(d, ctx, flag)?;
+        if spec.kind == MountType::Ssh {
+            // BuildKit numbers agent sockets by their place among the SSH mounts.
+            if spec.target.is_empty() {
+                spec.target = format!("/run/buildkit/ssh_agent.{}", ssh_targets.len());
+            }
+            ssh_targets.push(spec.target.clone());
+        }
+        let from = if spec.from.is_some() && spec.kind != MountType::Tmpfs {
             reads.next().cloned()
         } else {
+            // A tmpfs ignores `from` (as upstream does), but the plan still read it.
+            if spec.from.is_some() {
+                reads.next();
+            }
             None
         };
-        has_ssh |= spec.kind == MountType::Ssh;
-        extra_mounts.push(mount_for(spec, from, ctx, used, d)?);
+        if let (MountType::Secret, Some(name)) = (spec.kind, &spec.env) {
+            ctx.need_cap("exec.secretenv", "RUN --mount=type=secret,env=", flag.span)?;
+            secret_envs.push(llb::SecretEnv {
+                id: spec.id.clone().unwrap_or_default(),
+                name: name.clone(),
+                optional: !spec.required,
+            });
+            if spec.target.is_empty() {
+                continue;
+            }
+        }
+        extra_mounts
+            .push(mount_for(spec, from, ctx, used, d).map_err(|m| Error::at(flag.span, m))?);
     }
     // Like BuildKit 0.13, the flag is checked as written (not expanded); `default` keeps
     // the build's network (`force-network-mode`).
@@ -96,29 +118,37 @@ fn exec_for(
             other => return Err(Error::at(n.span, format!("invalid network mode {other:?}"))),
         },
     };
+    // Lowering accepted only `sandbox` and `insecure`, as written.
     let security = match &r.security {
-        None => SecurityMode::Sandbox,
-        Some(s) => match ctx.expand(d, &s.text, s.span)?.as_str() {
-            "sandbox" => SecurityMode::Sandbox,
-            "insecure" => SecurityMode::Insecure,
-            other => {
-                return Err(Error::at(
-                    s.span,
-                    format!("unsupported security mode {other:?}"),
-                ))
-            }
-        },
+        Some(s) if s.text == "insecure" => {
+            ctx.need_cap("exec.meta.security", "RUN --security=insecure", s.span)?;
+            SecurityMode::Insecure
+        }
+        _ => SecurityMode::Sandbox,
     };
+    let mut devices = Vec::new();
+    for flag in &r.devices {
+        ctx.need_cap("exec.meta.cdi", "RUN --device", flag.span)?;
+        let spec = crate::devices::parse(&flag.text).map_err(|m| Error::at(flag.span, m))?;
+        devices.push(llb::Device {
+            name: spec.name,
+            optional: !spec.required,
+        });
+    }
 
     let mut env = d.env_list();
-    if has_ssh && !d.env.iter().any(|(k, _)| k == "SSH_AUTH_SOCK") {
-        env.push("SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0".to_owned());
+    // The first agent socket, unless the stage set SSH_AUTH_SOCK itself.
+    if let Some(first) = ssh_targets.first() {
+        if !d.env.iter().any(|(k, _)| k == "SSH_AUTH_SOCK") {
+            env.push(format!("SSH_AUTH_SOCK={first}"));
+        }
     }
-    let mut name = display_name(d, src, ctx.inputs.escape);
+    let masked: Vec<&str> = secret_envs.iter().map(|s| s.name.as_str()).collect();
+    let mut name = display_name(d, src, ctx.inputs.escape, &masked);
     if let Some(h) = r.heredocs.first() {
-        let body = h.body();
-        let first = body.lines().next().unwrap_or_default();
-        name.push_str(&format!(" ({first}...)"));
+        if bare_heredoc(r).is_some() {
+            name.push_str(&format!(" ({})", summarize_heredoc(&h.content)));
+        }
     }
     let mut meta = ctx
         .op_meta(d.names.next(&name), src)
@@ -142,6 +172,12 @@ fn exec_for(
     for m in extra_mounts {
         exec = exec.mount(m);
     }
+    for s in secret_envs {
+        exec = exec.secret_env(s);
+    }
+    for dev in devices {
+        exec = exec.device(dev);
+    }
     Ok((exec, args))
 }
 
@@ -155,9 +191,7 @@ fn command_args(d: &Dispatch, r: &Run) -> Result<(Vec<String>, Option<Mount>)> {
                 args.push(cmd.text.clone());
                 return Ok((args, None));
             }
-            let only = r.heredocs.len() == 1 && is_bare_heredoc(&cmd.text, &r.heredocs[0].name);
-            if only {
-                let h = &r.heredocs[0];
+            if let Some(h) = bare_heredoc(r) {
                 let body = h.body();
                 if body.starts_with("#!") {
                     let script = FileOp::new(State::scratch())
@@ -194,24 +228,63 @@ fn command_args(d: &Dispatch, r: &Run) -> Result<(Vec<String>, Option<Mount>)> {
     }
 }
 
-fn is_bare_heredoc(cmd: &str, name: &str) -> bool {
-    let t = cmd.trim();
-    let rest = t
-        .strip_prefix("<<-")
-        .or_else(|| t.strip_prefix("<<"))
-        .unwrap_or("");
-    let rest = rest.trim_matches(|c| c == '"' || c == '\'');
-    !rest.is_empty() && rest == name
+/// The heredoc a shell-form command consists of alone (`RUN <<EOF`, `RUN << EOF`,
+/// `RUN <<-"EOF"`): its body is the whole command (or, with `#!`, a script run directly).
+/// Upstream decides it by matching the command text as one heredoc word.
+fn bare_heredoc(r: &Run) -> Option<&crate::syntax::Heredoc> {
+    let Form::Shell(cmd) = &r.form else {
+        return None;
+    };
+    let first = r.heredocs.first()?;
+    crate::syntax::is_heredoc_word(&cmd.text).then_some(first)
 }
 
-/// `RUN …` as progress shows it: variables the stage knows expanded, others left as written.
-fn display_name(d: &Dispatch, src: &Source, escape: char) -> String {
+/// Upstream's `summarizeHeredoc`: the first line of the trimmed body, `...` when more follow.
+fn summarize_heredoc(doc: &str) -> String {
+    let doc = doc.trim().replace("\r\n", "\n");
+    let mut lines = doc.split('\n');
+    let first = lines.next().unwrap_or_default().to_owned();
+    if lines.next().is_some() {
+        format!("{first}...")
+    } else {
+        first
+    }
+}
+
+/// Parses one `--mount`, each value expanded with the stage's environment at this point.
+fn parse_mount(
+    d: &Dispatch,
+    ctx: &StageCtx<'_>,
+    flag: &crate::instructions::FlagValue,
+) -> Result<mounts::MountSpec> {
+    let mut expand_error = None;
+    let parsed = mounts::parse_with(&flag.text, |v| {
+        ctx.lexer
+            .expand_word(v, &DispatchEnv(&d.env))
+            .map(|e| e.value)
+            .map_err(|e| {
+                let m = e.to_string();
+                expand_error = Some(m.clone());
+                m
+            })
+    });
+    parsed.map_err(|m| Error::at(flag.span, expand_error.unwrap_or(m)))
+}
+
+/// `RUN …` as progress shows it: variables the stage knows expanded, others left as written,
+/// secret environment variables (`masked`) shown as `****`.
+fn display_name(d: &Dispatch, src: &Source, escape: char, masked: &[&str]) -> String {
     let mut lexer = Lexer::new(escape);
     lexer.raw_quotes = true;
     lexer.skip_unset_env = true;
     let original = src.original.trim();
+    let mut env = d.env.clone();
+    for name in masked {
+        env.retain(|(k, _)| k != name);
+        env.push(((*name).to_owned(), "****".to_owned()));
+    }
     let text = lexer
-        .expand_word(original, &DispatchEnv(&d.env))
+        .expand_word(original, &DispatchEnv(&env))
         .map(|e| e.value)
         .unwrap_or_else(|_| original.to_owned());
     uppercase_cmd(&text)
@@ -260,18 +333,23 @@ fn proxy_env(ctx: &StageCtx<'_>) -> Option<pb::ProxyEnv> {
     (p != pb::ProxyEnv::default()).then_some(p)
 }
 
+/// The mount a parsed spec makes. Without a target, a bind, cache or tmpfs mount goes to
+/// the working directory (docker/dockerfile 1.26), which must not be `/`.
 fn mount_for(
     spec: mounts::MountSpec,
     from: Option<State>,
     ctx: &StageCtx<'_>,
     used: &mut ContextUse,
     d: &Dispatch,
-) -> Result<Mount> {
+) -> std::result::Result<Mount, String> {
     let target = if spec.target.starts_with('/') {
         spec.target.clone()
     } else {
-        paths::join(&d.dir, &spec.target)
+        paths::join(&paths::join("/", &d.dir), &spec.target)
     };
+    if target == "/" {
+        return Err(format!("invalid mount target {target:?}"));
+    }
     let selector = spec
         .source
         .as_deref()
@@ -312,7 +390,7 @@ fn mount_for(
                 .unwrap_or_else(|| paths::clean(&spec.target));
             m.kind = MountKind::Cache {
                 id: format!("{ns}/{id}"),
-                sharing: match spec.sharing {
+                sharing: match spec.sharing.unwrap_or(Sharing::Shared) {
                     Sharing::Shared => CacheSharing::Shared,
                     Sharing::Private => CacheSharing::Private,
                     Sharing::Locked => CacheSharing::Locked,

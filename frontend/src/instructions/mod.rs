@@ -96,8 +96,10 @@ pub struct Run {
     pub mounts: Vec<FlagValue>,
     /// `--network`.
     pub network: Option<FlagValue>,
-    /// `--security`.
+    /// `--security` (`sandbox` or `insecure`, checked when lowered).
     pub security: Option<FlagValue>,
+    /// `--device` specs, unparsed.
+    pub devices: Vec<FlagValue>,
     /// Here-documents.
     pub heredocs: Vec<Heredoc>,
 }
@@ -436,15 +438,30 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
             let f = Flags::parse(
                 kw,
                 &ins.flags,
-                // `--security` exists only in BuildKit's labs builds: unknown here, as in
-                // the builtin frontend.
-                &[("mount", FlagKind::List), ("network", FlagKind::String)],
+                &[
+                    ("mount", FlagKind::List),
+                    ("network", FlagKind::String),
+                    ("security", FlagKind::String),
+                    ("device", FlagKind::List),
+                ],
             )?;
+            let security = f.string("security");
+            // Checked as written (never expanded), as upstream's post-parse hook does.
+            if let Some(s) = security
+                .as_ref()
+                .filter(|s| s.text != "sandbox" && s.text != "insecure")
+            {
+                return Err(Error::at(
+                    s.span,
+                    format!("security {:?} is not valid", s.text),
+                ));
+            }
             CommandKind::Run(Run {
                 form: form(ins, &ins.args)?,
                 mounts: f.list("mount"),
                 network: f.string("network"),
-                security: f.string("security"),
+                security,
+                devices: f.list("device"),
                 heredocs: ins.heredocs.clone(),
             })
         }
@@ -459,6 +476,7 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                 mounts: f.list("mount"),
                 network: f.string("network"),
                 security: None,
+                devices: Vec::new(),
                 heredocs: ins.heredocs.clone(),
             })
         }

@@ -50,9 +50,7 @@ pub fn check(sources: &Sources, lowered: &Lowered, plan: &Plan, out: &mut Vec<Fi
             }
             let base = matches!(sp.base, Base::Stage(d) if defined.contains(&d));
             base || sp
-                .reads
-                .values()
-                .flatten()
+                .all_reads()
                 .any(|r| matches!(r, FromRef::Stage(d) if defined.contains(d)))
         });
         if used {

@@ -264,6 +264,17 @@ fn images(lowered: &Lowered, plan: &Plan) -> Vec<(String, Span)> {
                 }
             }
         }
+        // What an ONBUILD trigger reads is named by the stage's FROM line.
+        for r in sp.trigger_reads.iter().flatten() {
+            let image = match r {
+                FromRef::Image(r) => Some(r.as_str()),
+                FromRef::Context(c) => c.image(),
+                FromRef::Stage(_) => None,
+            };
+            if let Some(image) = image.filter(|r| *r != "scratch") {
+                out.push((image.to_owned(), stage.from.span));
+            }
+        }
     }
     out
 }

@@ -351,8 +351,11 @@ fn stage_use(
             }
             CommandKind::Run(r) | CommandKind::Check(r) => {
                 for m in &r.mounts {
-                    let text = expand(lexer, &m.text, m.span, &env)?;
-                    let spec = mounts::parse(&text).map_err(|e| Error::at(m.span, e))?;
+                    // Each value expanded on its own, as a build parses it.
+                    let spec = mounts::parse_with(&m.text, |v| {
+                        expand(lexer, v, m.span, &env).map_err(|e| e.to_string())
+                    })
+                    .map_err(|e| Error::at(m.span, e))?;
                     let list = match spec.kind {
                         MountType::Secret => &mut u.secrets,
                         MountType::Ssh => &mut u.ssh,
@@ -428,7 +431,7 @@ impl Collector {
         if let Base::Stage(j) = planned.base {
             self.visit(p, globals, uses, j);
         }
-        for r in planned.reads.values().flatten() {
+        for r in planned.all_reads() {
             if let FromRef::Stage(j) = r {
                 self.visit(p, globals, uses, *j);
             }

@@ -36,7 +36,7 @@ pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<HeredocHead>, String>
 }
 
 /// Upstream's `ParseHeredoc`: matches `^(\d*)<<(-?)\s*([^<]*)$` and reads the terminator word.
-fn parse_heredoc_word(word: &str) -> Result<Option<HeredocHead>, String> {
+pub(crate) fn parse_heredoc_word(word: &str) -> Result<Option<HeredocHead>, String> {
     let digits_len = word.len() - word.trim_start_matches(|c: char| c.is_ascii_digit()).len();
     let (digits, after) = word.split_at(digits_len);
     let Some(after) = after.strip_prefix("<<") else {

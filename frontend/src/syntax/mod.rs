@@ -64,3 +64,9 @@ pub fn parse_bytes(bytes: &[u8]) -> Dockerfile {
         }
     }
 }
+
+/// Whether `text` (a shell-form command) is exactly one heredoc marker, as upstream's
+/// `MustParseHeredoc` decides whether `RUN <<EOF` / `RUN << EOF` runs the body itself.
+pub fn is_heredoc_word(text: &str) -> bool {
+    heredoc::parse_heredoc_word(text).ok().flatten().is_some()
+}

@@ -1,7 +1,9 @@
 //! The `.args` file beside a fixture (`<case>.args`, one CLI argument per line:
 //! `--target`, `build`, `--build-arg`, `A=1`, `--platform`, `--opt`, `key=value`), turned
 //! into the frontend opts BuildKit would send, so option parsing in the golden tests is the
-//! real one. Shared by the LLB, lint and subrequest goldens.
+//! real one. Shared by the LLB, lint and subrequest goldens. `--llb-caps` then `a,b,…` is
+//! not a frontend opt: the LLB caps the daemon reports in `Ping` (BuildKit's frozen default
+//! set plus these), for builds on an old daemon.
 
 use std::path::Path;
 
@@ -14,6 +16,7 @@ pub fn options_for(path: &Path) -> BuildOptions {
     let mut opts = std::collections::BTreeMap::new();
     let args = std::fs::read_to_string(path.with_extension("args")).unwrap_or_default();
     let mut it = args.lines().filter(|l| !l.is_empty());
+    let mut llb_caps = None;
     while let Some(flag) = it.next() {
         let value = it
             .next()
@@ -26,6 +29,21 @@ pub fn options_for(path: &Path) -> BuildOptions {
                 (format!("build-arg:{k}"), v.to_owned())
             }
             "--platform" => ("platform".to_owned(), value),
+            "--llb-caps" => {
+                let mut caps: std::collections::BTreeSet<String> =
+                    strata_proto::gateway::caps::DEFAULT_LLB_CAPS
+                        .iter()
+                        .map(|c| (*c).to_owned())
+                        .collect();
+                caps.extend(
+                    value
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_owned),
+                );
+                llb_caps = Some(caps);
+                continue;
+            }
             // Any other frontend opt: `--opt` then `key=value`.
             "--opt" => {
                 let (k, v) = value.split_once('=').unwrap_or((&value, ""));
@@ -35,5 +53,8 @@ pub fn options_for(path: &Path) -> BuildOptions {
         };
         opts.insert(key, value);
     }
-    BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").expect("valid options")
+    let mut options =
+        BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").expect("valid options");
+    options.llb_caps = llb_caps;
+    options
 }

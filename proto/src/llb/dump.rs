@@ -128,6 +128,22 @@ fn op_body(body: &pb::op::Op) -> Value {
                 m.insert("hostname".into(), json!(meta.hostname));
             }
             m.insert("mounts".into(), json!(mounts));
+            if !e.secretenv.is_empty() {
+                let envs: Vec<Value> = e
+                    .secretenv
+                    .iter()
+                    .map(|s| json!({ "id": s.id, "name": s.name, "optional": s.optional }))
+                    .collect();
+                m.insert("secretenv".into(), json!(envs));
+            }
+            if !e.cdi_devices.is_empty() {
+                let devices: Vec<Value> = e
+                    .cdi_devices
+                    .iter()
+                    .map(|d| json!({ "name": d.name, "optional": d.optional }))
+                    .collect();
+                m.insert("cdi_devices".into(), json!(devices));
+            }
             json!({ "exec": m })
         }
         pb::op::Op::File(f) => {

@@ -51,6 +51,27 @@ pub struct ClientMount {
     pub optional: bool,
 }
 
+/// A secret from the client's session exposed as an environment variable of the process
+/// (`ExecOp.secretenv`, cap `exec.secretenv`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretEnv {
+    /// Secret id in the session.
+    pub id: String,
+    /// The variable's name.
+    pub name: String,
+    /// Whether a missing secret is tolerated.
+    pub optional: bool,
+}
+
+/// A CDI device the process gets (`ExecOp.cdi_devices`, cap `exec.meta.cdi`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    /// The CDI name (`vendor.com/class=name`, a vendor, a class, `…=*`).
+    pub name: String,
+    /// Whether the process runs without it when the worker has none.
+    pub optional: bool,
+}
+
 /// One extra mount of an exec op.
 #[derive(Clone, Debug)]
 pub struct Mount {
@@ -91,6 +112,8 @@ pub struct Exec {
     mounts: Vec<Mount>,
     network: NetMode,
     security: SecurityMode,
+    secret_env: Vec<SecretEnv>,
+    devices: Vec<Device>,
     platform: Option<Platform>,
     op_meta: OpMeta,
 }
@@ -117,6 +140,8 @@ impl Exec {
             mounts: Vec::new(),
             network: NetMode::Unset,
             security: SecurityMode::Sandbox,
+            secret_env: Vec::new(),
+            devices: Vec::new(),
             platform: None,
             op_meta: OpMeta::default(),
         }
@@ -182,6 +207,18 @@ impl Exec {
     /// The security mode.
     pub fn security(mut self, security: SecurityMode) -> Exec {
         self.security = security;
+        self
+    }
+
+    /// Adds a secret as an environment variable of the process.
+    pub fn secret_env(mut self, secret: SecretEnv) -> Exec {
+        self.secret_env.push(secret);
+        self
+    }
+
+    /// Adds a CDI device.
+    pub fn device(mut self, device: Device) -> Exec {
+        self.devices.push(device);
         self
     }
 
@@ -298,6 +335,12 @@ impl Exec {
         if self.security != SecurityMode::Sandbox {
             meta = meta.cap("exec.meta.security");
         }
+        if !self.secret_env.is_empty() {
+            meta = meta.cap("exec.mount.secret").cap("exec.secretenv");
+        }
+        if !self.devices.is_empty() {
+            meta = meta.cap("exec.meta.cdi");
+        }
         // Extra hosts and the hostname need no cap: BuildKit defines none for them.
         let op = pb::Op {
             platform: self.platform,
@@ -307,7 +350,23 @@ impl Exec {
                 mounts: pb_mounts,
                 network: self.network as i32,
                 security: self.security as i32,
-                ..Default::default()
+                secretenv: self
+                    .secret_env
+                    .iter()
+                    .map(|s| pb::SecretEnv {
+                        id: s.id.clone(),
+                        name: s.name.clone(),
+                        optional: s.optional,
+                    })
+                    .collect(),
+                cdi_devices: self
+                    .devices
+                    .iter()
+                    .map(|d| pb::CdiDevice {
+                        name: d.name.clone(),
+                        optional: d.optional,
+                    })
+                    .collect(),
             })),
             ..Default::default()
         };

@@ -19,7 +19,8 @@ mod state;
 
 pub use dump::{dump, dump_definition};
 pub use exec::{
-    CacheSharing, ClientMount, Exec, ExecOutputs, Mount, MountKind, NetMode, SecurityMode,
+    CacheSharing, ClientMount, Device, Exec, ExecOutputs, Mount, MountKind, NetMode, SecretEnv,
+    SecurityMode,
 };
 pub use file::{
     Chown, CopyAction, FileOp, MkdirAction, MkfileAction, RmAction, SymlinkAction, UserRef,

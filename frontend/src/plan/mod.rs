@@ -8,10 +8,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod reads;
+mod reference;
+
+use reads::{stage_reads, trigger_refs};
+pub(crate) use reference::check_reference;
+
 use crate::error::{Error, Result};
 use crate::expand::Lexer;
 use crate::instructions::{CommandKind, Lowered};
-use crate::mounts;
 use crate::options::BuildOptions;
 use crate::platform::Platform;
 use crate::syntax::Span;
@@ -74,6 +79,21 @@ pub struct StagePlan {
     pub replaced: bool,
     /// A reference to a later stage: an error only if this stage is built, as in BuildKit.
     pub deferred_error: Option<(Span, String)>,
+    /// For each `ONBUILD` trigger the stage runs first (its base stage's `ONBUILD` lines, or
+    /// its base image's triggers once resolved), in order, what its `--from`/mount reads.
+    pub trigger_reads: Vec<Vec<FromRef>>,
+    /// Whether `trigger_reads` holds the base image's triggers (set once it was resolved).
+    pub image_triggers_read: bool,
+}
+
+impl StagePlan {
+    /// Everything the stage reads: its own commands', then its triggers'.
+    pub fn all_reads(&self) -> impl Iterator<Item = &FromRef> {
+        self.reads
+            .values()
+            .flatten()
+            .chain(self.trigger_reads.iter().flatten())
+    }
 }
 
 /// The whole plan.
@@ -91,6 +111,8 @@ pub struct Plan {
     /// Where each image the build needs is first named (a `FROM`, `COPY --from` or mount),
     /// so a failure to resolve it points at that line.
     pub image_spans: BTreeMap<(String, Platform), Span>,
+    /// `SOURCE_DATE_EPOCH` in Unix seconds, from the build args or a global `ARG`.
+    pub epoch: Option<i64>,
 }
 
 impl Plan {
@@ -114,7 +136,7 @@ impl Plan {
         // Images read by `COPY --from`/mounts are resolved too, so a missing one fails with
         // its line before anything runs (as BuildKit's frontend does).
         for &i in &self.order {
-            for r in self.stages[i].reads.values().flatten() {
+            for r in self.stages[i].all_reads() {
                 if let FromRef::Image(r) = r {
                     let key = (r.clone(), self.stages[i].platform.clone());
                     if !out.contains(&key) {
@@ -146,7 +168,7 @@ impl Plan {
             if let Base::Stage(k) = stage.base {
                 todo.push(k);
             }
-            for r in stage.reads.values().flatten() {
+            for r in stage.all_reads() {
                 if let FromRef::Stage(k) = r {
                     todo.push(*k);
                 }
@@ -222,11 +244,32 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
                 _ => (opts.target_platform().clone(), false),
             },
         };
-        let (reads, deferred_error) = if replaced {
+        let (reads, mut deferred_error) = if replaced {
             (BTreeMap::new(), None)
         } else {
-            stage_reads(lowered, i, &names, opts, &platform)?
+            stage_reads(lowered, i, &names, opts, &platform, escape)?
         };
+        // A stage built on a stage runs that stage's ONBUILD lines first.
+        let mut trigger_reads = Vec::new();
+        if let (Base::Stage(j), false) = (&base, replaced) {
+            for cmd in &lowered.stages[*j].commands {
+                if let CommandKind::OnBuild(expr) = &cmd.kind {
+                    // Upstream reads a trigger only in a stage it builds: errors wait too.
+                    let (refs, deferred) =
+                        match trigger_refs(expr, lowered, i, &names, opts, &platform, escape) {
+                            Ok(found) => found,
+                            Err(e) => (
+                                Vec::new(),
+                                Some((lowered.stages[i].from.span, e.to_string())),
+                            ),
+                        };
+                    trigger_reads.push(refs);
+                    if deferred_error.is_none() {
+                        deferred_error = deferred;
+                    }
+                }
+            }
+        }
         stages.push(StagePlan {
             base,
             platform,
@@ -234,6 +277,8 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
             reads,
             replaced,
             deferred_error,
+            trigger_reads,
+            image_triggers_read: false,
         });
     }
 
@@ -242,52 +287,116 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
         Some(t) => find_stage(&names, t)
             .ok_or_else(|| Error::Input(format!("target stage {t:?} could not be found")))?,
     };
-    let mut needed = BTreeSet::new();
-    let mut todo = vec![target];
-    while let Some(i) = todo.pop() {
-        if !needed.insert(i) {
-            continue;
+    let epoch = crate::epoch::resolve(&opts.build_args, &meta_args)?;
+    let mut plan = Plan {
+        epoch,
+        meta_args,
+        target,
+        order: Vec::new(),
+        stages,
+        image_spans: BTreeMap::new(),
+    };
+    plan.settle(lowered)?;
+    Ok(plan)
+}
+
+impl Plan {
+    /// Computes which stages the target needs (`order`) and where each image is first
+    /// named, and fails on a deferred error of a needed stage.
+    fn settle(&mut self, lowered: &Lowered) -> Result<()> {
+        let needed = self.needs(self.target);
+        if let Some((span, message)) = needed
+            .iter()
+            .find_map(|&i| self.stages[i].deferred_error.clone())
+        {
+            return Err(Error::at(span, message));
         }
-        if let Base::Stage(j) = stages[i].base {
-            todo.push(j);
-        }
-        for r in stages[i].reads.values().flatten() {
-            if let FromRef::Stage(j) = r {
-                todo.push(*j);
+        let mut image_spans = BTreeMap::new();
+        for &i in &needed {
+            let stage = &self.stages[i];
+            let platform = &stage.platform;
+            if let Base::Image(r) = &stage.base {
+                image_spans
+                    .entry((r.clone(), platform.clone()))
+                    .or_insert(lowered.stages[i].base.span);
             }
-        }
-    }
-    if let Some((span, message)) = needed
-        .iter()
-        .find_map(|&i| stages[i].deferred_error.clone())
-    {
-        return Err(Error::at(span, message));
-    }
-    let mut image_spans = BTreeMap::new();
-    for &i in &needed {
-        let platform = &stages[i].platform;
-        if let Base::Image(r) = &stages[i].base {
-            image_spans
-                .entry((r.clone(), platform.clone()))
-                .or_insert(lowered.stages[i].base.span);
-        }
-        for (ci, refs) in &stages[i].reads {
-            for r in refs {
+            for (ci, refs) in &stage.reads {
+                for r in refs {
+                    if let FromRef::Image(r) = r {
+                        image_spans
+                            .entry((r.clone(), platform.clone()))
+                            .or_insert(lowered.stages[i].commands[*ci].source.span);
+                    }
+                }
+            }
+            // A trigger's image is named by the stage's FROM line (the trigger has no line).
+            for r in stage.trigger_reads.iter().flatten() {
                 if let FromRef::Image(r) = r {
                     image_spans
                         .entry((r.clone(), platform.clone()))
-                        .or_insert(lowered.stages[i].commands[*ci].source.span);
+                        .or_insert(lowered.stages[i].from.span);
                 }
             }
         }
+        self.order = needed.into_iter().collect();
+        self.image_spans = image_spans;
+        Ok(())
     }
-    Ok(Plan {
-        meta_args,
-        target,
-        order: needed.into_iter().collect(),
-        stages,
-        image_spans,
-    })
+
+    /// Adds the reads of the ONBUILD triggers of the needed stages' base images (known only
+    /// once resolved, `triggers` gives them) and settles the plan again, as upstream
+    /// re-resolves after initialising triggers. Returns whether images the plan now needs
+    /// are missing from `resolved` (resolve them and call again).
+    pub fn add_image_triggers(
+        &mut self,
+        lowered: &Lowered,
+        opts: &BuildOptions,
+        escape: char,
+        triggers: impl Fn(&str, &Platform) -> Option<Vec<String>>,
+        resolved: &BTreeSet<(String, Platform)>,
+    ) -> Result<bool> {
+        let names: Vec<Option<&str>> = lowered.stages.iter().map(|s| s.name.as_deref()).collect();
+        let mut changed = false;
+        // A stage a trigger makes needed may have an image with triggers too.
+        loop {
+            let mut grew = false;
+            for i in self.order.clone() {
+                let stage = &self.stages[i];
+                let Base::Image(reference) = &stage.base else {
+                    continue;
+                };
+                if stage.image_triggers_read
+                    || stage.replaced
+                    || !resolved.contains(&(reference.clone(), stage.platform.clone()))
+                {
+                    continue;
+                }
+                let list = triggers(reference, &stage.platform).unwrap_or_default();
+                let platform = stage.platform.clone();
+                let mut all = Vec::new();
+                for expr in &list {
+                    let (refs, deferred) =
+                        trigger_refs(expr, lowered, i, &names, opts, &platform, escape)?;
+                    if let Some((_, message)) = deferred {
+                        return Err(Error::at(lowered.stages[i].from.span, message));
+                    }
+                    all.push(refs);
+                }
+                grew |= all.iter().any(|r| !r.is_empty());
+                self.stages[i].trigger_reads = all;
+                self.stages[i].image_triggers_read = true;
+            }
+            if !grew {
+                break;
+            }
+            changed = true;
+            self.settle(lowered)?;
+        }
+        if !changed {
+            return Ok(false);
+        }
+        Ok(self.base_images().iter().any(|key| !resolved.contains(key)))
+    }
 }
 
 /// The named context for `name` (an image reference or stage name), as BuildKit looks it
@@ -316,115 +425,6 @@ pub fn named_context(opts: &BuildOptions, name: &str, platform: &Platform) -> Op
         })
 }
 
-/// Rejects references Docker cannot parse, with BuildKit's wording (`FROM BASE` for a stage
-/// `base`, or an unexpanded `COPY --from=$X`, end up here).
-pub(crate) fn check_reference(reference: &str) -> std::result::Result<(), String> {
-    let bad = |why: &str| {
-        format!("failed to parse stage name {reference:?}: invalid reference format{why}")
-    };
-    let (name, digest) = match reference.split_once('@') {
-        Some((n, d)) => (n, Some(d)),
-        None => (reference, None),
-    };
-    if let Some(d) = digest {
-        let ok = d.split_once(':').is_some_and(|(algo, hex)| {
-            !algo.is_empty()
-                && algo
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
-                && hex.len() >= 32
-                && hex.chars().all(|c| c.is_ascii_hexdigit())
-        });
-        if !ok {
-            return Err(bad(""));
-        }
-    }
-    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-    let (repo, tag) = match name[last_slash..].rfind(':') {
-        Some(c) => (&name[..last_slash + c], Some(&name[last_slash + c + 1..])),
-        None => (name, None),
-    };
-    if let Some(t) = tag {
-        let mut chars = t.chars();
-        let first_ok = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !first_ok
-            || t.len() > 128
-            || !chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-        {
-            return Err(bad(""));
-        }
-    }
-    let mut parts: Vec<&str> = repo.split('/').collect();
-    if parts.len() > 1
-        && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
-    {
-        let domain = parts.remove(0);
-        let (host, port) = domain.split_once(':').unwrap_or((domain, "0"));
-        if host.is_empty()
-            || !host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
-            || !port.chars().all(|c| c.is_ascii_digit())
-        {
-            return Err(bad(""));
-        }
-    }
-    for part in &parts {
-        if !part
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-        {
-            return Err(bad(""));
-        }
-        if part.chars().any(|c| c.is_ascii_uppercase()) {
-            let path = strata_proto::llb::normalize_image_reference(reference);
-            let path = path.strip_prefix("docker.io/").unwrap_or(&path);
-            let path = path.split(['@']).next().unwrap_or(path);
-            let path = match path.rfind(':') {
-                Some(c) if c > path.rfind('/').unwrap_or(0) => &path[..c],
-                _ => path,
-            };
-            return Err(bad(&format!(
-                ": repository name ({path}) must be lowercase"
-            )));
-        }
-        if !is_path_component(part) {
-            return Err(bad(""));
-        }
-    }
-    Ok(())
-}
-
-/// A repository path component: lower-case alphanumerics joined by `.`, `_`, `__` or `-`s.
-fn is_path_component(part: &str) -> bool {
-    let bytes = part.as_bytes();
-    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    if bytes.is_empty() || !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
-        return false;
-    }
-    let mut sep = String::new();
-    for &b in bytes {
-        if alnum(b) {
-            let ok = sep.is_empty()
-                || sep == "."
-                || sep == "_"
-                || sep == "__"
-                || sep.bytes().all(|c| c == b'-');
-            if !ok {
-                return false;
-            }
-            sep.clear();
-        } else if b"._-".contains(&b) {
-            sep.push(b as char);
-        } else {
-            return false;
-        }
-    }
-    true
-}
-
 /// A stage by name (case-insensitive) among `names`; with duplicate names the last one
 /// wins, as in BuildKit (its stages live in a map keyed by name).
 fn find_stage(names: &[Option<&str>], name: &str) -> Option<usize> {
@@ -433,13 +433,15 @@ fn find_stage(names: &[Option<&str>], name: &str) -> Option<usize> {
         .rposition(|n| n.is_some_and(|n| n.eq_ignore_ascii_case(name)))
 }
 
-/// The predefined platform args, then the global `ARG`s with build-arg overrides.
+/// The predefined platform args and `TARGETSTAGE`, then the global `ARG`s with build-arg
+/// overrides.
 fn meta_args(
     lowered: &Lowered,
     opts: &BuildOptions,
     lexer: &Lexer,
 ) -> Result<Vec<(String, String)>> {
     let mut env = opts.predefined_args();
+    env.push(("TARGETSTAGE".to_owned(), target_stage(lowered, opts)));
     for arg in &lowered.meta_args {
         let name = arg.name.text.clone();
         let value = match (opts.build_args.get(&name), &arg.default) {
@@ -450,7 +452,9 @@ fn meta_args(
                     .map_err(|e| Error::at(d.span, e.to_string()))?
                     .value
             }
-            (None, None) => String::new(),
+            // Declared without a value: nothing changes (a predefined arg or an earlier
+            // global keeps its value), as docker/dockerfile 1.19+ does.
+            (None, None) => continue,
         };
         env.retain(|(k, _)| *k != name);
         env.push((name, value));
@@ -458,91 +462,15 @@ fn meta_args(
     Ok(env)
 }
 
-/// Per command index, the stages and images it reads.
-type Reads = BTreeMap<usize, Vec<FromRef>>;
-
-/// Stage `i`'s `COPY --from` and `RUN --mount from=` references, resolved. BuildKit 0.13
-/// expands neither: `--from=$X` is a (bad) image name, and a mount `from` with a variable is
-/// refused outright.
-fn stage_reads(
-    lowered: &Lowered,
-    i: usize,
-    names: &[Option<&str>],
-    opts: &BuildOptions,
-    platform: &Platform,
-) -> Result<(Reads, Option<(Span, String)>)> {
-    let stage = &lowered.stages[i];
-    let current = stage.name.clone().unwrap_or_else(|| format!("stage-{i}"));
-    let mut reads = BTreeMap::new();
-    let mut deferred: Option<(Span, String)> = None;
-    // `Err` for a reference to this stage or a later one; `target` is set for mounts.
-    let resolve = |text: &str, target: Option<&str>| -> std::result::Result<FromRef, String> {
-        let index = match text.parse::<usize>() {
-            Ok(n) => Some(n),
-            Err(_) => find_stage(names, text),
-        };
-        match index {
-            Some(j) if j < i => Ok(FromRef::Stage(j)),
-            Some(j) if j == i => Err(format!("circular dependency detected on stage: {current}")),
-            Some(_) => Err(match target {
-                Some(t) => format!(
-                    "cannot mount from stage {text:?} to {t:?}, stage needs to be defined before current command"
-                ),
-                None => format!(
-                    "cannot copy from stage {text:?}, it needs to be defined before current stage {current:?}"
-                ),
-            }),
-            None => Ok(match named_context(opts, text, platform) {
-                Some(c) => FromRef::Context(c),
-                None => {
-                    check_reference(text)?;
-                    FromRef::Image(text.to_owned())
-                }
-            }),
-        }
-    };
-    for (ci, cmd) in stage.commands.iter().enumerate() {
-        let mut found = Vec::new();
-        match &cmd.kind {
-            CommandKind::Copy(c) => {
-                // An empty `--from=` means the build context.
-                if let Some(from) = c.from.as_ref().filter(|f| !f.text.is_empty()) {
-                    match resolve(&from.text, None) {
-                        Ok(r) => found.push(r),
-                        Err(m) => {
-                            deferred.get_or_insert((from.span, m));
-                        }
-                    }
-                }
-            }
-            CommandKind::Run(r) | CommandKind::Check(r) => {
-                for m in &r.mounts {
-                    let Some(from) =
-                        mounts::raw_field(&m.text, &["from"]).filter(|f| !f.is_empty())
-                    else {
-                        continue;
-                    };
-                    if from.contains('$') {
-                        return Err(Error::at(
-                            m.span,
-                            "'from' doesn't support variable expansion, define alias stage instead",
-                        ));
-                    }
-                    let target = mounts::raw_field(&m.text, &["target", "dst", "destination"])
-                        .unwrap_or_default();
-                    match resolve(&from, Some(&target)) {
-                        Ok(r) => found.push(r),
-                        Err(msg) => {
-                            deferred.get_or_insert((m.span, msg));
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-        if !found.is_empty() {
-            reads.insert(ci, found);
-        }
+/// The predefined `TARGETSTAGE` (docker/dockerfile 1.26): the `--target` as given, else the
+/// last stage's name, else `default`; a build arg of that name overrides it.
+fn target_stage(lowered: &Lowered, opts: &BuildOptions) -> String {
+    if let Some(v) = opts.build_args.get("TARGETSTAGE") {
+        return v.clone();
     }
-    Ok((reads, deferred))
+    opts.target
+        .clone()
+        .filter(|t| !t.is_empty())
+        .or_else(|| lowered.stages.last().and_then(|s| s.name.clone()))
+        .unwrap_or_else(|| "default".to_owned())
 }

@@ -1,0 +1,5 @@
+FROM busybox:local AS base
+ONBUILD COPY --from=$X /a /a
+
+FROM base
+RUN true

@@ -1,0 +1,2 @@
+FROM busybox:local
+RUN --device=a,b true

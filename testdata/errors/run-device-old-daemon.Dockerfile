@@ -1,0 +1,2 @@
+FROM busybox:local
+RUN --device=vendor.com/gpu=all true

@@ -1,0 +1,2 @@
+FROM busybox:local
+RUN --mount=type=bind,target=/x,mode=0600 true

@@ -1,0 +1,2 @@
+FROM busybox:local
+RUN --mount=type=ssh,source=/x true

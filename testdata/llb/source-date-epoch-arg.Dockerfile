@@ -1,0 +1,4 @@
+ARG SOURCE_DATE_EPOCH=1700000000
+FROM busybox:local
+WORKDIR /app
+RUN true
