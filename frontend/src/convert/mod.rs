@@ -12,8 +12,10 @@ mod names;
 pub mod paths;
 mod remote;
 mod run;
+mod sources;
 
 pub(crate) use config::NON_ENV_ARGS;
+use sources::{implicit_images, named_context_state, resolve_reads};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,7 +27,7 @@ use crate::image::{Image, DEFAULT_PATH};
 use crate::includes::Sources;
 use crate::instructions::{Command, CommandKind, Lowered, Source};
 use crate::options::BuildOptions;
-use crate::plan::{Base, FromRef, NamedContext, Plan};
+use crate::plan::{Base, FromRef, Plan};
 use crate::platform::Platform;
 use crate::syntax::Span;
 
@@ -560,147 +562,6 @@ fn with_default_span(e: Error, span: crate::syntax::Span) -> Error {
         Error::Input(m) => Error::at(span, m),
         other => other,
     }
-}
-
-/// Images named by `COPY --from`/`--mount from=` anywhere: BuildKit counts each as a stage
-/// when deciding whether progress names carry a stage name.
-fn implicit_images(plan: &Plan) -> BTreeSet<String> {
-    plan.stages
-        .iter()
-        .flat_map(|s| s.all_reads())
-        .filter_map(|r| match r {
-            FromRef::Image(i) => Some(i.clone()),
-            FromRef::Context(c) => Some(c.name.clone()),
-            FromRef::Stage(_) => None,
-        })
-        .collect()
-}
-
-fn resolve_reads(
-    reads: &[FromRef],
-    done: &[Option<Dispatch>],
-    ctx: &StageCtx<'_>,
-    d: &Dispatch,
-    src: &Source,
-) -> Result<Vec<State>> {
-    reads
-        .iter()
-        .map(|r| match r {
-            FromRef::Stage(j) => done
-                .get(*j)
-                .and_then(Option::as_ref)
-                .map(|s| s.fs.clone())
-                .ok_or_else(|| Error::at(src.span, "stage was not converted before use")),
-            FromRef::Context(nc) => named_context_state(nc, &d.platform, ctx)
-                .map(|(s, _)| s)
-                .map_err(|e| relocate(e, src.span)),
-            FromRef::Image(reference) => {
-                let normalized = llb::normalize_image_reference(reference);
-                let mut meta = ctx.op_meta(format!("FROM {normalized}"), src);
-                meta.locations.clear();
-                // BuildKit's frontend marks these implicit image sources `local` (prefer the
-                // daemon's copy) unless `--pull` asked for `pull`; seen in its op digests
-                // on dockerd 26.1.5, and needed for Strata's to match (and share cache).
-                let mode = match inputs_resolve_mode(ctx) {
-                    Some("pull") => "pull",
-                    _ => "local",
-                };
-                Ok(llb::image(llb::ImageSource {
-                    reference: reference.clone(),
-                    platform: Some(d.platform.to_pb()),
-                    resolve_mode: Some(mode.to_owned()),
-                    meta,
-                    ..Default::default()
-                }))
-            }
-        })
-        .collect()
-}
-
-/// The filesystem of a named context, and its image config when it is an image whose
-/// config was resolved. Like BuildKit, an image context is not pinned to a digest.
-fn named_context_state(
-    nc: &NamedContext,
-    platform: &Platform,
-    ctx: &StageCtx<'_>,
-) -> Result<(State, Option<BaseImage>)> {
-    if let Some(reference) = nc.image() {
-        if reference == "scratch" {
-            return Ok((State::scratch(), None));
-        }
-        let config = ctx
-            .inputs
-            .images
-            .get(&(reference.to_owned(), platform.clone()))
-            .cloned();
-        let state = llb::image(llb::ImageSource {
-            reference: reference.to_owned(),
-            platform: Some(platform.to_pb()),
-            meta: OpMeta::named(format!("[context {}] {reference}", nc.name)),
-            ..Default::default()
-        });
-        return Ok((state, config));
-    }
-    if let Some(local) = nc.value.strip_prefix("local:") {
-        let state = llb::local(llb::LocalSource {
-            name: local.to_owned(),
-            session_id: ctx.inputs.opts.session_id.clone(),
-            shared_key_hint: Some(format!("context:{}", nc.name)),
-            exclude_patterns: ctx
-                .inputs
-                .opts
-                .named_context_excludes
-                .get(local)
-                .cloned()
-                .unwrap_or_default(),
-            meta: OpMeta::named(format!("[context {}] load from client", nc.name)),
-            ..Default::default()
-        });
-        return Ok((state, None));
-    }
-    if let Some(input) = nc.value.strip_prefix("input:") {
-        use prost::Message as _;
-        let opts = ctx.inputs.opts;
-        let bytes = opts
-            .named_inputs
-            .get(input)
-            .ok_or_else(|| Error::Input(format!("invalid input {input} for {}", nc.name)))?;
-        let state = strata_proto::pb::Definition::decode(bytes.as_slice())
-            .map_err(|e| e.to_string())
-            .and_then(|def| llb::from_definition(&def))
-            .map_err(|e| Error::Input(format!("input {input}: {e}")))?;
-        let config = match opts.input_metadata.get(input) {
-            Some(md) => input_image_config(md)
-                .map_err(|e| Error::Input(format!("failed to parse input metadata {md}: {e}")))?,
-            None => None,
-        };
-        return Ok((state, config));
-    }
-    Err(Error::Input(format!(
-        "named context {} ({}) is not supported by Strata: use a docker-image://, input: or local directory context",
-        nc.name, nc.value
-    )))
-}
-
-/// The image config in an input's metadata: JSON of `name → base64 bytes`, as Go encodes a
-/// `map[string][]byte`.
-fn input_image_config(md: &str) -> std::result::Result<Option<BaseImage>, String> {
-    let map: BTreeMap<String, String> = serde_json::from_str(md).map_err(|e| e.to_string())?;
-    let Some(encoded) = map.get("containerimage.config") else {
-        return Ok(None);
-    };
-    let raw = strata_proto::base64::decode(encoded).ok_or("invalid base64")?;
-    let config: Image = serde_json::from_slice(&raw).map_err(|e| e.to_string())?;
-    Ok(Some(BaseImage {
-        digest: None,
-        config,
-        raw,
-    }))
-}
-
-/// The resolve mode implicit image sources carry.
-fn inputs_resolve_mode<'a>(ctx: &'a StageCtx<'_>) -> Option<&'a str> {
-    ctx.inputs.opts.image_resolve_mode.as_deref()
 }
 
 /// A fresh dispatch state on an image (or scratch when `base` is `None`).
