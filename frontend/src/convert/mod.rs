@@ -9,7 +9,7 @@ mod config;
 mod copy;
 mod names;
 pub mod paths;
-mod remote;
+pub(crate) mod remote;
 mod run;
 
 pub(crate) use config::NON_ENV_ARGS;

@@ -13,10 +13,12 @@
 //! Strata's template rules at the facts `template` recorded while resolving blocks.
 
 mod ast;
+mod baseplatform;
 mod blocks;
 pub mod buildkit;
 pub mod cli;
 mod directives;
+mod ignored;
 mod include;
 pub mod rules;
 mod stages;
@@ -293,14 +295,17 @@ fn run_rules(
         opts.target = Some(target);
     }
     let plan = plan::plan(&lowered, &opts, file.escape)?;
+    let ignore = ignored::Ignore::new(&input.opts.dockerignore);
     let ctx = stages::Context {
         lowered: &lowered,
         plan: &plan,
         opts: &opts,
         images: input.images,
         escape: file.escape,
+        ignore: ignore.as_ref(),
     };
     stages::check(&ctx, out);
+    baseplatform::check(&ctx, out);
     include::check(sources, &lowered, &plan, out);
     starttool::check(&ctx, out);
     Ok(())
@@ -328,11 +333,11 @@ fn finish(
         if !seen.insert((key, f.message.clone())) {
             continue;
         }
-        let skipped = match comments.get(&f.span.start) {
-            Some(c) => directives::for_comments(config, c).skips(f.rule.name),
-            None => config.skips(f.rule.name),
+        let runs = match comments.get(&f.span.start) {
+            Some(c) => directives::for_comments(config, c).runs(f.rule),
+            None => config.runs(f.rule),
         };
-        if skipped {
+        if !runs {
             continue;
         }
         if config.error {
