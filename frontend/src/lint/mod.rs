@@ -20,6 +20,7 @@ pub mod cli;
 mod directives;
 mod ignored;
 mod include;
+pub mod order;
 pub mod rules;
 mod stages;
 mod starttool;
@@ -65,6 +66,10 @@ pub struct Finding {
     pub at: Span,
     /// Warning, or error under `error=true`.
     pub severity: Severity,
+    /// Where the instruction whose processing reports it upstream starts: `span`'s start,
+    /// but the later instruction for `MultipleInstructionsDisallowed` (see
+    /// [`order::upstream_key`]).
+    pub trigger: u32,
 }
 
 impl Finding {
@@ -75,6 +80,7 @@ impl Finding {
             span,
             at,
             severity: Severity::Warning,
+            trigger: span.start,
         }
     }
 }

@@ -493,7 +493,7 @@ fn copy_ignored(
 /// `MultipleInstructionsDisallowed`, reported at the earlier instruction (the ignored one).
 fn used_once(slot: &mut Option<Span>, cmd: &Command, out: &mut Vec<Finding>) {
     if let Some(prev) = slot.replace(cmd.source.span) {
-        out.push(Finding::new(
+        let mut f = Finding::new(
             &MULTIPLE_INSTRUCTIONS_DISALLOWED,
             format!(
                 "Multiple {} instructions should not be used in the same stage because only the last one will be used",
@@ -501,7 +501,10 @@ fn used_once(slot: &mut Option<Span>, cmd: &Command, out: &mut Vec<Finding>) {
             ),
             prev,
             prev,
-        ));
+        );
+        // Upstream reports it while dispatching the later instruction.
+        f.trigger = cmd.source.span.start;
+        out.push(f);
     }
 }
 

@@ -123,16 +123,19 @@ pub fn answer(
 
 /// A lint report as upstream's `LintResults`: each finding located at its instruction's
 /// lines (`sourceIndex` = its file among [`Sources::files`]), the rule's description and
-/// URL, the finding's message as `detail`; the stopping error as `buildError`.
+/// URL, the finding's message as `detail`; the stopping error as `buildError`. Warnings
+/// are in upstream's order ([`crate::lint::order`]).
 pub fn results(report: &Report) -> LintResults {
     let at = |span| {
         let (_, start, end) = report.lines(span);
         Location::lines(&report.sources, span, (start, end))
     };
+    // Upstream's `warnings` are in the order its linter ran the checks.
+    let mut findings: Vec<&crate::lint::Finding> = report.findings.iter().collect();
+    findings.sort_by_key(|f| crate::lint::order::upstream_key(f));
     LintResults {
-        warnings: report
-            .findings
-            .iter()
+        warnings: findings
+            .into_iter()
             .map(|f| Warning {
                 rule_name: f.rule.name.to_owned(),
                 description: f.rule.description.to_owned(),
