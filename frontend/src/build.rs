@@ -598,6 +598,7 @@ async fn lint(
         loader: sources,
         opts,
         images,
+        all_stages: false,
     });
     for (f, req) in report.findings.iter().zip(report.warn_requests(digest)) {
         send_warning(bridge, &report.short(f), req).await;

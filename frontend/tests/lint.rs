@@ -34,6 +34,8 @@ fn lint_file(path: &Path) -> (String, Report) {
         loader: &DirLoader(path.parent().unwrap().to_path_buf()),
         opts: &opts,
         images: &Default::default(),
+        // As `strata lint` and `--call=check`: every stage unless a target is given.
+        all_stages: opts.target.is_none(),
     });
     (text, report)
 }
@@ -115,7 +117,10 @@ fn invalid_base_image_platform_needs_the_resolved_image() {
     };
     let amd = Platform::linux_amd64();
     let images: BaseImages = [
-        (("busybox:local".to_owned(), amd.clone()), image("x86_64", 1)),
+        (
+            ("busybox:local".to_owned(), amd.clone()),
+            image("x86_64", 1),
+        ),
         (("arm:only".to_owned(), amd.clone()), image("aarch64", 1)),
         (("empty:arm".to_owned(), amd.clone()), image("arm64", 0)),
     ]
@@ -130,6 +135,7 @@ fn invalid_base_image_platform_needs_the_resolved_image() {
             loader: &strata::includes::NoFiles,
             opts: &opts,
             images,
+            all_stages: true,
         });
         report
             .findings
@@ -139,10 +145,7 @@ fn invalid_base_image_platform_needs_the_resolved_image() {
     };
     // The arm64-only image in the stage the target needs; x86_64 is amd64; an image
     // without layers is scratch to upstream.
-    assert_eq!(
-        lint_with(&images, Some("a")),
-        []
-    );
+    assert_eq!(lint_with(&images, Some("a")), []);
     assert_eq!(
         lint_with(&images, None),
         [(
@@ -164,6 +167,7 @@ fn error_true_fails_at_the_first_finding_naming_every_rule() {
         loader: &strata::includes::NoFiles,
         opts: &BuildOptions::new(Platform::linux_amd64()),
         images: &Default::default(),
+        all_stages: true,
     });
     let e = report.violation().unwrap();
     assert_eq!(

@@ -6,7 +6,8 @@ use crate::syntax::{Args, Dockerfile, Instruction, Word};
 
 use super::rules::{
     CONSISTENT_INSTRUCTION_CASING, FROM_AS_CASING, INVALID_DEFINITION_DESCRIPTION,
-    LEGACY_KEY_VALUE_FORMAT, MAINTAINER_DEPRECATED, NO_EMPTY_CONTINUATION, SECRETS_USED_IN_ARG_OR_ENV, STAGE_NAME_CASING,
+    LEGACY_KEY_VALUE_FORMAT, MAINTAINER_DEPRECATED, NO_EMPTY_CONTINUATION,
+    SECRETS_USED_IN_ARG_OR_ENV, STAGE_NAME_CASING,
 };
 use super::Finding;
 
@@ -154,7 +155,9 @@ fn definition_description(ins: &Instruction, out: &mut Vec<Finding>) {
             }
             _ => return,
         },
-        ("arg", Args::KeyValues(kvs)) => ("ARG", kvs.iter().map(|kv| kv.key.text.clone()).collect()),
+        ("arg", Args::KeyValues(kvs)) => {
+            ("ARG", kvs.iter().map(|kv| kv.key.text.clone()).collect())
+        }
         _ => return,
     };
     let Some(first) = keys.first() else {

@@ -35,7 +35,11 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if base.config.rootfs.diff_ids.is_empty() {
             continue;
         }
-        let actual = image_platform(&base.config.os, &base.config.architecture, base.config.variant.as_deref());
+        let actual = image_platform(
+            &base.config.os,
+            &base.config.architecture,
+            base.config.variant.as_deref(),
+        );
         if actual.os == sp.platform.os && actual.architecture == sp.platform.architecture {
             continue;
         }

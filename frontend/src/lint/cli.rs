@@ -97,6 +97,7 @@ pub fn run(args: &LintArgs) -> Output {
         loader: &loader,
         opts: &opts,
         images: &BaseImages::new(),
+        all_stages: opts.target.is_none(),
     });
     let located = shown_paths(report.located(), path, &dir);
     let stdout = match args.format {

@@ -146,7 +146,9 @@ impl Pattern {
                     let mut ranges = Vec::new();
                     while i < chars.len() && (chars[i] != ']' || ranges.is_empty()) {
                         let lo = chars[i];
-                        if chars.get(i + 1) == Some(&'-') && chars.get(i + 2).is_some_and(|c| *c != ']') {
+                        if chars.get(i + 1) == Some(&'-')
+                            && chars.get(i + 2).is_some_and(|c| *c != ']')
+                        {
                             ranges.push((lo, chars[i + 2]));
                             i += 3;
                         } else {
@@ -173,8 +175,7 @@ impl Pattern {
             Kind::Prefix => path.starts_with(&self.text[..self.text.len() - 2]),
             Kind::Suffix => {
                 let suffix = &self.text[2..];
-                path.ends_with(suffix)
-                    || suffix.strip_prefix('/').is_some_and(|s| path == s)
+                path.ends_with(suffix) || suffix.strip_prefix('/').is_some_and(|s| path == s)
             }
             Kind::Glob => {
                 let p: Vec<char> = path.chars().collect();
@@ -192,10 +193,12 @@ fn glob(tokens: &[Token], s: &[char]) -> bool {
     match t {
         Token::Char(c) => s.first() == Some(c) && glob(rest, &s[1..]),
         Token::One => s.first().is_some_and(|c| *c != '/') && glob(rest, &s[1..]),
-        Token::Class(negated, ranges) => s.first().is_some_and(|c| {
-            let inside = ranges.iter().any(|(lo, hi)| lo <= c && c <= hi);
-            inside != *negated
-        }) && glob(rest, &s[1..]),
+        Token::Class(negated, ranges) => {
+            s.first().is_some_and(|c| {
+                let inside = ranges.iter().any(|(lo, hi)| lo <= c && c <= hi);
+                inside != *negated
+            }) && glob(rest, &s[1..])
+        }
         Token::Star => {
             for n in 0..=s.len() {
                 if glob(rest, &s[n..]) {
@@ -225,7 +228,14 @@ mod tests {
 
     #[test]
     fn matches_as_patternmatcher() {
-        let i = ignore(&["target", "*.log", "docs/**", "**/secret.txt", "a?c", "[xy]z"]);
+        let i = ignore(&[
+            "target",
+            "*.log",
+            "docs/**",
+            "**/secret.txt",
+            "a?c",
+            "[xy]z",
+        ]);
         for yes in [
             "target",
             "target/debug/x",
@@ -240,7 +250,16 @@ mod tests {
         ] {
             assert!(i.excludes(yes).is_some(), "{yes}");
         }
-        for no in ["src", "logs/app.log", "targets", "docsx", "ac", "zz", ".", "/"] {
+        for no in [
+            "src",
+            "logs/app.log",
+            "targets",
+            "docsx",
+            "ac",
+            "zz",
+            ".",
+            "/",
+        ] {
             assert!(i.excludes(no).is_none(), "{no}");
         }
         assert_eq!(i.excludes("./target/").as_deref(), Some("target"));

@@ -98,6 +98,11 @@ pub struct Input<'a> {
     /// Base image configs already resolved (their `ENV` and `SHELL` matter to some rules);
     /// any image not in here is assumed to set only `PATH`, like `strata llb`'s stand-ins.
     pub images: &'a BaseImages,
+    /// Check the instructions of every stage, as upstream's `--call=check` does without a
+    /// target; `false`: only the stages the target needs, as a build (or `--call=check
+    /// --target`) dispatches them. Rules about how instructions are written, stage names
+    /// and `FROM` lines look at every stage either way, as upstream's.
+    pub all_stages: bool,
 }
 
 /// The outcome of [`lint`].
@@ -312,9 +317,33 @@ fn run_rules(
     };
     stages::check(&ctx, out);
     baseplatform::check(&ctx, out);
+    if !input.all_stages {
+        only_dispatched(&lowered, &plan, out);
+    }
     include::check(sources, &lowered, &plan, out);
     starttool::check(&ctx, out);
     Ok(())
+}
+
+/// Drops the findings of upstream's dispatch pass (and `ast`'s as-written findings of the
+/// same rules) about instructions of stages the target does not need: upstream dispatches
+/// only those. An instruction some needed stage has (a `FOR` body) stays.
+fn only_dispatched(lowered: &instructions::Lowered, plan: &plan::Plan, out: &mut Vec<Finding>) {
+    let mut needed = BTreeSet::new();
+    let mut unneeded = BTreeSet::new();
+    for (i, stage) in lowered.stages.iter().enumerate() {
+        let set = if plan.is_reachable(i) {
+            &mut needed
+        } else {
+            &mut unneeded
+        };
+        set.extend(stage.commands.iter().map(|c| c.source.span.start));
+    }
+    out.retain(|f| {
+        order::upstream_key(f).0 != order::DISPATCH
+            || !unneeded.contains(&f.trigger)
+            || needed.contains(&f.trigger)
+    });
 }
 
 /// Drops duplicates (a `FOR` body is checked once per item) and skipped rules, applies

@@ -14,6 +14,9 @@
 use super::rules::*;
 use super::Finding;
 
+/// The pass of [`upstream_key`] in which upstream dispatches each stage's instructions.
+pub const DISPATCH: u8 = 7;
+
 /// The sort key that puts findings in upstream's order: (pass, instruction, rank within
 /// it, position of the text at fault).
 pub fn upstream_key(f: &Finding) -> (u8, u32, u8, u32) {

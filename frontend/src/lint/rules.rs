@@ -116,7 +116,11 @@ mod tests {
         let upstream = ALL.iter().filter(|r| r.url.is_some()).count();
         // Every upstream rule has a page but InvalidBaseImagePlatform.
         assert_eq!(upstream + 1, 22);
-        let experimental: Vec<&str> = ALL.iter().filter(|r| r.experimental).map(|r| r.name).collect();
+        let experimental: Vec<&str> = ALL
+            .iter()
+            .filter(|r| r.experimental)
+            .map(|r| r.name)
+            .collect();
         assert_eq!(experimental, ["InvalidDefinitionDescription"]);
     }
 }

@@ -117,6 +117,7 @@ pub fn answer(
         loader,
         opts,
         images: &BaseImages::new(),
+        all_stages: opts.target.is_none(),
     });
     reply(&results(&report)).map_err(|e| (e, Some(report.sources.clone())))
 }
