@@ -368,7 +368,14 @@ fn finish(
         if !seen.insert((key, f.message.clone())) {
             continue;
         }
-        let runs = match comments.get(&f.span.start) {
+        // Upstream merges an instruction's `# check=` comment only where it checks that
+        // instruction (parsing it, its `FROM` line, dispatching it: the instruction that
+        // triggers the finding); casing, stage names, default args, base platforms and empty
+        // continuation lines are checked with the file's configuration alone.
+        let own = comments
+            .get(&f.trigger)
+            .filter(|_| order::uses_instruction_comments(&f));
+        let runs = match own {
             Some(c) => directives::for_comments(config, c).runs(f.rule),
             None => config.runs(f.rule),
         };

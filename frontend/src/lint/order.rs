@@ -68,6 +68,14 @@ pub fn upstream_key(f: &Finding) -> (u8, u32, u8, u32) {
     (pass, f.trigger, rank, f.at.start)
 }
 
+/// Whether upstream checks `f` with the configuration of its instruction's `# check=`
+/// comment: the parse-time rules, the `FROM` line rules and the dispatch pass do; the
+/// passes over the whole file (empty continuation lines, stage names, casing, default
+/// args, base image platforms) use the file's. Strata's own rules do (an extension).
+pub fn uses_instruction_comments(f: &Finding) -> bool {
+    matches!(upstream_key(f).0, 1 | 5 | DISPATCH | 8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
