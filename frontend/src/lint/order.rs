@@ -18,8 +18,9 @@ use super::Finding;
 pub const DISPATCH: u8 = 7;
 
 /// The sort key that puts findings in upstream's order: (pass, instruction, rank within
-/// it, position of the text at fault).
-pub fn upstream_key(f: &Finding) -> (u8, u32, u8, u32) {
+/// it, position of the text at fault, rank at one position: an `EXPOSE` port's protocol
+/// casing is checked before its format).
+pub fn upstream_key(f: &Finding) -> (u8, u32, u8, u32, u8) {
     let r = f.rule.name;
     let is = |rule: &Rule| rule.name == r;
     let (pass, rank) = if is(&NO_EMPTY_CONTINUATION) {
@@ -65,7 +66,8 @@ pub fn upstream_key(f: &Finding) -> (u8, u32, u8, u32) {
     } else {
         (8, 0)
     };
-    (pass, f.trigger, rank, f.at.start)
+    let tie = u8::from(is(&EXPOSE_INVALID_FORMAT));
+    (pass, f.trigger, rank, f.at.start, tie)
 }
 
 /// Whether upstream checks `f` with the configuration of its instruction's `# check=`
