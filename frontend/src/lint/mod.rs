@@ -119,6 +119,11 @@ pub struct Report {
     pub error: Option<Error>,
     /// A line index per file of `sources`, built once for locating many findings.
     indexes: Vec<LineIndex>,
+    /// The `# check=` directive (or `BUILDKIT_DOCKERFILE_CHECK`) did not parse: `error`
+    /// is that, and no rule ran.
+    config_failed: bool,
+    /// When `error` is an instruction that does not parse: that instruction.
+    parse_failed: Option<Span>,
 }
 
 /// A finding located in its file, as `strata lint --format json` prints it.
@@ -225,6 +230,18 @@ impl Report {
         }
     }
 
+    /// Whether [`Report::error`] is that of a `# check=` configuration that does not parse,
+    /// which upstream reports before anything else (a build, `--call=outline`).
+    pub fn config_failed(&self) -> bool {
+        self.config_failed
+    }
+
+    /// When [`Report::error`] is an instruction that does not parse: the whole instruction
+    /// (upstream reports such an error there, as "dockerfile parse error on line N: …").
+    pub fn parse_failed(&self) -> Option<Span> {
+        self.parse_failed
+    }
+
     /// Whether the build must fail because of lint (`error=true` and a finding).
     pub fn fails(&self) -> bool {
         self.config.error && !self.findings.is_empty()
@@ -245,6 +262,8 @@ pub fn lint(input: &Input<'_>) -> Report {
         findings: Vec::new(),
         error: None,
         indexes,
+        config_failed: false,
+        parse_failed: None,
     };
     let file = match file {
         Ok(f) => f,
@@ -257,11 +276,19 @@ pub fn lint(input: &Input<'_>) -> Report {
         Ok(c) => report.config = c,
         Err(e) => {
             report.error = Some(e);
+            report.config_failed = true;
             return report;
         }
     }
     let mut raw = Vec::new();
-    let error = run_rules(input, &report.sources, &file, &mut raw).err();
+    let error = run_rules(
+        input,
+        &report.sources,
+        &file,
+        &mut raw,
+        &mut report.parse_failed,
+    )
+    .err();
     report.error = error;
     report.findings = finish(&report.config, &report.sources, &file, raw);
     report
@@ -273,6 +300,7 @@ fn run_rules(
     sources: &Sources,
     file: &syntax::Dockerfile,
     out: &mut Vec<Finding>,
+    parse_failed: &mut Option<Span>,
 ) -> Result<(), Error> {
     ast::check(file, out);
     if let Some(d) = file
@@ -298,7 +326,9 @@ fn run_rules(
     };
     blocks::check(&facts, &written, out);
     let instance = instance?;
-    let lowered = instructions::lower(&expanded)?;
+    let lowered = instructions::lower(&expanded).inspect_err(|e| {
+        *parse_failed = failing_instruction(&expanded, e);
+    })?;
     stages::check_names(&lowered, out);
     stages::check_from(&lowered, input.opts, file.escape, out);
     let mut opts = input.opts.clone();
@@ -323,6 +353,19 @@ fn run_rules(
     include::check(sources, &lowered, &plan, out);
     starttool::check(&ctx, out);
     Ok(())
+}
+
+/// The instruction whose parsing failed with `e` (upstream's `instructions.Parse` wraps
+/// such an error as a `parseError`; its "no build stage in current context" it does not).
+fn failing_instruction(file: &syntax::Dockerfile, e: &Error) -> Option<Span> {
+    let span = e.span()?;
+    if e.to_string().contains("no build stage in current context") {
+        return None;
+    }
+    file.instructions
+        .iter()
+        .find(|i| i.span.start <= span.start && span.start < i.span.end.max(i.span.start + 1))
+        .map(|i| i.span)
 }
 
 /// Drops the findings of upstream's dispatch pass (and `ast`'s as-written findings of the

@@ -37,13 +37,26 @@ pub const VERSION: &str = "1.0.0";
 /// `lint.LintResults`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LintResults {
-    /// The findings.
+    /// The findings (`null` when none: Go's nil slice).
+    #[serde(serialize_with = "nil_when_empty")]
     pub warnings: Vec<Warning>,
     /// The files the findings' locations index.
     pub sources: Vec<SourceInfo>,
     /// The error a build of the file fails with, if any.
     #[serde(rename = "buildError", skip_serializing_if = "Option::is_none")]
     pub error: Option<BuildError>,
+}
+
+/// Go's `encoding/json` form of a nil slice: upstream's `Warnings` stays nil without findings.
+fn nil_when_empty<S: serde::Serializer>(
+    w: &[Warning],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    if w.is_empty() {
+        s.serialize_none()
+    } else {
+        s.collect_seq(w)
+    }
 }
 
 /// `lint.Warning`: one finding.
@@ -147,8 +160,14 @@ pub fn results(report: &Report) -> LintResults {
             .collect(),
         sources: source_infos(&report.sources),
         error: report.error.as_ref().map(|e| BuildError {
-            message: e.to_string(),
-            location: match e.span() {
+            message: match report.parse_failed() {
+                Some(ins) => format!(
+                    "dockerfile parse error on line {}: {e}",
+                    report.lines(ins).1
+                ),
+                None => e.to_string(),
+            },
+            location: match report.parse_failed().or(e.span()) {
                 Some(span) => at(span),
                 None => Location {
                     source_index: 0,

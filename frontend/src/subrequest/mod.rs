@@ -114,7 +114,25 @@ pub fn answer(
     match request {
         Request::Describe => Ok(describe::reply(DESCRIBED)),
         Request::Outline => {
+            // Upstream's outline runs the build's checks too: a `# check=` that does not
+            // parse fails it first, and under `error=true` a finding fails it last.
+            let mut report = crate::lint::lint(&crate::lint::Input {
+                text,
+                filename,
+                loader,
+                opts,
+                images: &crate::convert::BaseImages::new(),
+                all_stages: false,
+            });
+            if report.config_failed() {
+                if let Some(e) = report.error.take() {
+                    return Err((e, Some(report.sources)));
+                }
+            }
             let p = pipeline::prepare_with(text, filename, opts, loader).map_err(located)?;
+            if let Some(e) = report.violation() {
+                return Err((e, Some(report.sources.clone())));
+            }
             outline::outline(&p, opts)
                 .map(|o| outline::reply(&o))
                 .map_err(|e| (e, Some(p.sources.clone())))
