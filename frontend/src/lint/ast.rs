@@ -2,7 +2,7 @@
 //! as written (both arms of an `IF`, a `FOR` body once): casing, `MAINTAINER`, the legacy
 //! `ENV key value` form, secret-looking `ARG`/`ENV` names, empty continuation lines.
 
-use crate::syntax::{Args, Dockerfile, Instruction, Word};
+use crate::syntax::{Args, Dockerfile, Instruction, Span, Word};
 
 use super::rules::{
     CONSISTENT_INSTRUCTION_CASING, FROM_AS_CASING, INVALID_DEFINITION_DESCRIPTION,
@@ -15,10 +15,16 @@ use super::Finding;
 pub fn check(file: &Dockerfile, out: &mut Vec<Finding>) {
     for d in &file.diagnostics {
         if d.rule == Some(NO_EMPTY_CONTINUATION.name) {
+            // Upstream's parser places the warning on the instruction's last line (heredoc
+            // bodies aside): the span ends there, newline excluded.
+            let last = Span {
+                start: d.span.end.saturating_sub(1).max(d.span.start),
+                end: d.span.end,
+            };
             out.push(Finding::new(
                 &NO_EMPTY_CONTINUATION,
                 "Empty continuation line",
-                d.span,
+                last,
                 d.span,
             ));
         }

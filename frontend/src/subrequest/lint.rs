@@ -159,23 +159,46 @@ pub fn results(report: &Report) -> LintResults {
             })
             .collect(),
         sources: source_infos(&report.sources),
-        error: report.error.as_ref().map(|e| BuildError {
-            message: match report.parse_failed() {
-                Some(ins) => format!(
-                    "dockerfile parse error on line {}: {e}",
-                    report.lines(ins).1
-                ),
-                None => e.to_string(),
-            },
-            location: match report.parse_failed().or(e.span()) {
-                Some(span) => at(span),
-                None => Location {
-                    source_index: 0,
-                    ranges: Vec::new(),
-                },
-            },
-        }),
+        error: build_error(report, &at),
     }
+}
+
+/// Upstream's `buildError`: the error the checks stopped at (an instruction that does not
+/// parse as its `parseError`), else the `error=true` violation; a bad `# check=` value and
+/// the violation carry no location (upstream's errors have none).
+fn build_error(
+    report: &Report,
+    at: &dyn Fn(crate::syntax::Span) -> Location,
+) -> Option<BuildError> {
+    let nowhere = || Location {
+        source_index: 0,
+        ranges: Vec::new(),
+    };
+    let Some(e) = &report.error else {
+        return report.violation().map(|v| BuildError {
+            message: v.to_string(),
+            location: nowhere(),
+        });
+    };
+    if report.config_failed() {
+        return Some(BuildError {
+            message: e.to_string(),
+            location: nowhere(),
+        });
+    }
+    Some(BuildError {
+        message: match report.parse_failed() {
+            Some(ins) => format!(
+                "dockerfile parse error on line {}: {e}",
+                report.lines(ins).1
+            ),
+            None => e.to_string(),
+        },
+        location: match report.parse_failed().or(e.span()) {
+            Some(span) => at(span),
+            None => nowhere(),
+        },
+    })
 }
 
 /// The answer for `results`: JSON, status code and text as upstream writes them.
