@@ -40,7 +40,6 @@ const LINT_PLAIN: &[&str] = &[
     "build-error",
     "check-bad",
     "check-error",
-    "clean",
     "cmd-tool-copied",
     "cmd-tool-installed",
     "copy-ignored-negated",
@@ -57,8 +56,10 @@ const LINT_PLAIN: &[&str] = &[
 /// Lint fixtures Strata answers differently from the 1.19 builtin, on purpose: Strata's own
 /// rules and extensions, per-instruction `# check=` comments (1.21), `CopyIgnoredFile`
 /// stable and cleaning paths (1.21–1.26); and two whose base images the test bed does not
-/// have (the builtin resolves them, Strata's `--call=check` does not).
+/// have (the builtin resolves them, Strata's `--call=check` does not), and one whose
+/// `# syntax=strata:dev` would send the builtin's request to Strata.
 const LINT_OWN: &[&str] = &[
+    "clean",
     "cmd-tool-unknown-image",
     "from-args",
     "blocks",
