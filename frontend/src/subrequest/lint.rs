@@ -14,6 +14,13 @@
 //!   "end": {"line"}}]}}` and a `SourceInfo` is `{"filename", "data" (base64),
 //!   "language"}`. `description` is the rule's description, `detail` the finding's
 //!   message; `buildError` is the error a build of the file would fail with.
+//!   `warnings` is `null` when there are none (Go's nil slice) and in the order upstream's
+//!   checks run (`lint::order`), not by line. `buildError` is also the `error=true`
+//!   violation (`lint violation found for rules: …`) and a bad `# check=` value, both with
+//!   an empty `location`, as upstream; an instruction that does not parse is upstream's
+//!   `dockerfile parse error on line N: …` at the whole instruction. Upstream also puts in
+//!   each source the LLB `definition` that loaded the Dockerfile (with the build's session
+//!   id); Strata sends none.
 //! - `result.statuscode`: `1` when there is any warning or a build error, else `0`.
 //! - `result.txt`: each warning as upstream's `PrintLintViolations` prints it (ordered by
 //!   file name then line): `\nWARNING: <rule> - <url>\n<detail>\n` and the source snippet.
