@@ -110,9 +110,11 @@ fn invalid_base_image_platform_needs_the_resolved_image() {
     let text = "FROM busybox:local AS a\nRUN true\nFROM arm:only AS b\nCOPY --from=a / /\nFROM empty:arm\nCOPY --from=b / /\n";
     let opts = BuildOptions::new(Platform::linux_amd64());
     let image = |arch: &str, layers: usize| {
-        let mut config = Image::default();
-        config.os = "linux".into();
-        config.architecture = arch.into();
+        let mut config = Image {
+            os: "linux".into(),
+            architecture: arch.into(),
+            ..Default::default()
+        };
         config.rootfs.diff_ids = vec!["sha256:0".into(); layers];
         BaseImage {
             digest: None,
