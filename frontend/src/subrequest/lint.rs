@@ -340,11 +340,25 @@ mod tests {
             v["warnings"][0]["detail"],
             "Stage name 'Build' should be lowercase"
         );
+        // Upstream's parseError wording (verified against Docker 28.5's builtin).
         assert_eq!(
             v["buildError"]["message"],
-            "unknown instruction: RUNN (did you mean RUN?)"
+            "dockerfile parse error on line 3: unknown instruction: RUNN (did you mean RUN?)"
         );
         assert_eq!(v["buildError"]["location"]["ranges"][0]["start"]["line"], 3);
+        // Under error=true the violation is the build error, with no location.
+        let strict = answer(
+            "# check=error=true\nFROM busybox:local\nCMD x\n",
+            "Dockerfile",
+            &opts,
+            &crate::includes::NoFiles,
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&strict.json).unwrap();
+        assert_eq!(
+            v["buildError"],
+            serde_json::json!({"message": "lint violation found for rules: JSONArgsRecommended", "location": {}})
+        );
         let clean = answer(
             "FROM busybox:local\nCMD [\"sh\"]\n",
             "Dockerfile",
@@ -353,6 +367,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(clean.extra["result.statuscode"], b"0");
+        assert!(String::from_utf8(clean.json)
+            .unwrap()
+            .contains("\"warnings\": null"));
     }
 
     #[test]
