@@ -111,6 +111,7 @@ pub async fn build(
     let (text, ignore, loaded) =
         read_dockerfile(bridge, &opts, inputs.remove("dockerfile")).await?;
     let mut opts = opts;
+    opts.dockerignore = ignore.clone();
     opts.named_inputs = inputs
         .iter()
         .map(|(k, v)| (k.clone(), v.encode_to_vec()))
@@ -185,9 +186,18 @@ async fn answer_subrequest(
         } else {
             None
         };
-        let (text, _, _) = read_dockerfile_only(bridge, opts, input).await?;
-        with_includes(bridge, opts, library, |loader| {
-            subrequest::answer(request, &text, &opts.filename, opts, loader)
+        // Lint's `CopyIgnoredFile` needs the context's `.dockerignore`, as upstream's
+        // `--call=check` reads it; the other answers do not.
+        let mut opts = opts.clone();
+        let text = if request == subrequest::Request::Lint {
+            let (text, ignore, _) = read_dockerfile(bridge, &opts, input).await?;
+            opts.dockerignore = ignore;
+            text
+        } else {
+            read_dockerfile_only(bridge, &opts, input).await?.0
+        };
+        with_includes(bridge, &opts, library, |loader| {
+            subrequest::answer(request, &text, &opts.filename, &opts, loader)
         })
         .await?
     };
@@ -602,6 +612,7 @@ async fn lint(
         loader: sources,
         opts,
         images,
+        all_stages: false,
     });
     for (f, req) in report.findings.iter().zip(report.warn_requests(digest)) {
         send_warning(bridge, &report.short(f), req).await;

@@ -47,6 +47,10 @@ pub struct BuildOptions {
     /// `.dockerignore` patterns of each `local:<name>` named context, by local name. Not a
     /// frontend opt: the gateway edge reads them from the client before converting.
     pub named_context_excludes: BTreeMap<String, Vec<String>>,
+    /// The build context's `.dockerignore` patterns, for lint's `CopyIgnoredFile`. Not a
+    /// frontend opt: the gateway edge reads them before linting (a build, `--call=check`);
+    /// `strata lint` reads the file beside the Dockerfile.
+    pub dockerignore: Vec<String>,
     /// The daemon's LLB supports merge ops (cap `mergeop`): `COPY --link` then copies onto
     /// an empty layer and merges it. Not a frontend opt: the gateway edge sets it from the
     /// caps BuildKit reports.
@@ -92,6 +96,7 @@ impl BuildOptions {
             hostname: None,
             named_contexts: BTreeMap::new(),
             named_context_excludes: BTreeMap::new(),
+            dockerignore: Vec::new(),
             merge_op: false,
             llb_caps: None,
             context_input: None,

@@ -106,6 +106,7 @@ fn check(text: &str, opts: &BuildOptions) {
         loader: &NoFiles,
         opts,
         images: &Default::default(),
+        all_stages: true,
     });
     let prepared = pipeline::prepare(text, "Dockerfile", opts);
     assert_eq!(

@@ -50,6 +50,21 @@ fn golden_subrequests() {
     });
 }
 
+/// `frontend.lint` (`--call=check`) for every lint fixture: the warnings in upstream's
+/// order (the order its checks run, not by line), and the text upstream's printer makes.
+#[test]
+fn golden_lint_answers() {
+    insta::glob!("../../testdata/lint", "*.Dockerfile", |path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut opts = options_for(path);
+        if let Ok(ignore) = std::fs::read_to_string(format!("{}.dockerignore", path.display())) {
+            opts.dockerignore = strata::pipeline::dockerignore_patterns(&ignore);
+        }
+        let dir = DirLoader(path.parent().unwrap().to_path_buf());
+        insta::assert_snapshot!(shown(Request::Lint, &text, &opts, &dir));
+    });
+}
+
 /// The JSON is Go's `MarshalIndent` form byte for byte, which buildx and editors parse.
 #[test]
 fn outline_json_is_go_formatted() {

@@ -10,7 +10,7 @@ mod config;
 mod copy;
 mod names;
 pub mod paths;
-mod remote;
+pub(crate) mod remote;
 mod run;
 mod sources;
 

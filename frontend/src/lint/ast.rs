@@ -2,11 +2,12 @@
 //! as written (both arms of an `IF`, a `FOR` body once): casing, `MAINTAINER`, the legacy
 //! `ENV key value` form, secret-looking `ARG`/`ENV` names, empty continuation lines.
 
-use crate::syntax::{Args, Dockerfile, Instruction, Word};
+use crate::syntax::{Args, Dockerfile, Instruction, Span, Word};
 
 use super::rules::{
-    CONSISTENT_INSTRUCTION_CASING, FROM_AS_CASING, LEGACY_KEY_VALUE_FORMAT, MAINTAINER_DEPRECATED,
-    NO_EMPTY_CONTINUATION, SECRETS_USED_IN_ARG_OR_ENV, STAGE_NAME_CASING,
+    CONSISTENT_INSTRUCTION_CASING, FROM_AS_CASING, INVALID_DEFINITION_DESCRIPTION,
+    LEGACY_KEY_VALUE_FORMAT, MAINTAINER_DEPRECATED, NO_EMPTY_CONTINUATION,
+    SECRETS_USED_IN_ARG_OR_ENV, STAGE_NAME_CASING,
 };
 use super::Finding;
 
@@ -14,13 +15,23 @@ use super::Finding;
 pub fn check(file: &Dockerfile, out: &mut Vec<Finding>) {
     for d in &file.diagnostics {
         if d.rule == Some(NO_EMPTY_CONTINUATION.name) {
+            // Upstream's parser places the warning on the instruction's last line (heredoc
+            // bodies aside): the span ends there, newline excluded.
+            let last = Span {
+                start: d.span.end.saturating_sub(1).max(d.span.start),
+                end: d.span.end,
+            };
             out.push(Finding::new(
                 &NO_EMPTY_CONTINUATION,
                 "Empty continuation line",
-                d.span,
+                last,
                 d.span,
             ));
         }
+    }
+    // Upstream checks descriptions while parsing every instruction, global ARGs included.
+    for ins in &file.instructions {
+        definition_description(ins, out);
     }
     // Upstream counts and checks the instructions of stages (global ARGs are not in one).
     let first_from = file.instructions.iter().position(|i| i.keyword == "from");
@@ -132,6 +143,43 @@ fn from(ins: &Instruction, out: &mut Vec<Finding>) {
             as_kw.span,
         ));
     }
+}
+
+/// `InvalidDefinitionDescription` (experimental upstream): the last comment right above a
+/// named `FROM` or an `ARG` reads as its description, so it should start with the stage's
+/// name (lowercased, as upstream names stages) or one of the `ARG`'s keys.
+fn definition_description(ins: &Instruction, out: &mut Vec<Finding>) {
+    let Some(last) = ins.comments.last() else {
+        return;
+    };
+    let (what, keys): (&str, Vec<String>) = match (ins.keyword.as_str(), &ins.args) {
+        ("from", Args::Words(words)) => match words.as_slice() {
+            [_, as_kw, name] if as_kw.text.eq_ignore_ascii_case("as") => {
+                // A parameterised stage is named before its `(`.
+                let stage = name.text.split('(').next().unwrap_or_default();
+                ("FROM", vec![stage.to_lowercase()])
+            }
+            _ => return,
+        },
+        ("arg", Args::KeyValues(kvs)) => {
+            ("ARG", kvs.iter().map(|kv| kv.key.text.clone()).collect())
+        }
+        _ => return,
+    };
+    let Some(first) = keys.first() else {
+        return;
+    };
+    let described = last.split(' ').next().unwrap_or_default();
+    if keys.iter().any(|k| k == described) {
+        return;
+    }
+    let example = if keys.len() > 1 { "<arg_key>" } else { first };
+    out.push(Finding::new(
+        &INVALID_DEFINITION_DESCRIPTION,
+        format!("Comment for {what} should follow the format: `# {example} <description>`"),
+        ins.span,
+        ins.keyword_span,
+    ));
 }
 
 /// `text` without its `$NAME` and `${…}` references.

@@ -76,7 +76,7 @@ pub fn run(args: &LintArgs) -> Output {
         let (k, v) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
         raw.insert(format!("build-arg:{k}"), v.to_owned());
     }
-    let opts = match BuildOptions::from_opts(&raw, Platform::linux_amd64(), "") {
+    let mut opts = match BuildOptions::from_opts(&raw, Platform::linux_amd64(), "") {
         Ok(o) => o,
         Err(e) => return failure(e.to_string()),
     };
@@ -85,6 +85,7 @@ pub fn run(args: &LintArgs) -> Output {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    opts.dockerignore = dockerignore_beside(path, &dir);
     let files = DirLoader(dir.clone());
     let loader = WithLibrary {
         dir: &args.lib,
@@ -96,6 +97,7 @@ pub fn run(args: &LintArgs) -> Output {
         loader: &loader,
         opts: &opts,
         images: &BaseImages::new(),
+        all_stages: opts.target.is_none(),
     });
     let located = shown_paths(report.located(), path, &dir);
     let stdout = match args.format {
@@ -107,6 +109,19 @@ pub fn run(args: &LintArgs) -> Output {
         stderr: String::new(),
         code: exit_code(&report, args.strict),
     }
+}
+
+/// The `.dockerignore` a build with the Dockerfile's directory as context would use, as
+/// BuildKit picks it: `<Dockerfile>.dockerignore` beside the Dockerfile, else the
+/// directory's `.dockerignore`; none when neither can be read.
+fn dockerignore_beside(path: &Path, dir: &Path) -> Vec<String> {
+    let mut own = path.as_os_str().to_owned();
+    own.push(".dockerignore");
+    [std::path::PathBuf::from(own), dir.join(".dockerignore")]
+        .iter()
+        .find_map(|p| std::fs::read(p).ok())
+        .map(|b| crate::pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)))
+        .unwrap_or_default()
 }
 
 /// 1 when the build would fail (lint errors, or not building at all) or, with `strict`,

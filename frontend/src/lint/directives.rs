@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::rules::Rule;
 use crate::error::{Error, Result};
 use crate::syntax::Directive;
 
@@ -19,9 +20,9 @@ pub struct CheckConfig {
     pub skip: Vec<String>,
     /// `error=true`: any finding fails the build.
     pub error: bool,
-    /// `experimental=all` (accepted; Strata has no experimental rules).
+    /// `experimental=all`: every experimental rule runs.
     pub experimental_all: bool,
-    /// `experimental=A,B` (accepted; Strata has no experimental rules).
+    /// `experimental=A,B`: these experimental rules run.
     pub experimental: Vec<String>,
 }
 
@@ -60,17 +61,31 @@ impl CheckConfig {
         Ok(out)
     }
 
-    /// Whether `rule` does not run under this configuration.
+    /// Whether the stable rule `rule` does not run under this configuration.
     pub fn skips(&self, rule: &str) -> bool {
         self.skip_all || self.skip.iter().any(|s| s == rule)
     }
 
-    /// This configuration with `other`'s skips added (a `# check=` comment above one
-    /// instruction narrows what runs for it, never widens).
+    /// Whether `rule` runs under this configuration, as upstream's `Linter.Run` decides: an
+    /// experimental rule only when `experimental=` names it (or is `all`), whatever `skip=`
+    /// says; any other rule unless `skip=` names it (or is `all`).
+    pub fn runs(&self, rule: &Rule) -> bool {
+        if rule.experimental {
+            self.experimental_all || self.experimental.iter().any(|s| s == rule.name)
+        } else {
+            !self.skips(rule.name)
+        }
+    }
+
+    /// This configuration with `other`'s skips and experimental rules added, as upstream's
+    /// `WithMergedConfig` (a `# check=` comment above one instruction); its `error` is
+    /// ignored.
     fn merged(&self, other: &CheckConfig) -> CheckConfig {
         let mut out = self.clone();
         out.skip_all |= other.skip_all;
         out.skip.extend(other.skip.iter().cloned());
+        out.experimental_all |= other.experimental_all;
+        out.experimental.extend(other.experimental.iter().cloned());
         out
     }
 }
@@ -96,17 +111,23 @@ pub fn config(
 }
 
 /// The configuration for one instruction: `base` plus the first `# check=` comment among
-/// the comments right above it (one that does not parse is ignored, as upstream).
+/// the comments right above it (one that does not parse is ignored, as upstream's
+/// `WithMergedConfigFromComments`, docker/dockerfile ≥ 1.21).
 pub fn for_comments(base: &CheckConfig, comments: &[String]) -> CheckConfig {
     for c in comments {
         let Some((key, value)) = c.split_once('=') else {
             continue;
         };
-        if !key.trim().eq_ignore_ascii_case("check") {
+        // Upstream matches the comment as a directive line: `name\s*=\s*value`, a name of
+        // ASCII letters and digits starting with a letter, any case, a non-empty value.
+        let key = key.trim_end();
+        let is_name = key.starts_with(|c: char| c.is_ascii_alphabetic())
+            && key.chars().all(|c| c.is_ascii_alphanumeric());
+        let value = value.trim();
+        if !is_name || !key.eq_ignore_ascii_case("check") || value.is_empty() {
             continue;
         }
         // Upstream keeps the value up to the first space.
-        let value = value.trim();
         let value = value.split(' ').next().unwrap_or_default();
         return match CheckConfig::parse(value) {
             Ok(extra) => base.merged(&extra),
@@ -187,5 +208,24 @@ mod tests {
         let c = for_comments(&base, &["check=skip=all trailing words".into()]);
         assert!(c.skip_all);
         assert_eq!(for_comments(&base, &["check=bad".into()]), base);
+        // An empty value is no directive: the next comment is looked at.
+        let c = for_comments(&base, &["check=".into(), "check=skip=C".into()]);
+        assert!(c.skips("C"));
+        let c = for_comments(&base, &["check=experimental=all".into()]);
+        assert!(c.experimental_all && !c.skips("B"));
+    }
+
+    #[test]
+    fn experimental_rules_run_only_when_asked() {
+        use super::super::rules::{INVALID_DEFINITION_DESCRIPTION as IDD, STAGE_NAME_CASING};
+        let none = CheckConfig::default();
+        assert!(!none.runs(&IDD) && none.runs(&STAGE_NAME_CASING));
+        // skip= does not reach experimental rules (upstream's `Linter.Run`).
+        let c = CheckConfig::parse("skip=all;experimental=InvalidDefinitionDescription").unwrap();
+        assert!(c.runs(&IDD) && !c.runs(&STAGE_NAME_CASING));
+        let c = CheckConfig::parse("experimental=all").unwrap();
+        assert!(c.runs(&IDD));
+        let c = CheckConfig::parse("experimental=Other").unwrap();
+        assert!(!c.runs(&IDD));
     }
 }

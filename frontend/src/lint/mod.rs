@@ -13,11 +13,14 @@
 //! Strata's template rules at the facts `template` recorded while resolving blocks.
 
 mod ast;
+mod baseplatform;
 mod blocks;
 pub mod buildkit;
 pub mod cli;
 mod directives;
+mod ignored;
 mod include;
+pub mod order;
 pub mod rules;
 mod stages;
 mod starttool;
@@ -63,6 +66,10 @@ pub struct Finding {
     pub at: Span,
     /// Warning, or error under `error=true`.
     pub severity: Severity,
+    /// Where the instruction whose processing reports it upstream starts: `span`'s start,
+    /// but the later instruction for `MultipleInstructionsDisallowed` (see
+    /// [`order::upstream_key`]).
+    pub trigger: u32,
 }
 
 impl Finding {
@@ -73,6 +80,7 @@ impl Finding {
             span,
             at,
             severity: Severity::Warning,
+            trigger: span.start,
         }
     }
 }
@@ -90,6 +98,11 @@ pub struct Input<'a> {
     /// Base image configs already resolved (their `ENV` and `SHELL` matter to some rules);
     /// any image not in here is assumed to set only `PATH`, like `strata llb`'s stand-ins.
     pub images: &'a BaseImages,
+    /// Check the instructions of every stage, as upstream's `--call=check` does without a
+    /// target; `false`: only the stages the target needs, as a build (or `--call=check
+    /// --target`) dispatches them. Rules about how instructions are written, stage names
+    /// and `FROM` lines look at every stage either way, as upstream's.
+    pub all_stages: bool,
 }
 
 /// The outcome of [`lint`].
@@ -106,6 +119,11 @@ pub struct Report {
     pub error: Option<Error>,
     /// A line index per file of `sources`, built once for locating many findings.
     indexes: Vec<LineIndex>,
+    /// The `# check=` directive (or `BUILDKIT_DOCKERFILE_CHECK`) did not parse: `error`
+    /// is that, and no rule ran.
+    config_failed: bool,
+    /// When `error` is an instruction that does not parse: that instruction.
+    parse_failed: Option<Span>,
 }
 
 /// A finding located in its file, as `strata lint --format json` prints it.
@@ -212,6 +230,18 @@ impl Report {
         }
     }
 
+    /// Whether [`Report::error`] is that of a `# check=` configuration that does not parse,
+    /// which upstream reports before anything else (a build, `--call=outline`).
+    pub fn config_failed(&self) -> bool {
+        self.config_failed
+    }
+
+    /// When [`Report::error`] is an instruction that does not parse: the whole instruction
+    /// (upstream reports such an error there, as "dockerfile parse error on line N: …").
+    pub fn parse_failed(&self) -> Option<Span> {
+        self.parse_failed
+    }
+
     /// Whether the build must fail because of lint (`error=true` and a finding).
     pub fn fails(&self) -> bool {
         self.config.error && !self.findings.is_empty()
@@ -232,6 +262,8 @@ pub fn lint(input: &Input<'_>) -> Report {
         findings: Vec::new(),
         error: None,
         indexes,
+        config_failed: false,
+        parse_failed: None,
     };
     let file = match file {
         Ok(f) => f,
@@ -244,11 +276,19 @@ pub fn lint(input: &Input<'_>) -> Report {
         Ok(c) => report.config = c,
         Err(e) => {
             report.error = Some(e);
+            report.config_failed = true;
             return report;
         }
     }
     let mut raw = Vec::new();
-    let error = run_rules(input, &report.sources, &file, &mut raw).err();
+    let error = run_rules(
+        input,
+        &report.sources,
+        &file,
+        &mut raw,
+        &mut report.parse_failed,
+    )
+    .err();
     report.error = error;
     report.findings = finish(&report.config, &report.sources, &file, raw);
     report
@@ -260,6 +300,7 @@ fn run_rules(
     sources: &Sources,
     file: &syntax::Dockerfile,
     out: &mut Vec<Finding>,
+    parse_failed: &mut Option<Span>,
 ) -> Result<(), Error> {
     ast::check(file, out);
     if let Some(d) = file
@@ -285,7 +326,9 @@ fn run_rules(
     };
     blocks::check(&facts, &written, out);
     let instance = instance?;
-    let lowered = instructions::lower(&expanded)?;
+    let lowered = instructions::lower(&expanded).inspect_err(|e| {
+        *parse_failed = failing_instruction(&expanded, e);
+    })?;
     stages::check_names(&lowered, out);
     stages::check_from(&lowered, input.opts, file.escape, out);
     let mut opts = input.opts.clone();
@@ -293,17 +336,57 @@ fn run_rules(
         opts.target = Some(target);
     }
     let plan = plan::plan(&lowered, &opts, file.escape)?;
+    let ignore = ignored::Ignore::new(&input.opts.dockerignore);
     let ctx = stages::Context {
         lowered: &lowered,
         plan: &plan,
         opts: &opts,
         images: input.images,
         escape: file.escape,
+        ignore: ignore.as_ref(),
     };
     stages::check(&ctx, out);
+    baseplatform::check(&ctx, out);
+    if !input.all_stages {
+        only_dispatched(&lowered, &plan, out);
+    }
     include::check(sources, &lowered, &plan, out);
     starttool::check(&ctx, out);
     Ok(())
+}
+
+/// The instruction whose parsing failed with `e` (upstream's `instructions.Parse` wraps
+/// such an error as a `parseError`; its "no build stage in current context" it does not).
+fn failing_instruction(file: &syntax::Dockerfile, e: &Error) -> Option<Span> {
+    let span = e.span()?;
+    if e.to_string().contains("no build stage in current context") {
+        return None;
+    }
+    file.instructions
+        .iter()
+        .find(|i| i.span.start <= span.start && span.start < i.span.end.max(i.span.start + 1))
+        .map(|i| i.span)
+}
+
+/// Drops the findings of upstream's dispatch pass (and `ast`'s as-written findings of the
+/// same rules) about instructions of stages the target does not need: upstream dispatches
+/// only those. An instruction some needed stage has (a `FOR` body) stays.
+fn only_dispatched(lowered: &instructions::Lowered, plan: &plan::Plan, out: &mut Vec<Finding>) {
+    let mut needed = BTreeSet::new();
+    let mut unneeded = BTreeSet::new();
+    for (i, stage) in lowered.stages.iter().enumerate() {
+        let set = if plan.is_reachable(i) {
+            &mut needed
+        } else {
+            &mut unneeded
+        };
+        set.extend(stage.commands.iter().map(|c| c.source.span.start));
+    }
+    out.retain(|f| {
+        order::upstream_key(f).0 != order::DISPATCH
+            || !unneeded.contains(&f.trigger)
+            || needed.contains(&f.trigger)
+    });
 }
 
 /// Drops duplicates (a `FOR` body is checked once per item) and skipped rules, applies
@@ -328,11 +411,18 @@ fn finish(
         if !seen.insert((key, f.message.clone())) {
             continue;
         }
-        let skipped = match comments.get(&f.span.start) {
-            Some(c) => directives::for_comments(config, c).skips(f.rule.name),
-            None => config.skips(f.rule.name),
+        // Upstream merges an instruction's `# check=` comment only where it checks that
+        // instruction (parsing it, its `FROM` line, dispatching it: the instruction that
+        // triggers the finding); casing, stage names, default args, base platforms and empty
+        // continuation lines are checked with the file's configuration alone.
+        let own = comments
+            .get(&f.trigger)
+            .filter(|_| order::uses_instruction_comments(&f));
+        let runs = match own {
+            Some(c) => directives::for_comments(config, c).runs(f.rule),
+            None => config.runs(f.rule),
         };
-        if skipped {
+        if !runs {
             continue;
         }
         if config.error {

@@ -1,6 +1,8 @@
 //! The rule catalogue. Upstream BuildKit's rules keep upstream's names, descriptions, URLs
 //! and message texts (`frontend/dockerfile/linter/ruleset.go`), so findings read the same
 //! as `docker build --check`; Strata's own rules have no upstream page (`url: None`).
+//! Upstream's rules are those of docker/dockerfile 1.26 (`linter/ruleset.go` at
+//! `dockerfile/1.26.0`): 22, in upstream's order, one of them experimental.
 
 /// One lint rule: what `# check=skip=` names and what a finding says it broke.
 #[derive(Debug, PartialEq, Eq)]
@@ -9,19 +11,31 @@ pub struct Rule {
     pub name: &'static str,
     /// What the rule asks for in one sentence (BuildKit sends it as the warning's detail).
     pub description: &'static str,
-    /// The rule's documentation page, for upstream rules.
+    /// The rule's documentation page, for upstream rules (upstream gives
+    /// `InvalidBaseImagePlatform` none).
     pub url: Option<&'static str>,
+    /// Upstream marks it experimental: it runs only when `# check=experimental=<name>` or
+    /// `experimental=all` asks for it, and `skip=` does not apply to it (as upstream's
+    /// `Linter.Run`).
+    pub experimental: bool,
 }
 
 macro_rules! rules {
-    ($($id:ident = $name:literal, $desc:literal, $url:expr;)*) => {
+    ($($id:ident = $name:literal, $desc:literal, $url:expr $(, $exp:ident)?;)*) => {
         $(
             #[doc = $desc]
-            pub static $id: Rule = Rule { name: $name, description: $desc, url: $url };
+            pub static $id: Rule = Rule {
+                name: $name,
+                description: $desc,
+                url: $url,
+                experimental: rules!(@exp $($exp)?),
+            };
         )*
         /// Every rule, upstream's first, in a stable order.
         pub static ALL: &[&Rule] = &[$(&$id),*];
     };
+    (@exp experimental) => { true };
+    (@exp) => { false };
 }
 
 const fn doc(page: &'static str) -> Option<&'static str> {
@@ -55,6 +69,8 @@ rules! {
         doc("https://docs.docker.com/go/dockerfile/rule/multiple-instructions-disallowed/");
     LEGACY_KEY_VALUE_FORMAT = "LegacyKeyValueFormat", "Legacy key/value format with whitespace separator should not be used",
         doc("https://docs.docker.com/go/dockerfile/rule/legacy-key-value-format/");
+    INVALID_BASE_IMAGE_PLATFORM = "InvalidBaseImagePlatform", "Base image platform does not match expected target platform",
+        None;
     REDUNDANT_TARGET_PLATFORM = "RedundantTargetPlatform", "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior",
         doc("https://docs.docker.com/go/dockerfile/rule/redundant-target-platform/");
     SECRETS_USED_IN_ARG_OR_ENV = "SecretsUsedInArgOrEnv", "Sensitive data should not be used in the ARG or ENV commands",
@@ -63,6 +79,10 @@ rules! {
         doc("https://docs.docker.com/go/dockerfile/rule/invalid-default-arg-in-from/");
     FROM_PLATFORM_FLAG_CONST_DISALLOWED = "FromPlatformFlagConstDisallowed", "FROM --platform flag should not use a constant value",
         doc("https://docs.docker.com/go/dockerfile/rule/from-platform-flag-const-disallowed/");
+    COPY_IGNORED_FILE = "CopyIgnoredFile", "Attempting to Copy file that is excluded by .dockerignore",
+        doc("https://docs.docker.com/go/dockerfile/rule/copy-ignored-file/");
+    INVALID_DEFINITION_DESCRIPTION = "InvalidDefinitionDescription", "Comment for build stage or argument should follow the format: `# <arg/stage name> <description>`. If this is not intended to be a description comment, add an empty line or comment between the instruction and the comment.",
+        doc("https://docs.docker.com/go/dockerfile/rule/invalid-definition-description/"), experimental;
     EXPOSE_PROTO_CASING = "ExposeProtoCasing", "Protocol in EXPOSE instruction should be lowercase",
         doc("https://docs.docker.com/go/dockerfile/rule/expose-proto-casing/");
     EXPOSE_INVALID_FORMAT = "ExposeInvalidFormat", "IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error in a future release",
@@ -93,5 +113,14 @@ mod tests {
             assert_eq!(ALL.iter().filter(|o| o.name == r.name).count(), 1);
         }
         assert_eq!(by_name("jsonargsrecommended"), None);
+        let upstream = ALL.iter().filter(|r| r.url.is_some()).count();
+        // Every upstream rule has a page but InvalidBaseImagePlatform.
+        assert_eq!(upstream + 1, 22);
+        let experimental: Vec<&str> = ALL
+            .iter()
+            .filter(|r| r.experimental)
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(experimental, ["InvalidDefinitionDescription"]);
     }
 }

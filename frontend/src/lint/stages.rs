@@ -18,7 +18,7 @@ use crate::resolve;
 use crate::syntax::{go_quote, Span};
 
 use super::rules::{
-    DUPLICATE_STAGE_NAME, EXPOSE_INVALID_FORMAT, EXPOSE_PROTO_CASING,
+    COPY_IGNORED_FILE, DUPLICATE_STAGE_NAME, EXPOSE_INVALID_FORMAT, EXPOSE_PROTO_CASING,
     FROM_PLATFORM_FLAG_CONST_DISALLOWED, INVALID_DEFAULT_ARG_IN_FROM, JSON_ARGS_RECOMMENDED,
     MULTIPLE_INSTRUCTIONS_DISALLOWED, REDUNDANT_TARGET_PLATFORM, RESERVED_STAGE_NAME,
     UNDEFINED_ARG_IN_FROM, UNDEFINED_VAR, WORKDIR_RELATIVE_PATH,
@@ -37,6 +37,8 @@ pub struct Context<'a> {
     pub images: &'a BaseImages,
     /// The escape character.
     pub escape: char,
+    /// The context's `.dockerignore`, when `CopyIgnoredFile` can judge it.
+    pub ignore: Option<&'a super::ignored::Ignore>,
 }
 
 impl Context<'_> {
@@ -375,7 +377,10 @@ impl Walk {
                 for f in [&c.chown, &c.chmod, &c.checksum].into_iter().flatten() {
                     words.push((&f.text, f.span));
                 }
-                self.expand(lexer, cmd, &words, out);
+                let values = self.expand(lexer, cmd, &words, out);
+                if let Some(ignore) = ctx.ignore.filter(|_| c.from.is_none()) {
+                    copy_ignored(ignore, c, &values[..c.sources.len()], span, out);
+                }
                 // Heredoc sources whose delimiter is unquoted expand, with `\` escapes.
                 let mut raw = Lexer::new('\\');
                 raw.skip_process_quotes = true;
@@ -452,10 +457,43 @@ impl Walk {
     }
 }
 
+/// `CopyIgnoredFile` for the expanded sources of a `COPY`/`ADD` from the build context
+/// (not git or URL sources, not heredocs).
+fn copy_ignored(
+    ignore: &super::ignored::Ignore,
+    c: &crate::instructions::Copy,
+    values: &[Option<String>],
+    span: Span,
+    out: &mut Vec<Finding>,
+) {
+    let what = if c.is_add { "Add" } else { "Copy" };
+    for (word, value) in c.sources.iter().zip(values) {
+        let Some(src) = value else { continue };
+        let heredoc = !c.heredocs.is_empty() && word.text.starts_with("<<");
+        if heredoc
+            || crate::convert::remote::parse_git_ref(src).is_some()
+            || crate::convert::remote::is_http(src)
+        {
+            continue;
+        }
+        if let Some(cleaned) = ignore.excludes(src) {
+            out.push(Finding::new(
+                &COPY_IGNORED_FILE,
+                format!(
+                    "Attempting to {what} file {} that is excluded by .dockerignore",
+                    go_quote(&cleaned)
+                ),
+                span,
+                word.span,
+            ));
+        }
+    }
+}
+
 /// `MultipleInstructionsDisallowed`, reported at the earlier instruction (the ignored one).
 fn used_once(slot: &mut Option<Span>, cmd: &Command, out: &mut Vec<Finding>) {
     if let Some(prev) = slot.replace(cmd.source.span) {
-        out.push(Finding::new(
+        let mut f = Finding::new(
             &MULTIPLE_INSTRUCTIONS_DISALLOWED,
             format!(
                 "Multiple {} instructions should not be used in the same stage because only the last one will be used",
@@ -463,7 +501,10 @@ fn used_once(slot: &mut Option<Span>, cmd: &Command, out: &mut Vec<Finding>) {
             ),
             prev,
             prev,
-        ));
+        );
+        // Upstream reports it while dispatching the later instruction.
+        f.trigger = cmd.source.span.start;
+        out.push(f);
     }
 }
 

@@ -14,6 +14,13 @@
 //!   "end": {"line"}}]}}` and a `SourceInfo` is `{"filename", "data" (base64),
 //!   "language"}`. `description` is the rule's description, `detail` the finding's
 //!   message; `buildError` is the error a build of the file would fail with.
+//!   `warnings` is `null` when there are none (Go's nil slice) and in the order upstream's
+//!   checks run (`lint::order`), not by line. `buildError` is also the `error=true`
+//!   violation (`lint violation found for rules: …`) and a bad `# check=` value, both with
+//!   an empty `location`, as upstream; an instruction that does not parse is upstream's
+//!   `dockerfile parse error on line N: …` at the whole instruction. Upstream also puts in
+//!   each source the LLB `definition` that loaded the Dockerfile (with the build's session
+//!   id); Strata sends none.
 //! - `result.statuscode`: `1` when there is any warning or a build error, else `0`.
 //! - `result.txt`: each warning as upstream's `PrintLintViolations` prints it (ordered by
 //!   file name then line): `\nWARNING: <rule> - <url>\n<detail>\n` and the source snippet.
@@ -37,13 +44,26 @@ pub const VERSION: &str = "1.0.0";
 /// `lint.LintResults`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LintResults {
-    /// The findings.
+    /// The findings (`null` when none: Go's nil slice).
+    #[serde(serialize_with = "nil_when_empty")]
     pub warnings: Vec<Warning>,
     /// The files the findings' locations index.
     pub sources: Vec<SourceInfo>,
     /// The error a build of the file fails with, if any.
     #[serde(rename = "buildError", skip_serializing_if = "Option::is_none")]
     pub error: Option<BuildError>,
+}
+
+/// Go's `encoding/json` form of a nil slice: upstream's `Warnings` stays nil without findings.
+fn nil_when_empty<S: serde::Serializer>(
+    w: &[Warning],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    if w.is_empty() {
+        s.serialize_none()
+    } else {
+        s.collect_seq(w)
+    }
 }
 
 /// `lint.Warning`: one finding.
@@ -117,22 +137,26 @@ pub fn answer(
         loader,
         opts,
         images: &BaseImages::new(),
+        all_stages: opts.target.is_none(),
     });
     reply(&results(&report)).map_err(|e| (e, Some(report.sources.clone())))
 }
 
 /// A lint report as upstream's `LintResults`: each finding located at its instruction's
 /// lines (`sourceIndex` = its file among [`Sources::files`]), the rule's description and
-/// URL, the finding's message as `detail`; the stopping error as `buildError`.
+/// URL, the finding's message as `detail`; the stopping error as `buildError`. Warnings
+/// are in upstream's order ([`crate::lint::order`]).
 pub fn results(report: &Report) -> LintResults {
     let at = |span| {
         let (_, start, end) = report.lines(span);
         Location::lines(&report.sources, span, (start, end))
     };
+    // Upstream's `warnings` are in the order its linter ran the checks.
+    let mut findings: Vec<&crate::lint::Finding> = report.findings.iter().collect();
+    findings.sort_by_key(|f| crate::lint::order::upstream_key(f));
     LintResults {
-        warnings: report
-            .findings
-            .iter()
+        warnings: findings
+            .into_iter()
             .map(|f| Warning {
                 rule_name: f.rule.name.to_owned(),
                 description: f.rule.description.to_owned(),
@@ -142,17 +166,46 @@ pub fn results(report: &Report) -> LintResults {
             })
             .collect(),
         sources: source_infos(&report.sources),
-        error: report.error.as_ref().map(|e| BuildError {
-            message: e.to_string(),
-            location: match e.span() {
-                Some(span) => at(span),
-                None => Location {
-                    source_index: 0,
-                    ranges: Vec::new(),
-                },
-            },
-        }),
+        error: build_error(report, &at),
     }
+}
+
+/// Upstream's `buildError`: the error the checks stopped at (an instruction that does not
+/// parse as its `parseError`), else the `error=true` violation; a bad `# check=` value and
+/// the violation carry no location (upstream's errors have none).
+fn build_error(
+    report: &Report,
+    at: &dyn Fn(crate::syntax::Span) -> Location,
+) -> Option<BuildError> {
+    let nowhere = || Location {
+        source_index: 0,
+        ranges: Vec::new(),
+    };
+    let Some(e) = &report.error else {
+        return report.violation().map(|v| BuildError {
+            message: v.to_string(),
+            location: nowhere(),
+        });
+    };
+    if report.config_failed() {
+        return Some(BuildError {
+            message: e.to_string(),
+            location: nowhere(),
+        });
+    }
+    Some(BuildError {
+        message: match report.parse_failed() {
+            Some(ins) => format!(
+                "dockerfile parse error on line {}: {e}",
+                report.lines(ins).1
+            ),
+            None => e.to_string(),
+        },
+        location: match report.parse_failed().or(e.span()) {
+            Some(span) => at(span),
+            None => nowhere(),
+        },
+    })
 }
 
 /// The answer for `results`: JSON, status code and text as upstream writes them.
@@ -287,11 +340,25 @@ mod tests {
             v["warnings"][0]["detail"],
             "Stage name 'Build' should be lowercase"
         );
+        // Upstream's parseError wording (verified against Docker 28.5's builtin).
         assert_eq!(
             v["buildError"]["message"],
-            "unknown instruction: RUNN (did you mean RUN?)"
+            "dockerfile parse error on line 3: unknown instruction: RUNN (did you mean RUN?)"
         );
         assert_eq!(v["buildError"]["location"]["ranges"][0]["start"]["line"], 3);
+        // Under error=true the violation is the build error, with no location.
+        let strict = answer(
+            "# check=error=true\nFROM busybox:local\nCMD x\n",
+            "Dockerfile",
+            &opts,
+            &crate::includes::NoFiles,
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&strict.json).unwrap();
+        assert_eq!(
+            v["buildError"],
+            serde_json::json!({"message": "lint violation found for rules: JSONArgsRecommended", "location": {}})
+        );
         let clean = answer(
             "FROM busybox:local\nCMD [\"sh\"]\n",
             "Dockerfile",
@@ -300,6 +367,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(clean.extra["result.statuscode"], b"0");
+        assert!(String::from_utf8(clean.json)
+            .unwrap()
+            .contains("\"warnings\": null"));
     }
 
     #[test]

@@ -17,6 +17,13 @@
 //!   `result.json` with its own printer when it knows the version, else `result.txt`.
 //! - An unknown `requestid` is answered with BuildKit's typed "unsupported request" error;
 //!   buildx 0.13.1 then tries another frontend image for outline/targets only.
+//! - buildx 0.29.1 (`--call=outline|targets|check|subrequests.describe`, `--print` kept as a
+//!   hidden alias; `check` → `frontend.lint`) prints every answer it knows from
+//!   `result.json` with upstream's printers; for lint it unmarshals `LintResults` and prints
+//!   `Check complete, N warnings have been found!` then the warnings sorted by file and line
+//!   (or the JSON verbatim with `format=json`), prints a `buildError` as its error, and exits
+//!   with `result.statuscode`. Docker 28.5's builtin frontend (BuildKit 0.25 ≈
+//!   docker/dockerfile 1.19) lists outline, targets and describe in describe, as Strata.
 //!
 //! Each subrequest is a pure function of the prepared pipeline data to a [`Reply`]; the
 //! gateway edge (`build.rs`) reads the Dockerfile and sends the reply.
@@ -114,7 +121,25 @@ pub fn answer(
     match request {
         Request::Describe => Ok(describe::reply(DESCRIBED)),
         Request::Outline => {
+            // Upstream's outline runs the build's checks too: a `# check=` that does not
+            // parse fails it first, and under `error=true` a finding fails it last.
+            let mut report = crate::lint::lint(&crate::lint::Input {
+                text,
+                filename,
+                loader,
+                opts,
+                images: &crate::convert::BaseImages::new(),
+                all_stages: false,
+            });
+            if report.config_failed() {
+                if let Some(e) = report.error.take() {
+                    return Err((e, Some(report.sources)));
+                }
+            }
             let p = pipeline::prepare_with(text, filename, opts, loader).map_err(located)?;
+            if let Some(e) = report.violation() {
+                return Err((e, Some(report.sources.clone())));
+            }
             outline::outline(&p, opts)
                 .map(|o| outline::reply(&o))
                 .map_err(|e| (e, Some(p.sources.clone())))

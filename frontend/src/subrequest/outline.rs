@@ -289,7 +289,13 @@ fn stage_use(
         Base::Stage(j) => envs.get(j).cloned().unwrap_or_default(),
         _ => Vec::new(),
     };
-    for cmd in &stage.commands {
+    // Built on a stage, the stage runs that stage's ONBUILD triggers first, placed at its
+    // `FROM` line (as upstream's outline shows an `ONBUILD ARG`).
+    let triggers = match planned.base {
+        Base::Stage(j) => parent_triggers(&p.lowered.stages[j], stage)?,
+        _ => Vec::new(),
+    };
+    for cmd in triggers.iter().chain(&stage.commands) {
         match &cmd.kind {
             CommandKind::Arg(decls) => {
                 // Names and defaults expand against the environment before the
@@ -375,6 +381,50 @@ fn stage_use(
         }
     }
     Ok((u, env))
+}
+
+/// The ONBUILD triggers of `parent` as commands of `stage`: at its `FROM` line (words and
+/// all, since a trigger's text is not in the file), without comments.
+fn parent_triggers(
+    parent: &crate::instructions::Stage,
+    stage: &crate::instructions::Stage,
+) -> Result<Vec<crate::instructions::Command>> {
+    let mut out = Vec::new();
+    for c in &parent.commands {
+        let CommandKind::OnBuild(trigger) = &c.kind else {
+            continue;
+        };
+        let mut cmd = crate::instructions::lower_trigger(trigger)
+            .map_err(|e| Error::at(stage.from.span, e.to_string()))?;
+        cmd.source.span = stage.from.span;
+        cmd.source.lines = stage.from.lines;
+        cmd.source.comments = Vec::new();
+        let at = stage.from.span;
+        match &mut cmd.kind {
+            CommandKind::Arg(decls) => {
+                for d in decls {
+                    d.name.span = at;
+                    if let Some(w) = &mut d.default {
+                        w.span = at;
+                    }
+                }
+            }
+            CommandKind::Env(pairs) => {
+                for (k, v) in pairs {
+                    k.span = at;
+                    v.span = at;
+                }
+            }
+            CommandKind::Run(r) | CommandKind::Check(r) => {
+                for m in &mut r.mounts {
+                    m.span = at;
+                }
+            }
+            _ => {}
+        }
+        out.push(cmd);
+    }
+    Ok(out)
 }
 
 /// Combines stages the way upstream does: first report of a name wins.
