@@ -471,7 +471,7 @@ fn copy_ignored(
         let Some(src) = value else { continue };
         let heredoc = !c.heredocs.is_empty() && word.text.starts_with("<<");
         if heredoc
-            || crate::convert::remote::parse_git_ref(src).is_some()
+            || !matches!(crate::convert::remote::parse_git_ref(src), Ok(None))
             || crate::convert::remote::is_http(src)
         {
             continue;
