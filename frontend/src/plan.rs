@@ -433,7 +433,9 @@ fn find_stage(names: &[Option<&str>], name: &str) -> Option<usize> {
         .rposition(|n| n.is_some_and(|n| n.eq_ignore_ascii_case(name)))
 }
 
-/// The predefined platform args, then the global `ARG`s with build-arg overrides.
+/// The predefined platform args, then the global `ARG`s with build-arg overrides. A global
+/// `ARG` with neither a default nor a build arg leaves the scope as it is (dockerfile 1.26
+/// `buildMetaArgs`): `ARG TARGETARCH` keeps the predefined value, an unknown name stays unset.
 fn meta_args(
     lowered: &Lowered,
     opts: &BuildOptions,
@@ -450,7 +452,7 @@ fn meta_args(
                     .map_err(|e| Error::at(d.span, e.to_string()))?
                     .value
             }
-            (None, None) => String::new(),
+            (None, None) => continue,
         };
         env.retain(|(k, _)| *k != name);
         env.push((name, value));

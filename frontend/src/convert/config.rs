@@ -115,31 +115,22 @@ pub(crate) fn dispatch_config(
                 .add_history(format!("ENV {}", shown.join(" ")), true);
         }
         CommandKind::Arg(decls) => {
-            // Like BuildKit, every name and default is expanded against the environment
-            // as it was before this instruction, then the declarations apply in order.
-            let mut expanded = Vec::new();
-            for decl in decls {
-                let name = ctx.expand(d, &decl.name.text, decl.name.span)?;
-                let default = match &decl.default {
-                    Some(w) => Some(ctx.expand(d, &w.text, w.span)?),
-                    None => None,
-                };
-                expanded.push((name, default));
-            }
+            // As dockerfile 1.26 `dispatchArg`: names are taken as written; a build arg wins
+            // (its value is not expanded), else the default is expanded against the
+            // environment including the declarations before it in this instruction (`ARG A=1
+            // B=$A` gives B=1), else the global scope's value.
             let mut shown = Vec::new();
-            for (name, default) in expanded {
-                shown.push(match &default {
+            for decl in decls {
+                let name = decl.name.text.clone();
+                let value = match (ctx.inputs.opts.build_args.get(&name), &decl.default) {
+                    (Some(v), _) => Some(v.clone()),
+                    (None, Some(w)) => Some(ctx.expand(d, &w.text, w.span)?),
+                    (None, None) => ctx.meta_arg(&name),
+                };
+                shown.push(match &value {
                     Some(v) => format!("{name}={v}"),
                     None => name.clone(),
                 });
-                let value = ctx
-                    .inputs
-                    .opts
-                    .build_args
-                    .get(&name)
-                    .cloned()
-                    .or(default)
-                    .or_else(|| ctx.meta_arg(&name));
                 if let Some(v) = &value {
                     if !NON_ENV_ARGS.contains(&name.as_str()) {
                         d.add_env(&name, v);
