@@ -57,11 +57,13 @@ pub(crate) fn dispatch_copy(
         Some(f) => Some(parse_chown(&ctx.expand(d, &f.text, f.span)?)),
         None => None,
     };
-    // BuildKit (v0.13) neither expands `--chmod` nor complains about one it cannot parse.
-    let mode = c
-        .chmod
-        .as_ref()
-        .and_then(|f| u32::from_str_radix(&f.text, 8).ok());
+    // dockerfile 1.26 expands `--chmod` and refuses an octal mode above 07777 (and anything
+    // numeric that is not octal). Symbolic modes (`u+x`, BuildKit's `mode_str`) are not
+    // implemented here yet: they stay ignored as BuildKit 0.13 ignored every unparsable one.
+    let mode = match &c.chmod {
+        Some(f) => chmod_mode(&ctx.expand(d, &f.text, f.span)?, f.span)?,
+        None => None,
+    };
     let excludes = c
         .excludes
         .iter()
@@ -193,7 +195,7 @@ pub(crate) fn dispatch_copy(
         history.push_str(&format!(" --chown={}", f.text));
     }
     if let Some(f) = &c.chmod {
-        history.push_str(&format!(" --chmod={}", f.text));
+        history.push_str(&format!(" --chmod={}", ctx.expand(d, &f.text, f.span)?));
     }
     for (s, _) in &sources {
         history.push(' ');
@@ -315,5 +317,42 @@ pub(crate) fn parse_chown(s: &str) -> Chown {
             user: part(s),
             group: None,
         },
+    }
+}
+
+/// An expanded `--chmod` value as dockerfile 1.26 reads it (`convert_copy.go`): octal up to
+/// 07777; a numeric value that is not (`8`, `10000`) is an error; anything else is a
+/// symbolic mode, not supported yet (`None`).
+fn chmod_mode(value: &str, span: crate::syntax::Span) -> Result<Option<u32>> {
+    let invalid = || {
+        Error::at(
+            span,
+            format!("invalid chmod parameter: '{value}'. it should be octal string and between 0 and 07777"),
+        )
+    };
+    match u32::from_str_radix(value, 8) {
+        Ok(m) if m <= 0o7777 => Ok(Some(m)),
+        Ok(_) => Err(invalid()),
+        Err(_) if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => Err(invalid()),
+        Err(_) => Ok(None),
+    }
+}
+
+
+#[cfg(test)]
+mod chmod_tests {
+    use super::*;
+
+    #[test]
+    fn chmod_reads_octal_up_to_07777_and_refuses_other_numbers() {
+        let span = Span::default();
+        assert_eq!(chmod_mode("614", span).unwrap(), Some(0o614));
+        assert_eq!(chmod_mode("7777", span).unwrap(), Some(0o7777));
+        assert_eq!(chmod_mode("", span).unwrap(), None);
+        assert_eq!(chmod_mode("u+x", span).unwrap(), None);
+        for bad in ["10000", "8", "0789"] {
+            let e = chmod_mode(bad, span).unwrap_err().to_string();
+            assert!(e.contains(&format!("invalid chmod parameter: '{bad}'")), "{e}");
+        }
     }
 }
