@@ -183,7 +183,11 @@ fn lint_is_answered_by_strata() {
     // "unsupported request frontend.lint"); lint's rules are compared elsewhere.
     let printed = print("outline-basic", Frontend::Builtin, "lint");
     let oldest = printed.stderr.contains("unsupported request frontend.lint");
-    assert!(printed.ok || oldest, "builtin --print=lint: {}", printed.stderr);
+    assert!(
+        printed.ok || oldest,
+        "builtin --print=lint: {}",
+        printed.stderr
+    );
     let printed = print("lint-findings", Frontend::Strata, "lint");
     let offline = offline_answer("lint-findings", Request::Lint);
     assert_eq!(offline.extra["result.statuscode"], b"1");
@@ -198,11 +202,18 @@ fn lint_is_answered_by_strata() {
             .map(str::to_owned)
             .collect()
     };
-    assert_eq!(warnings(&printed.stdout), warnings(&text), "{}", printed.stdout);
+    assert_eq!(
+        warnings(&printed.stdout),
+        warnings(&text),
+        "{}",
+        printed.stdout
+    );
     if printed.stdout.starts_with("Check complete") {
         assert!(!printed.ok, "buildx exits 1 for lint findings");
         assert!(
-            printed.stdout.starts_with("Check complete, 3 warnings have been found!"),
+            printed
+                .stdout
+                .starts_with("Check complete, 3 warnings have been found!"),
             "{}",
             printed.stdout
         );

@@ -338,7 +338,6 @@ fn chmod_mode(value: &str, span: crate::syntax::Span) -> Result<Option<u32>> {
     }
 }
 
-
 #[cfg(test)]
 mod chmod_tests {
     use super::*;
@@ -352,7 +351,10 @@ mod chmod_tests {
         assert_eq!(chmod_mode("u+x", span).unwrap(), None);
         for bad in ["10000", "8", "0789"] {
             let e = chmod_mode(bad, span).unwrap_err().to_string();
-            assert!(e.contains(&format!("invalid chmod parameter: '{bad}'")), "{e}");
+            assert!(
+                e.contains(&format!("invalid chmod parameter: '{bad}'")),
+                "{e}"
+            );
         }
     }
 }
