@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
-use crate::expand::Lexer;
+use crate::expand::{Lexer, NoEnv};
 use crate::instructions::{CommandKind, Lowered};
 use crate::mounts;
 use crate::options::BuildOptions;
@@ -225,7 +225,7 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
         let (reads, deferred_error) = if replaced {
             (BTreeMap::new(), None)
         } else {
-            stage_reads(lowered, i, &names, opts, &platform)?
+            stage_reads(lowered, i, &names, opts, &platform, &lexer)?
         };
         stages.push(StagePlan {
             base,
@@ -463,15 +463,16 @@ fn meta_args(
 /// Per command index, the stages and images it reads.
 type Reads = BTreeMap<usize, Vec<FromRef>>;
 
-/// Stage `i`'s `COPY --from` and `RUN --mount from=` references, resolved. BuildKit 0.13
-/// expands neither: `--from=$X` is a (bad) image name, and a mount `from` with a variable is
-/// refused outright.
+/// Stage `i`'s `COPY --from` and `RUN --mount from=` references, resolved. Neither is
+/// expanded: dockerfile 1.26 refuses a `COPY --from` that word processing would change
+/// (`toCommand`), and a mount `from` with a variable.
 fn stage_reads(
     lowered: &Lowered,
     i: usize,
     names: &[Option<&str>],
     opts: &BuildOptions,
     platform: &Platform,
+    lexer: &Lexer,
 ) -> Result<(Reads, Option<(Span, String)>)> {
     let stage = &lowered.stages[i];
     let current = stage.name.clone().unwrap_or_else(|| format!("stage-{i}"));
@@ -509,6 +510,15 @@ fn stage_reads(
             CommandKind::Copy(c) => {
                 // An empty `--from=` means the build context.
                 if let Some(from) = c.from.as_ref().filter(|f| !f.text.is_empty()) {
+                    let processed = lexer.expand_word(&from.text, &NoEnv).map(|e| e.value);
+                    if processed.as_deref() != Ok(from.text.as_str()) {
+                        let message = match processed {
+                            Err(e) => e.to_string(),
+                            Ok(_) => "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround".to_owned(),
+                        };
+                        deferred.get_or_insert((from.span, message));
+                        continue;
+                    }
                     match resolve(&from.text, None) {
                         Ok(r) => found.push(r),
                         Err(m) => {
