@@ -116,23 +116,18 @@ pub(crate) fn dispatch_config(
                 .add_history(format!("ENV {}", shown.join(" ")), true);
         }
         CommandKind::Arg(decls) => {
-            // As docker/dockerfile 1.19+ does, declarations apply one by one: a default
-            // sees the values declared before it in the same instruction (`ARG A=1 B=$A`).
+            // As dockerfile 1.26 `dispatchArg`: names are taken as written; a build arg wins
+            // (its value is not expanded), else the default is expanded against the
+            // environment including the declarations before it in this instruction (`ARG A=1
+            // B=$A` gives B=1), else the global scope's value.
             let mut shown = Vec::new();
             for decl in decls {
-                let name = ctx.expand(d, &decl.name.text, decl.name.span)?;
-                let default = match &decl.default {
-                    Some(w) => Some(ctx.expand(d, &w.text, w.span)?),
-                    None => None,
+                let name = decl.name.text.clone();
+                let value = match (ctx.inputs.opts.build_args.get(&name), &decl.default) {
+                    (Some(v), _) => Some(v.clone()),
+                    (None, Some(w)) => Some(ctx.expand(d, &w.text, w.span)?),
+                    (None, None) => ctx.meta_arg(&name),
                 };
-                let value = ctx
-                    .inputs
-                    .opts
-                    .build_args
-                    .get(&name)
-                    .cloned()
-                    .or(default)
-                    .or_else(|| ctx.meta_arg(&name));
                 // History names the value the step got (build arg, default or global).
                 shown.push(match &value {
                     Some(v) => format!("{name}={v}"),

@@ -32,15 +32,19 @@ pub struct Flags {
 }
 
 impl Flags {
-    /// Checks `flags` against `allowed` for instruction `keyword`.
-    pub fn parse(keyword: &str, flags: &[Flag], allowed: &[(&str, FlagKind)]) -> Result<Flags> {
+    /// Checks `flags` against `allowed`. (The instruction's keyword is no longer part of the
+    /// messages since dockerfile 1.26 words them; the parameter stays for the callers.)
+    pub fn parse(_keyword: &str, flags: &[Flag], allowed: &[(&str, FlagKind)]) -> Result<Flags> {
         let mut out = Flags::default();
         for flag in flags {
             let Some(&(_, kind)) = allowed.iter().find(|(n, _)| *n == flag.name) else {
-                return Err(Error::at(
-                    flag.span,
-                    format!("unknown flag: {} for {}", flag.name, keyword.to_uppercase()),
-                ));
+                // dockerfile 1.26 (`instructions/bflag.go`): the flag as written, and the
+                // closest allowed one (case-sensitive, fewer than 3 edits) as a suggestion.
+                let mut message = format!("unknown flag: --{}", flag.name);
+                if let Some(near) = closest_flag(&flag.name, allowed) {
+                    message.push_str(&format!(" (did you mean {near}?)"));
+                }
+                return Err(Error::at(flag.span, message));
             };
             match kind {
                 FlagKind::Bool => {
@@ -51,14 +55,17 @@ impl Flags {
                         Some(v) => {
                             return Err(Error::at(
                                 flag.span,
-                                format!("expecting boolean value for flag {}, not: {v}", flag.name),
+                                format!(
+                                    "expecting boolean value for flag --{}, not: {v}",
+                                    flag.name
+                                ),
                             ))
                         }
                     };
                     if out.bools.iter().any(|(n, _)| *n == flag.name) {
                         return Err(Error::at(
                             flag.span,
-                            format!("duplicate flag specified: {}", flag.name),
+                            format!("duplicate flag specified: --{}", flag.name),
                         ));
                     }
                     out.bools.push((flag.name.clone(), v));
@@ -67,13 +74,13 @@ impl Flags {
                     let Some(value) = &flag.value else {
                         return Err(Error::at(
                             flag.span,
-                            format!("missing a value on flag: {}", flag.name),
+                            format!("missing a value on flag: --{}", flag.name),
                         ));
                     };
                     if kind == FlagKind::String && out.values.iter().any(|(n, _)| *n == flag.name) {
                         return Err(Error::at(
                             flag.span,
-                            format!("duplicate flag specified: {}", flag.name),
+                            format!("duplicate flag specified: --{}", flag.name),
                         ));
                     }
                     out.values.push((
@@ -118,6 +125,17 @@ impl Flags {
     }
 }
 
+/// The allowed flag closest to an unknown `name` (case-sensitive, fewer than 3 edits), as
+/// upstream's `suggest.Search` picks it.
+fn closest_flag<'a>(name: &str, allowed: &[(&'a str, FlagKind)]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|(n, _)| (super::suggest::distance(name, n), *n))
+        .filter(|(d, _)| *d < 3)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,17 +178,21 @@ mod tests {
     fn rejects_bad_flags() {
         let err = |flags: &[Flag]| Flags::parse("copy", flags, COPY).unwrap_err().to_string();
         assert_eq!(
-            err(&[flag("chwon", Some("a"))]),
-            "unknown flag: chwon for COPY"
+            err(&[flag("lnik", None)]),
+            "unknown flag: --lnik (did you mean link?)"
         );
+        assert_eq!(err(&[flag("bogus", Some("a"))]), "unknown flag: --bogus");
         assert_eq!(
             err(&[flag("from", Some("a")), flag("from", Some("b"))]),
-            "duplicate flag specified: from"
+            "duplicate flag specified: --from"
         );
-        assert_eq!(err(&[flag("from", None)]), "missing a value on flag: from");
+        assert_eq!(
+            err(&[flag("from", None)]),
+            "missing a value on flag: --from"
+        );
         assert_eq!(
             err(&[flag("link", Some("yes"))]),
-            "expecting boolean value for flag link, not: yes"
+            "expecting boolean value for flag --link, not: yes"
         );
     }
 }

@@ -240,13 +240,12 @@ pub fn lower(file: &Dockerfile) -> Result<Lowered> {
                         meta_args.extend(args);
                     }
                     (None, _) => {
+                        // dockerfile 1.26's words (`instructions.CurrentStage`); the
+                        // snippet shows which instruction.
                         return Err(Error::at(
                             ins.keyword_span,
-                            format!(
-                                "{} instruction before the first FROM: no build stage in current context",
-                                ins.keyword.to_uppercase()
-                            ),
-                        ))
+                            "no build stage in current context",
+                        ));
                     }
                 }
             }

@@ -3,6 +3,11 @@
 //! Deterministic by construction: a post-order walk from the target visits inputs in the
 //! order the op lists them, ops are identified by the sha256 of their encoded bytes (so equal
 //! ops collapse into one), every map is a `BTreeMap`, and the terminal op comes last.
+//!
+//! The bytes are the ones Go's protobuf writes ([`encode_op`]): BuildKit ≥ 0.14 re-marshals
+//! every op it loads (`solver/llbsolver/vertex.go` `recomputeDigests`, `pb.Op.Marshal`) and
+//! names the vertex by the digest of *those* bytes, while the definition's source locations
+//! stay keyed by ours; with any other encoding a failed step's Dockerfile lines are not found.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -41,8 +46,33 @@ pub fn marshal(state: &State) -> pb::Definition {
         }],
         ..Default::default()
     };
-    m.def.push(terminal.encode_to_vec());
+    m.def.push(encode_op(&terminal));
     m.finish()
+}
+
+/// `op` as Go's protobuf (`google.golang.org/protobuf`, BuildKit ≥ 0.14) encodes it: `inputs`
+/// (1), `platform` (10), `constraints` (11), then the op itself (the oneof, 2–7). prost
+/// writes fields in field-number order, the oneof between `inputs` and `platform`, which
+/// BuildKit 0.13 (gogo protobuf, the same order) kept, but ≥ 0.14 rewrites: the vertex then
+/// gets another digest than ours. The other LLB messages encode alike in both (their oneofs
+/// have the highest field numbers, their maps are `BTreeMap`s, sorted like Go's
+/// deterministic marshal).
+pub fn encode_op(op: &pb::Op) -> Vec<u8> {
+    use prost::encoding::message;
+    let mut buf = Vec::with_capacity(op.encoded_len());
+    for input in &op.inputs {
+        message::encode(1, input, &mut buf);
+    }
+    if let Some(platform) = &op.platform {
+        message::encode(10, platform, &mut buf);
+    }
+    if let Some(constraints) = &op.constraints {
+        message::encode(11, constraints, &mut buf);
+    }
+    if let Some(kind) = &op.op {
+        kind.encode(&mut buf);
+    }
+    buf
 }
 
 #[derive(Default)]
@@ -69,7 +99,7 @@ impl Marshaller {
             .collect();
         let mut op = node.op.clone();
         op.inputs = inputs;
-        let bytes = op.encode_to_vec();
+        let bytes = encode_op(&op);
         let digest = digest_of(&bytes);
         match self.metadata.get_mut(&digest) {
             Some(existing) => existing.merge(&node.meta),
@@ -149,5 +179,67 @@ impl Marshaller {
             metadata,
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The field numbers of an encoded message's top-level fields, in byte order.
+    fn field_numbers(mut bytes: &[u8]) -> Vec<u32> {
+        use prost::encoding::{decode_key, skip_field, DecodeContext};
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let (tag, wire_type) = decode_key(&mut bytes).expect("key");
+            skip_field(wire_type, tag, &mut bytes, DecodeContext::default()).expect("field");
+            out.push(tag);
+        }
+        out
+    }
+
+    fn linux_amd64() -> Option<pb::Platform> {
+        Some(pb::Platform {
+            architecture: "amd64".to_owned(),
+            os: "linux".to_owned(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn the_oneof_comes_after_platform_and_constraints_as_go_writes_it() {
+        let op = pb::Op {
+            inputs: vec![pb::Input {
+                digest: "sha256:00".to_owned(),
+                index: 0,
+            }],
+            op: Some(pb::op::Op::Exec(pb::ExecOp::default())),
+            platform: linux_amd64(),
+            constraints: Some(pb::WorkerConstraints::default()),
+        };
+        let bytes = encode_op(&op);
+        assert_eq!(field_numbers(&bytes), vec![1, 10, 11, 2]);
+        assert_eq!(pb::Op::decode(bytes.as_slice()).expect("decodes"), op);
+        // prost's own order, which BuildKit >= 0.14 would rewrite.
+        assert_eq!(field_numbers(&op.encode_to_vec()), vec![1, 2, 10, 11]);
+    }
+
+    /// The digest dockerd 28.5.2 (BuildKit 0.25) reported for this op, built by its builtin
+    /// Dockerfile frontend from `FROM busybox:local` (progress vertex of `[1/4] FROM`).
+    #[test]
+    fn an_image_source_gets_the_digest_buildkit_0_25_gives_it() {
+        let op = pb::Op {
+            op: Some(pb::op::Op::Source(pb::SourceOp {
+                identifier: "docker-image://docker.io/library/busybox:local@sha256:b8074072dc30e7b937277293ac9bc14c9dc1db1768a2c607659d867a977ba042".to_owned(),
+                attrs: [("image.resolvemode".to_owned(), "local".to_owned())].into_iter().collect(),
+            })),
+            platform: linux_amd64(),
+            constraints: Some(pb::WorkerConstraints::default()),
+            ..Default::default()
+        };
+        assert_eq!(
+            digest_of(&encode_op(&op)),
+            "sha256:e97bb669b050408866fe7f377818921b8876cea686f0f56ae61ff69928ceb2f4"
+        );
     }
 }
