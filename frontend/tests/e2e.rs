@@ -717,22 +717,10 @@ fn check_files(case: &Case, tar: &Path) {
 
 /// The mtime of every entry of an exported rootfs tar (paths as [`rootfs`] names them).
 fn mtimes(path: &Path) -> BTreeMap<String, u64> {
-    let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut archive = tar::Archive::new(file);
     let mut out = BTreeMap::new();
-    for entry in archive.entries().expect("tar entries") {
-        let entry = entry.expect("tar entry");
-        let name = entry
-            .path()
-            .expect("tar path")
-            .to_string_lossy()
-            .into_owned();
-        let name = name
-            .trim_start_matches("./")
-            .trim_end_matches('/')
-            .to_owned();
+    support::tar_entries(path, |name, entry| {
         out.insert(name, entry.header().mtime().expect("mtime"));
-    }
+    });
     out
 }
 
@@ -850,21 +838,9 @@ fn check_error_case(dir: &Path) {
 
 /// Every entry of an exported rootfs tar, by path: all metadata but the mtime.
 fn rootfs(path: &Path) -> BTreeMap<String, Value> {
-    let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut archive = tar::Archive::new(file);
     let mut out = BTreeMap::new();
-    for entry in archive.entries().expect("tar entries") {
-        let mut entry = entry.expect("tar entry");
+    support::tar_entries(path, |name, entry| {
         let h = entry.header().clone();
-        let name = entry
-            .path()
-            .expect("tar path")
-            .to_string_lossy()
-            .into_owned();
-        let name = name
-            .trim_start_matches("./")
-            .trim_end_matches('/')
-            .to_owned();
         let link = entry
             .link_name()
             .expect("tar link")
@@ -880,15 +856,8 @@ fn rootfs(path: &Path) -> BTreeMap<String, Value> {
             "sha256": hex::encode(Sha256::digest(&content)),
             "link": link,
         });
-        out.insert(
-            if name.is_empty() {
-                "/".to_owned()
-            } else {
-                name
-            },
-            fields,
-        );
-    }
+        out.insert(name, fields);
+    });
     out
 }
 

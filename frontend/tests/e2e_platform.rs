@@ -274,23 +274,11 @@ fn run_logged(cmd: Command, log_path: &Path) -> Built {
     support::run_logged(cmd, log_path, TIMEOUT)
 }
 
-/// The paths in an exported rootfs tar, without `./` and trailing `/`.
+/// The paths in an exported rootfs tar, as [`support::tar_entries`] names them.
 fn tar_paths(path: &Path) -> Vec<String> {
-    let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut archive = tar::Archive::new(file);
     let mut out = BTreeSet::new();
-    for entry in archive.entries().expect("tar entries") {
-        let entry = entry.expect("tar entry");
-        let name = entry
-            .path()
-            .expect("tar path")
-            .to_string_lossy()
-            .into_owned();
-        out.insert(
-            name.trim_start_matches("./")
-                .trim_end_matches('/')
-                .to_owned(),
-        );
-    }
+    support::tar_entries(path, |name, _| {
+        out.insert(name);
+    });
     out.into_iter().collect()
 }

@@ -134,11 +134,8 @@ async fn bad_input_returns_a_source_located_error() {
         status.message,
         "Dockerfile:3: unknown instruction: RUNN (did you mean RUN?)"
     );
-    let sources = errdefs::sources(status);
-    assert_eq!(sources.len(), 1);
-    let range = &sources[0].ranges[0];
-    assert_eq!(range.start.as_ref().unwrap().line, 3);
-    assert_eq!(sources[0].info.as_ref().unwrap().filename, "Dockerfile");
+    assert_eq!(errdefs::sources(status).len(), 1);
+    assert_eq!(located(status), ("Dockerfile".to_owned(), 3));
     // Nothing was built: only the Dockerfile read was solved.
     assert_eq!(
         rec.solves.len(),
@@ -187,9 +184,7 @@ async fn included_files_are_fetched_and_errors_name_them() {
         status.message,
         "inc/more:3: unknown instruction: RUNN (did you mean RUN?)"
     );
-    let sources = errdefs::sources(status);
-    assert_eq!(sources[0].info.as_ref().unwrap().filename, "inc/more");
-    assert_eq!(sources[0].ranges[0].start.as_ref().unwrap().line, 3);
+    assert_eq!(located(status), ("inc/more".to_owned(), 3));
     // One extra transfer per nesting level, of exactly the included paths.
     let follows: Vec<String> = rec
         .solves
@@ -474,14 +469,7 @@ async fn check_error_true_fails_before_anything_runs() {
         status.message,
         "Dockerfile:4: lint violation found for rules: JSONArgsRecommended"
     );
-    assert_eq!(
-        errdefs::sources(status)[0].ranges[0]
-            .start
-            .as_ref()
-            .unwrap()
-            .line,
-        4
-    );
+    assert_eq!(located(status).1, 4);
     assert_eq!(rec.warns.len(), 1, "the finding is shown as well");
     let ran = rec.solves.iter().any(|s| {
         ops(s.definition.as_ref().unwrap())
@@ -647,14 +635,7 @@ async fn a_missing_llb_cap_fails_at_the_line_that_needs_it() {
         status.message,
         "Dockerfile:3: requested experimental feature exec.meta.cdi (RUN --device) is not supported by build server, please update BuildKit"
     );
-    assert_eq!(
-        errdefs::sources(status)[0].ranges[0]
-            .start
-            .as_ref()
-            .unwrap()
-            .line,
-        3
-    );
+    assert_eq!(located(status).1, 3);
 
     let (bridge, handle) = spawn(fake(text).with_llb_cap("exec.meta.cdi"))
         .await
@@ -677,4 +658,15 @@ async fn a_global_arg_epoch_is_returned_for_the_exporter() {
     let config: serde_json::Value =
         serde_json::from_slice(&result.metadata["containerimage.config"]).unwrap();
     assert_eq!(config["created"], "2023-11-14T22:13:20Z");
+}
+
+/// The file and first line of the first source location an error status carries (what
+/// buildx shows as the `Dockerfile:N` snippet).
+fn located(status: &strata_proto::rpc::Status) -> (String, i32) {
+    let sources = errdefs::sources(status);
+    let first = sources.first().expect("a source location");
+    (
+        first.info.as_ref().expect("source info").filename.clone(),
+        first.ranges[0].start.as_ref().expect("a start").line,
+    )
 }

@@ -92,3 +92,26 @@ impl Drop for Scratch {
         let _ = fs::remove_dir_all(&self.0);
     }
 }
+
+/// Calls `f` with every entry of an exported rootfs tar and its path as the e2e tests name
+/// paths: without `./` and trailing `/`, the root as `/`.
+pub fn tar_entries(path: &Path, mut f: impl FnMut(String, &mut tar::Entry<'_, fs::File>)) {
+    let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut archive = tar::Archive::new(file);
+    for entry in archive.entries().expect("tar entries") {
+        let mut entry = entry.expect("tar entry");
+        let name = entry
+            .path()
+            .expect("tar path")
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_owned();
+        let name = if name.is_empty() {
+            "/".to_owned()
+        } else {
+            name
+        };
+        f(name, &mut entry);
+    }
+}
