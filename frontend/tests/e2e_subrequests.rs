@@ -623,7 +623,10 @@ fn compat_cases_match_builtin() {
         std::fs::read_to_string(testdata("compat").join(c).join("expect"))
             .is_ok_and(|t| t.lines().any(|l| l.starts_with("strata-only:")))
     });
-    assert!(!newer.is_empty() && !plain.is_empty(), "{newer:?} {plain:?}");
+    assert!(
+        !newer.is_empty() && !plain.is_empty(),
+        "{newer:?} {plain:?}"
+    );
     let fixtures: Vec<Fixture> = plain.iter().map(|c| compat(c)).collect();
     all_same_as_builtin(&fixtures, comparable());
     if buildx_has_call() {
