@@ -51,6 +51,16 @@ impl Error {
         }
     }
 
+    /// The same message placed at `span` instead: for an error found while reading text that
+    /// has no line of its own (an `ONBUILD` trigger, a named context), shown at the
+    /// instruction that brought it in. Errors that are not about input stay as they are.
+    pub fn relocated(self, span: Span) -> Error {
+        match self {
+            Error::Located { message, .. } | Error::Input(message) => Error::at(span, message),
+            other => other,
+        }
+    }
+
     /// The span of the text that caused this error, if it has one.
     pub fn span(&self) -> Option<Span> {
         match self {

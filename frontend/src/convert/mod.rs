@@ -355,7 +355,7 @@ fn convert_with(
             }
             Base::Context(nc) => {
                 let (fs, config) = named_context_state(nc, &sp.platform, &ctx)
-                    .map_err(|e| relocate(e, stage.from.span))?;
+                    .map_err(|e| e.relocated(stage.from.span))?;
                 let total = if sp.replaced { 0 } else { counted + 1 };
                 let mut d = from_image(
                     config.as_ref(),
@@ -446,7 +446,7 @@ fn convert_with(
         for (k, trigger) in triggers.iter().enumerate() {
             let reads = sp.trigger_reads.get(k).map(Vec::as_slice).unwrap_or(&[]);
             run_trigger(&mut d, trigger, stage, reads, &done, &ctx, used)
-                .map_err(|e| relocate(e, stage.from.span))?;
+                .map_err(|e| e.relocated(stage.from.span))?;
         }
         d.names.set_onbuild(false);
         for (ci, cmd) in stage.commands.iter().enumerate() {
@@ -549,14 +549,6 @@ fn run_trigger(
 }
 
 /// Moves an error to `span` (a trigger's errors are reported at its stage's `FROM` line).
-fn relocate(e: Error, span: crate::syntax::Span) -> Error {
-    match e {
-        Error::Located { message, .. } => Error::at(span, message),
-        Error::Input(message) => Error::at(span, message),
-        other => other,
-    }
-}
-
 fn with_default_span(e: Error, span: crate::syntax::Span) -> Error {
     match e {
         Error::Input(m) => Error::at(span, m),

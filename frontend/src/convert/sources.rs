@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use strata_proto::llb::{self, OpMeta, State};
 
-use super::{relocate, BaseImage, Dispatch, StageCtx};
+use super::{BaseImage, Dispatch, StageCtx};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::instructions::Source;
@@ -43,7 +43,7 @@ pub(super) fn resolve_reads(
                 .ok_or_else(|| Error::at(src.span, "stage was not converted before use")),
             FromRef::Context(nc) => named_context_state(nc, &d.platform, ctx)
                 .map(|(s, _)| s)
-                .map_err(|e| relocate(e, src.span)),
+                .map_err(|e| e.relocated(src.span)),
             FromRef::Image(reference) => {
                 let normalized = llb::normalize_image_reference(reference);
                 let mut meta = ctx.op_meta(format!("FROM {normalized}"), src);

@@ -28,9 +28,9 @@ pub(super) fn stage_reads(
     opts: &BuildOptions,
     platform: &Platform,
     escape: char,
-) -> Result<(Reads, Option<(Span, String)>)> {
+) -> Result<(Reads, Deferred)> {
     let mut reads = BTreeMap::new();
-    let mut deferred: Option<(Span, String)> = None;
+    let mut deferred: Deferred = None;
     for (ci, cmd) in lowered.stages[i].commands.iter().enumerate() {
         let (found, d) = command_reads(cmd, i, names, opts, platform, escape)?;
         if deferred.is_none() {
@@ -148,12 +148,8 @@ pub(super) fn trigger_refs(
     escape: char,
 ) -> Result<(Vec<FromRef>, Deferred)> {
     let at = lowered.stages[i].from.span;
-    let relocate = |e: Error| match e {
-        Error::Located { message, .. } | Error::Input(message) => Error::at(at, message),
-        other => other,
-    };
-    let cmd = crate::instructions::lower_trigger(expr).map_err(relocate)?;
+    let cmd = crate::instructions::lower_trigger(expr).map_err(|e| e.relocated(at))?;
     let (found, deferred) =
-        command_reads(&cmd, i, names, opts, platform, escape).map_err(relocate)?;
+        command_reads(&cmd, i, names, opts, platform, escape).map_err(|e| e.relocated(at))?;
     Ok((found, deferred.map(|(_, m)| (at, m))))
 }
