@@ -464,7 +464,9 @@ uplink_mtu() {
 
 # start_daemon LOG PIDFILE CMD...: run CMD detached from this script: own
 # session, stdin from /dev/null, output to LOG, no inherited fds beyond 0-2
-# (so callers' pipes, e.g. `make | tee`, are not held open).
+# (so callers' pipes, e.g. `make | tee`, are not held open), working directory
+# `/`: the daemons outlive the caller's directory (a CI clone), and dockerd's git
+# fetches fail once their working directory is gone.
 start_daemon() {
 	local logf=$1 pidf=$2
 	shift 2
@@ -473,6 +475,7 @@ start_daemon() {
 			fd=${fd##*/}
 			if ((fd > 2 && fd != 255)); then eval "exec $fd>&-" 2>/dev/null || true; fi
 		done
+		cd /
 		exec setsid "$@" </dev/null >>"$logf" 2>&1
 	) &
 	echo $! >"$pidf"
