@@ -16,7 +16,7 @@ use crate::resolve::{self, OfflineResolver};
 
 /// Strata, a BuildKit frontend. BuildKit runs it as `# syntax=`; people run these commands.
 #[derive(Debug, Parser)]
-#[command(name = "strata", version, about)]
+#[command(name = "strata", version = crate::VERSION, about)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -30,3 +30,13 @@ pub mod startcheck;
 pub mod subrequest;
 pub mod syntax;
 pub mod template;
+
+/// The version line `strata --version` prints and the release image's labels carry: the
+/// crate version and the git revision it was built from (`frontend/build.rs`), so that a
+/// platform team can tell which commit a `# syntax=` image runs.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("STRATA_REVISION"),
+    ")"
+);

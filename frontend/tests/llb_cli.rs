@@ -32,3 +32,29 @@ fn a_reader_that_goes_away_is_not_a_crash() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
 }
+
+/// `strata --version` names the crate version and the commit it was built from, as
+/// `git rev-parse --short=12 HEAD` of this checkout gives it (the test suite runs in one).
+#[test]
+fn version_names_the_git_revision() {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(head.status.success(), "the tests run in a git checkout");
+    let head = String::from_utf8(head.stdout).unwrap();
+    let expected = match std::env::var("STRATA_REVISION") {
+        Ok(given) if !given.is_empty() => given,
+        _ => head.trim().to_owned(),
+    };
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("strata {} ({expected})\n", env!("CARGO_PKG_VERSION"))
+    );
+}
