@@ -9,11 +9,16 @@ CORPUS ?= $(CURDIR)/../shared/corpus/buildkit-parser
 # proc-macros (cargo test/clippy without --target), which cannot be static.
 STATIC_RUSTFLAGS := CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static"
 
-.PHONY: release image image-oldest testbed unit conformance e2e e2e-oldest test lint demo bench fuzz snap
+.PHONY: bench-libc release release-image e2e-release image image-oldest testbed unit conformance e2e e2e-oldest test lint demo bench fuzz snap
 # The test bed's two daemons (scripts/testbed.sh): the primary, Docker 28.5.2 with the
 # containerd image store, and the oldest supported one, dockerd 26.1.5 (BuildKit 0.13).
 PRIMARY_HOST := unix:///var/run/docker.sock
 OLDEST_HOST := unix:///run/strata-d26/docker.sock
+# The release image's platforms (Rust targets in scripts/frontend-image.sh).
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 linux/arm/v7 linux/ppc64le linux/riscv64 linux/s390x
+REGISTRY ?=
+# The test bed's registry, where e2e-release pushes the release image.
+TEST_REGISTRY := 127.0.0.1:5000
 # The e2e cases also run on the oldest daemon: the main paths, not the whole suite.
 #   compat (builtin vs Strata): multi-stage, COPY rules, RUN forms and mounts, heredocs, named contexts
 #   errors: a failing RUN (source snippet), an unknown instruction, a missing COPY source
@@ -26,16 +31,21 @@ OLDEST_E2E := multistage copy_rules run_forms mounts compat_heredoc_run compat_r
 release:
 	$(STATIC_RUSTFLAGS) cargo build --release --target $(TARGET_TRIPLE) -p strata
 
-## strata:dev in the primary dockerd, from the host-built binary (no registry needed).
+## strata:dev in the primary dockerd: this machine's platform only, built by the new binary
+## itself from Dockerfile.frontend (scripts/frontend-image.sh; no registry needed).
 image: release testbed
-	mkdir -p .build && cp $(RELEASE_BIN) .build/strata
-	DOCKER_HOST=$(PRIMARY_HOST) docker buildx build --quiet --load -t $(IMAGE) --target prebuilt -f Dockerfile.frontend . >/dev/null
-	@echo "image: $(IMAGE) ($$(du -h .build/strata | cut -f1) binary)"
+	DOCKER_HOST=$(PRIMARY_HOST) IMAGE=$(IMAGE) scripts/frontend-image.sh dev
 
 ## The same image in the oldest dockerd (each daemon has its own image store).
 image-oldest: image
-	DOCKER_HOST=$(OLDEST_HOST) docker buildx build --quiet --load -t $(IMAGE) --target prebuilt -f Dockerfile.frontend . >/dev/null
+	DOCKER_HOST=$(PRIMARY_HOST) docker save $(IMAGE) | DOCKER_HOST=$(OLDEST_HOST) docker load -q
 	@echo "image: $(IMAGE) in $(OLDEST_HOST)"
+
+## Every platform in one OCI index (RELEASE_PLATFORMS), cross-compiled here: strata:<version>,
+## :<major>.<minor> and :<major> loaded into the primary dockerd, or pushed with REGISTRY=….
+release-image: release testbed
+	DOCKER_HOST=$(PRIMARY_HOST) REGISTRY=$(REGISTRY) PLATFORMS="$(RELEASE_PLATFORMS)" \
+		scripts/frontend-image.sh release
 
 ## Install and start dockerd + buildx, base images and the registry (idempotent).
 testbed:
@@ -69,14 +79,26 @@ e2e-oldest: image-oldest
 	[[ $$listed == $(words $(OLDEST_E2E)) ]] || { echo "e2e-oldest: $$listed of $(words $(OLDEST_E2E)) OLDEST_E2E cases exist"; exit 1; }; \
 	cargo test -p strata --features e2e --test e2e -- --nocapture --test-threads=1 --exact $(OLDEST_E2E)
 
+## The release image, pushed to the test bed's registry, run on every platform under
+## qemu-user: `lint` and `llb` must print what the native binary prints.
+e2e-release: release testbed
+	$(MAKE) --no-print-directory release-image REGISTRY=$(TEST_REGISTRY)
+	export DOCKER_HOST=$(PRIMARY_HOST) STRATA_RELEASE_IMAGE=$(TEST_REGISTRY)/strata:$$($(RELEASE_BIN) --version | cut -d' ' -f2) \
+		STRATA_RELEASE_PLATFORMS="$(RELEASE_PLATFORMS)"; \
+	cargo test -p strata --features e2e --test e2e_release -- --nocapture --test-threads=1
+
 ## Everything CI runs.
-test: lint unit e2e e2e-oldest
+test: lint unit e2e e2e-oldest e2e-release
 
 demo: image
 	scripts/demo.sh
 
 bench: image
 	scripts/bench.sh
+
+## Size and speed of the static glibc build (shipped) against musl, side by side.
+bench-libc:
+	scripts/bench-libc.sh
 
 fuzz:
 	scripts/fuzz.sh

@@ -19,10 +19,16 @@ fn git(args: &[&str]) -> Option<String> {
     (out.status.success() && !text.is_empty()).then_some(text)
 }
 
-/// Asks cargo to run this script again when the file at git path `path` changes.
+/// Asks cargo to run this script again when the file at git path `path` changes. Only a
+/// file that exists: cargo takes a missing one as always changed, and would rebuild the
+/// crate on every run (a branch's loose ref disappears when git packs it, which then
+/// reruns this script once, as it should).
 fn rerun_on_git_path(path: &str) {
     if let Some(file) = git(&["rev-parse", "--git-path", path]) {
-        println!("cargo:rerun-if-changed={file}");
+        let in_package = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(&file);
+        if in_package.exists() {
+            println!("cargo:rerun-if-changed={file}");
+        }
     }
 }
 

@@ -33,6 +33,9 @@
 #      strata-d26 ($STRATA_D26_CIDR, default 172.29.0.1/24); same base images;
 #      the same buildx 0.29.1 client drives it.
 #   8. a short summary on stdout.
+#   9. qemu-user handlers (qemu-user-static) registered with binfmt_misc for
+#      arm64, arm, ppc64le, riscv64 and s390x, so that the release image's
+#      foreign binaries run in CHECK and `docker run --platform`.
 #
 # Every step is idempotent: on a ready machine a rerun only checks and prints
 # the summary (a few seconds) and changes nothing.  From the previous layout
@@ -158,8 +161,15 @@ readonly POLICY_MARKER='# strata testbed: temporary, blocks service starts durin
 
 BOOKWORM_PKGS=(
 	containerd runc iptables debootstrap busybox-static docker-registry
-	ca-certificates curl pigz xz-utils iproute2 procps adduser
+	ca-certificates curl pigz xz-utils iproute2 procps adduser qemu-user-static
 )
+
+# Foreign platforms of the release image (scripts/frontend-image.sh) whose binaries run
+# under qemu-user: registered with binfmt_misc so that BuildKit's CHECK and `docker run
+# --platform` start them (flag F: the kernel opens the interpreter at registration, so it
+# works inside containers too).
+QEMU_BINFMT=(aarch64 arm ppc64le riscv64 s390x)
+BINFMT_DIR=/proc/sys/fs/binfmt_misc
 
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}
@@ -938,6 +948,7 @@ summary() {
 	else
 		echo "registry:  NOT RUNNING"
 	fi
+	echo "qemu-user: $(cd "$BINFMT_DIR" 2>/dev/null && ls -d qemu-* 2>/dev/null | tr '\n' ' ')(binfmt_misc)"
 	if d26_up; then
 		echo "oldest:    unix://$D26_SOCK: dockerd $(on "unix://$D26_SOCK" docker version -f '{{.Server.Version}}' 2>/dev/null), classic store ($(on "unix://$D26_SOCK" docker info -f '{{.Driver}}' 2>/dev/null)), bridge $D26_BRIDGE $(bridge_network "$D26_BRIDGE")"
 		echo "oldest images:"
@@ -945,6 +956,30 @@ summary() {
 	else
 		echo "oldest:    NOT RUNNING (unix://$D26_SOCK)"
 	fi
+}
+
+# ----------------------------------------------- step 9: qemu-user via binfmt_misc
+
+register_binfmt() {
+	local a conf
+	if [[ ! -e $BINFMT_DIR/register ]]; then
+		mount -t binfmt_misc binfmt_misc "$BINFMT_DIR" ||
+			die "binfmt_misc cannot be mounted at $BINFMT_DIR: foreign platforms cannot run"
+	fi
+	for a in "${QEMU_BINFMT[@]}"; do
+		[[ -e $BINFMT_DIR/qemu-$a ]] && continue
+		# Debian's qemu-user-static ships each handler in systemd-binfmt's format, which is
+		# what the register file takes.
+		conf=/usr/lib/binfmt.d/qemu-$a.conf
+		[[ -f $conf ]] || die "binfmt: $conf is missing (qemu-user-static)"
+		log "binfmt: registering qemu-$a"
+		cat "$conf" >"$BINFMT_DIR/register"
+		changed=1
+	done
+	for a in "${QEMU_BINFMT[@]}"; do
+		grep -qx 'flags: .*F.*' "$BINFMT_DIR/qemu-$a" ||
+			die "binfmt: qemu-$a is registered without flag F (containers cannot use it)"
+	done
 }
 
 # ------------------------------------------------------------- subcommands
@@ -1011,6 +1046,7 @@ up() {
 	local t0=$SECONDS
 	mkdir -p "$STATE_DIR"
 	install_bookworm_packages
+	register_binfmt
 	stop_old_layout
 	install_sid_docker
 	unpack_docker26
