@@ -340,8 +340,13 @@ fn run_rules(
     stages::check_names(&lowered, out);
     stages::check_from(&lowered, input.opts, file.escape, out);
     let mut opts = input.opts.clone();
-    if let Some(target) = instance {
-        opts.target = Some(target);
+    match instance {
+        Some(target) => opts.target = Some(target),
+        None => crate::pipeline::template_target(
+            input.opts,
+            &crate::pipeline::templates(file),
+            &lowered,
+        )?,
     }
     let plan = plan::plan(&lowered, &opts, file.escape)?;
     let ignore = ignored::Ignore::new(&input.opts.dockerignore);
