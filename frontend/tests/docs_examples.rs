@@ -452,6 +452,14 @@ fn blocks_and_commands_are_read_as_written() {
         )]
     );
     assert_eq!(
+        anchor(" Differences from docker/dockerfile 1.19 (the Docker 28.5 builtin)"),
+        "differences-from-dockerdockerfile-119-the-docker-285-builtin"
+    );
+    assert_eq!(
+        links("see [a](docs/x.md#y) and [b](../c)."),
+        ["docs/x.md#y", "../c"]
+    );
+    assert_eq!(
         shell_words("strata llb   --target 'build(GOOS=linux)' Dockerfile  # x"),
         [
             "strata",
@@ -461,4 +469,83 @@ fn blocks_and_commands_are_read_as_written() {
             "Dockerfile"
         ]
     );
+}
+
+/// GitHub's anchor for a heading: lowercased, punctuation other than `-` and `_` dropped,
+/// spaces as `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The text of `md` outside fenced blocks.
+fn prose(md: &str) -> String {
+    let mut out = String::new();
+    let mut fenced = false;
+    for line in md.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Every relative link of README.md and docs/ names a file that exists, and a `#part` a
+/// heading of that file: moving a section must not leave links to where it was.
+#[test]
+fn links_in_the_docs_resolve() {
+    let mut broken = Vec::new();
+    for path in markdown_files() {
+        let text = prose(&std::fs::read_to_string(&path).unwrap());
+        let dir = path.parent().unwrap();
+        for link in links(&text) {
+            if link.contains("://") || link.starts_with("mailto:") {
+                continue;
+            }
+            let (file, part) = link.split_once('#').unwrap_or((link.as_str(), ""));
+            let target = if file.is_empty() {
+                path.clone()
+            } else {
+                dir.join(file)
+            };
+            if !target.exists() {
+                broken.push(format!("{}: {link}: no such file", path.display()));
+                continue;
+            }
+            if part.is_empty() || target.extension().is_none_or(|e| e != "md") {
+                continue;
+            }
+            let headings: BTreeSet<String> = prose(&std::fs::read_to_string(&target).unwrap())
+                .lines()
+                .filter_map(|l| l.strip_prefix('#'))
+                .map(|l| anchor(l.trim_start_matches('#')))
+                .collect();
+            if !headings.contains(part) {
+                broken.push(format!("{}: {link}: no such heading", path.display()));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
+/// The targets of `[text](target)` links.
+fn links(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("](") {
+        rest = &rest[at + 2..];
+        if let Some(end) = rest.find(')') {
+            out.push(rest[..end].to_owned());
+            rest = &rest[end..];
+        }
+    }
+    out
 }
