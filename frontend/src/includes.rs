@@ -293,11 +293,18 @@ fn include_path(ins: &Instruction, current: &str) -> Result<String> {
     }
     let word = match &ins.args {
         Args::Words(w) if w.len() == 1 => &w[0],
-        _ => {
+        args => {
+            let words = match args {
+                Args::Words(w) => w.as_slice(),
+                _ => &[],
+            };
             return Err(Error::at(
                 ins.span,
-                "INCLUDE requires exactly one argument: the path of the file to include",
-            ))
+                format!(
+                    "INCLUDE requires exactly one argument: the path of the file to include{}",
+                    syntax::trailing_comment_hint(words)
+                ),
+            ));
         }
     };
     let text = word.text.trim_matches(|c| c == '"' || c == '\'');

@@ -42,8 +42,12 @@ pub fn prepare_with(
     let (sources, file) = includes::expand(text, filename, loader);
     let planned = file.and_then(|mut file| {
         first_error(&file)?;
+        let templates = templates(&file);
         let instance = template::expand(&mut file, opts)?;
         let lowered = instructions::lower(&file)?;
+        if instance.is_none() {
+            template_target(opts, &templates, &lowered)?;
+        }
         let plan = match instance {
             // `--target 'build(GOOS=linux)'` builds that instance of the stage.
             Some(target) => {
@@ -70,6 +74,52 @@ pub fn prepare_with(
         }),
         Err(e) => Err((e, sources)),
     }
+}
+
+/// The parameterised stages of `file` (before templates are expanded): each one's name and
+/// signature, for [`template_target`].
+pub(crate) fn templates(file: &Dockerfile) -> Vec<(String, String)> {
+    file.instructions
+        .iter()
+        .filter(|i| i.keyword == "from")
+        .filter_map(template::signature)
+        .collect()
+}
+
+/// `--target build` where `build` is a parameterised stage: no stage has that name, only
+/// its instances, so the plan would say no more than "could not be found". Say how to name
+/// an instance instead (`templates`: from [`templates`]). The build and lint both ask.
+pub(crate) fn template_target(
+    opts: &BuildOptions,
+    templates: &[(String, String)],
+    lowered: &Lowered,
+) -> Result<()> {
+    let Some(t) = opts.target.as_deref() else {
+        return Ok(());
+    };
+    let Some((name, shown)) = templates.iter().find(|(n, _)| n.eq_ignore_ascii_case(t)) else {
+        return Ok(());
+    };
+    let named =
+        |s: &instructions::Stage| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(t));
+    if lowered.stages.iter().any(named) {
+        return Ok(());
+    }
+    let params = shown
+        .strip_prefix(name.as_str())
+        .and_then(|p| p.strip_prefix('('))
+        .and_then(|p| p.strip_suffix(')'))
+        .unwrap_or_default();
+    let required: Vec<String> = params
+        .split(", ")
+        .filter(|p| !p.is_empty() && !p.contains('='))
+        .map(|p| format!("{p}=…"))
+        .collect();
+    Err(Error::Input(format!(
+        "target stage {t:?} could not be found: {shown} is a parameterised stage, build one of \
+         its instances by naming its parameters, e.g. --target '{name}({})'",
+        required.join(", ")
+    )))
 }
 
 /// A Dockerfile read for `frontend.targets`: its stages, parameterised ones as defined.
@@ -261,6 +311,25 @@ mod target_stage_tests {
             .find(|(k, _)| k == "TARGETSTAGE")
             .unwrap();
         v.clone()
+    }
+
+    /// `--target build` on a parameterised stage names the way to build an instance.
+    #[test]
+    fn a_template_as_target_hints_at_its_instances() {
+        let mut opts = BuildOptions::new(Platform::linux_amd64());
+        opts.target = Some("build".to_owned());
+        let text = "FROM scratch AS build(GOOS, GOARCH=amd64)\nFROM scratch\nCOPY --from=build(GOOS=linux) / /\n";
+        let e = prepare(text, "Dockerfile", &opts).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "target stage \"build\" could not be found: build(GOOS, GOARCH=amd64) is a \
+             parameterised stage, build one of its instances by naming its parameters, e.g. \
+             --target 'build(GOOS=…)'"
+        );
+        // Any other unknown target keeps the plain message.
+        opts.target = Some("nosuch".to_owned());
+        let e = prepare(text, "Dockerfile", &opts).unwrap_err();
+        assert_eq!(e.to_string(), "target stage \"nosuch\" could not be found");
     }
 
     #[test]

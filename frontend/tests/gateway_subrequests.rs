@@ -169,6 +169,7 @@ async fn describe_needs_no_dockerfile() {
         [
             "frontend.outline",
             "frontend.targets",
+            "frontend.lint",
             "frontend.subrequests.describe"
         ]
     );

@@ -143,6 +143,38 @@ fn json_has_one_object_per_finding() {
     assert_eq!(v.as_array().unwrap().len(), 3);
 }
 
+/// An error with no place in the file (an unknown `--target`) has no position in the JSON,
+/// rather than a `line: 0` that an editor would show at a line that does not exist.
+#[test]
+fn an_unlocated_error_has_no_position() {
+    let d = Dir::new(
+        "unlocated",
+        &[("Dockerfile", "FROM busybox:local AS app\nCMD [\"sh\"]\n")],
+    );
+    let r = strata(
+        &d.0,
+        &["--format", "json", "--target", "nosuch", "Dockerfile"],
+    );
+    assert_eq!(r.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([{
+            "file": "Dockerfile",
+            "rule": null,
+            "message": "target stage \"nosuch\" could not be found",
+            "severity": "error",
+            "url": null,
+            "description": null,
+        }])
+    );
+    let r = strata(&d.0, &["--target", "nosuch", "Dockerfile"]);
+    assert_eq!(
+        r.stdout,
+        "Dockerfile: error: target stage \"nosuch\" could not be found\n"
+    );
+}
+
 #[test]
 fn error_true_makes_findings_errors_and_fails() {
     let text = format!("# check=error=true\n{WARNS}");

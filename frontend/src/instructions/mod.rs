@@ -290,7 +290,10 @@ fn lower_from(ins: &Instruction, index: usize) -> Result<Stage> {
         _ => {
             return Err(Error::at(
                 ins.span,
-                "FROM requires either one or three arguments",
+                format!(
+                    "FROM requires either one or three arguments{}",
+                    syntax::trailing_comment_hint(&args)
+                ),
             ));
         }
     };
@@ -456,7 +459,11 @@ fn lower_command(ins: &Instruction) -> Result<CommandKind> {
                 _ => {
                     return Err(Error::at(
                         ins.span,
-                        format!("{} requires exactly one argument", kw.to_uppercase()),
+                        format!(
+                            "{} requires exactly one argument{}",
+                            kw.to_uppercase(),
+                            syntax::trailing_comment_hint(&w)
+                        ),
                     ))
                 }
             };

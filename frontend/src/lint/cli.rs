@@ -29,7 +29,8 @@ pub enum Format {
     #[default]
     Text,
     /// A JSON array of `{file, line, column, end_line, end_column, rule, message,
-    /// severity, url, description}`.
+    /// severity, url, description}` (no `line`…`end_column` for an error with no place
+    /// in the file).
     Json,
 }
 
@@ -161,11 +162,11 @@ fn text_lines(located: &[Located]) -> String {
         .iter()
         .map(|l| {
             let rule = l.rule.unwrap_or("error");
-            match l.line {
-                0 => format!("{}: {rule}: {}\n", l.file, l.message),
-                _ => format!(
+            match l.at {
+                None => format!("{}: {rule}: {}\n", l.file, l.message),
+                Some(at) => format!(
                     "{}:{}:{}: {rule}: {}\n",
-                    l.file, l.line, l.column, l.message
+                    l.file, at.line, at.column, l.message
                 ),
             }
         })

@@ -131,14 +131,10 @@ pub struct Report {
 pub struct Located {
     /// The file, as the build names it (`Dockerfile`, `stages/base.inc`).
     pub file: String,
-    /// 1-based line of the text at fault.
-    pub line: u32,
-    /// 1-based column (in characters).
-    pub column: u32,
-    /// Last line of the text at fault.
-    pub end_line: u32,
-    /// Column just past it.
-    pub end_column: u32,
+    /// Where in the file; `None` (no fields in the JSON, as upstream omits a warning's
+    /// `location`) for an error that has no place in it, such as an unknown `--target`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Position>,
     /// The rule's name; `None` for the error that stops the build.
     pub rule: Option<&'static str>,
     /// What is wrong.
@@ -149,6 +145,19 @@ pub struct Located {
     pub url: Option<&'static str>,
     /// The rule's one-sentence description.
     pub description: Option<&'static str>,
+}
+
+/// The text at fault: 1-based lines, 1-based columns in characters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Position {
+    /// Line of the text at fault.
+    pub line: u32,
+    /// Column of its first character.
+    pub column: u32,
+    /// Last line of the text at fault.
+    pub end_line: u32,
+    /// Column just past it.
+    pub end_column: u32,
 }
 
 impl Report {
@@ -194,10 +203,7 @@ impl Report {
                 Some(span) => self.locate(span, e.to_string(), Severity::Error),
                 None => Located {
                     file: self.sources.root().filename.clone(),
-                    line: 0,
-                    column: 0,
-                    end_line: 0,
-                    end_column: 0,
+                    at: None,
                     rule: None,
                     message: e.to_string(),
                     severity: Severity::Error,
@@ -218,10 +224,12 @@ impl Report {
         let (end_line, end_column) = index.line_col(local.end.max(local.start));
         Located {
             file: file.filename.clone(),
-            line,
-            column,
-            end_line,
-            end_column,
+            at: Some(Position {
+                line,
+                column,
+                end_line,
+                end_column,
+            }),
             rule: None,
             message,
             severity,
@@ -332,8 +340,13 @@ fn run_rules(
     stages::check_names(&lowered, out);
     stages::check_from(&lowered, input.opts, file.escape, out);
     let mut opts = input.opts.clone();
-    if let Some(target) = instance {
-        opts.target = Some(target);
+    match instance {
+        Some(target) => opts.target = Some(target),
+        None => crate::pipeline::template_target(
+            input.opts,
+            &crate::pipeline::templates(file),
+            &lowered,
+        )?,
     }
     let plan = plan::plan(&lowered, &opts, file.escape)?;
     let ignore = ignored::Ignore::new(&input.opts.dockerignore);

@@ -116,20 +116,23 @@ mod tests {
 
     #[test]
     fn describes_like_the_dockerfile_frontend() {
-        let r = reply(&[Request::Outline, Request::Targets, Request::Describe]);
+        let r = reply(crate::subrequest::DESCRIBED);
         let v: serde_json::Value = serde_json::from_slice(&r.json).unwrap();
         assert_eq!(v[0]["name"], "frontend.outline");
         assert_eq!(v[0]["opts"][0]["name"], "target");
         assert_eq!(v[0]["inputs"], serde_json::Value::Null);
         assert_eq!(v[1]["opts"], serde_json::json!([]));
-        assert_eq!(v[2]["name"], "frontend.subrequests.describe");
-        assert_eq!(v[2]["opts"], serde_json::Value::Null);
-        assert_eq!(v[2]["metadata"][1]["name"], "result.txt");
+        assert_eq!(v[2]["name"], "frontend.lint");
+        assert_eq!(v[2]["opts"], serde_json::json!([]));
+        assert_eq!(v[3]["name"], "frontend.subrequests.describe");
+        assert_eq!(v[3]["opts"], serde_json::Value::Null);
+        assert_eq!(v[3]["metadata"][1]["name"], "result.txt");
         assert_eq!(
             String::from_utf8(r.text).unwrap(),
             "NAME                 VERSION DESCRIPTION\n\
              outline              1.0.0   List all parameters current build target supports\n\
              targets              1.0.0   List all targets current build supports\n\
+             lint                 1.0.0   Lint a Dockerfile\n\
              subrequests.describe 1.0.0   List available subrequest types\n"
         );
         assert_eq!(r.version, "1.0.0");

@@ -102,9 +102,16 @@ pub fn check_caps(requested: &[String]) -> Result<(), Unsupported> {
     Ok(())
 }
 
-/// The subrequests `frontend.subrequests.describe` lists, in upstream's order (lint is
-/// answered but not listed, as upstream).
-pub const DESCRIBED: &[Request] = &[Request::Outline, Request::Targets, Request::Describe];
+/// The subrequests `frontend.subrequests.describe` lists: every one Strata answers, in the
+/// order of upstream's handlers. Upstream's dockerui answers lint but leaves it out of the
+/// list (`describe` in `frontend/dockerui/requests.go` at 1.26); Strata lists it, so a
+/// client asking what it may call learns about `--call=check` too.
+pub const DESCRIBED: &[Request] = &[
+    Request::Outline,
+    Request::Targets,
+    Request::Lint,
+    Request::Describe,
+];
 
 /// Answers `request` for the Dockerfile `text` (its includes read through `loader`).
 ///

@@ -70,3 +70,15 @@ pub fn parse_bytes(bytes: &[u8]) -> Dockerfile {
 pub fn is_heredoc_word(text: &str) -> bool {
     heredoc::parse_heredoc_word(text).ok().flatten().is_some()
 }
+
+/// A hint for an instruction with too many arguments when one after the first starts with
+/// `#`: the writer meant a trailing comment, which Dockerfiles do not have (a `#` starts a
+/// comment only at the start of a line). Empty otherwise, so callers append it as is.
+pub fn trailing_comment_hint(words: &[Word]) -> &'static str {
+    if words.iter().skip(1).any(|w| w.text.starts_with('#')) {
+        " (Dockerfiles have no trailing comments: a `#` after an instruction is one of its \
+         arguments; put the comment on a line of its own above it)"
+    } else {
+        ""
+    }
+}

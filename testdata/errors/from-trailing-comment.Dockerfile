@@ -1,0 +1,2 @@
+FROM busybox:local AS base   # the base stage
+RUN true

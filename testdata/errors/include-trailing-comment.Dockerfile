@@ -1,0 +1,2 @@
+FROM busybox:local
+INCLUDE include/a.inc   # shared steps
