@@ -73,6 +73,24 @@ pub struct BuildOptions {
     /// `frontend.caps`: capabilities the client requires of the frontend, as written
     /// (`moby.buildkit.frontend.subrequests+forward`), in order.
     pub frontend_caps: Vec<String>,
+    /// `--cache-from`: the `cache-imports` JSON opt, or the older comma-separated
+    /// `cache-from` registry refs; every solve imports them.
+    pub cache_imports: Vec<CacheSource>,
+    /// `STRATA_STRICT` (build arg `1`, `true` or `yes`): the entrypoint check fails the
+    /// build instead of warning.
+    pub strict: bool,
+}
+
+/// One cache source of `--cache-from` (a `CacheOptionsEntry`): its type (`registry`,
+/// `local`, `gha`, …) and attributes (`ref`, `src`, …), handed to BuildKit as they came.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct CacheSource {
+    /// The backend (`Type`).
+    #[serde(rename = "Type")]
+    pub kind: String,
+    /// Its settings (`Attrs`).
+    #[serde(rename = "Attrs", default)]
+    pub attrs: BTreeMap<String, String>,
 }
 
 impl BuildOptions {
@@ -104,6 +122,8 @@ impl BuildOptions {
             input_metadata: BTreeMap::new(),
             request_id: None,
             frontend_caps: Vec::new(),
+            cache_imports: Vec::new(),
+            strict: false,
         }
     }
 
@@ -200,6 +220,11 @@ impl BuildOptions {
                     .collect(),
             );
         }
+        o.cache_imports = cache_imports(opts);
+        o.strict = o
+            .build_args
+            .get("STRATA_STRICT")
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
         Ok(o)
     }
 
@@ -237,6 +262,27 @@ impl BuildOptions {
             Some(stages) => name.is_some_and(|n| stages.iter().any(|s| s.eq_ignore_ascii_case(n))),
         }
     }
+}
+
+/// `--cache-from`, as BuildKit hands it to frontends: the `cache-imports` JSON opt, or the
+/// older comma-separated `cache-from` refs.
+fn cache_imports(opts: &BTreeMap<String, String>) -> Vec<CacheSource> {
+    if let Some(json) = opts.get("cache-imports").filter(|s| !s.is_empty()) {
+        if let Ok(entries) = serde_json::from_str::<Vec<CacheSource>>(json) {
+            return entries;
+        }
+    }
+    opts.get("cache-from")
+        .map(|refs| {
+            refs.split(',')
+                .filter(|r| !r.is_empty())
+                .map(|r| CacheSource {
+                    kind: "registry".to_owned(),
+                    attrs: [("ref".to_owned(), r.to_owned())].into_iter().collect(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Go's `strconv.ParseBool`.

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use prost::Message;
-use strata::build::{self, Site};
+use strata::gateway::{self, Site};
 use strata_proto::gateway::{errdefs, GatewayEnv};
 use strata_proto::pb;
 use strata_proto::testing::{spawn, FakeBridge, Recorded};
@@ -77,7 +77,7 @@ async fn serve(dockerfile: &str, site: &SiteDir) -> Recorded {
         .with_image("docker.io/library/alpine:3", BUSYBOX)
         .with_llb_cap("exec.meta.setsdefaultpath");
     let (bridge, handle) = spawn(f).await.unwrap();
-    build::serve_with(&bridge, &env(), &site.site())
+    gateway::serve_with(&bridge, &env(), &site.site())
         .await
         .unwrap();
     handle.recorded()
@@ -304,7 +304,7 @@ async fn subrequests_see_library_stages_too() {
             "requestid=frontend.targets".to_owned(),
         ),
     ];
-    build::serve_with(&bridge, &GatewayEnv::from_vars(vars).unwrap(), &site.site())
+    gateway::serve_with(&bridge, &GatewayEnv::from_vars(vars).unwrap(), &site.site())
         .await
         .unwrap();
     let rec = handle.recorded();

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers, not library code
 
-use strata::build;
+use strata::gateway;
 use strata_proto::gateway::unsupported::{FRONTEND_CAP_TYPE_URL, SUBREQUEST_TYPE_URL};
 use strata_proto::gateway::{errdefs, GatewayEnv};
 use strata_proto::gateway_pb;
@@ -55,7 +55,7 @@ fn print_env(request: &str, more: &[(&str, &str)]) -> GatewayEnv {
 
 async fn serve(fake: FakeBridge, env: GatewayEnv) -> Recorded {
     let (bridge, handle) = spawn(fake).await.unwrap();
-    build::serve(&bridge, &env).await.unwrap();
+    gateway::serve(&bridge, &env).await.unwrap();
     handle.recorded()
 }
 

@@ -26,7 +26,7 @@
 //!   docker/dockerfile 1.19) lists outline, targets and describe in describe, as Strata.
 //!
 //! Each subrequest is a pure function of the prepared pipeline data to a [`Reply`]; the
-//! gateway edge (`build.rs`) reads the Dockerfile and sends the reply.
+//! gateway edge (`gateway::serve`) reads the Dockerfile and sends the reply.
 
 pub mod describe;
 pub mod json;
