@@ -11,11 +11,11 @@ use crate::includes::Sources;
 
 /// A failed build, with the files its spans point into (once we have read them).
 #[derive(Debug)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// What went wrong.
-    pub error: Error,
+    pub(crate) error: Error,
     /// The Dockerfile and its includes, when the error points into one of them.
-    pub sources: Option<Sources>,
+    pub(crate) sources: Option<Sources>,
 }
 
 impl From<Error> for Failure {
@@ -29,7 +29,7 @@ impl From<Error> for Failure {
 
 /// The status BuildKit shows for a failure: located errors carry the Dockerfile and the
 /// line range so `docker buildx build` prints the offending lines.
-pub fn failure_status(f: &Failure) -> rpc::Status {
+pub(crate) fn failure_status(f: &Failure) -> rpc::Status {
     // BuildKit's typed errors, so clients can tell "not offered" from a failed build.
     match &f.error {
         Error::Unsupported(Unsupported::Subrequest(name)) => {

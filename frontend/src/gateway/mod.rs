@@ -24,9 +24,7 @@ mod solve;
 mod sources;
 mod warn;
 
-pub use failure::{failure_status, Failure};
-pub use library::LIBRARY_DIR;
-pub use serve::{build, is_gateway, serve, serve_stdio, serve_with, Site};
+pub use serve::{is_gateway, serve, serve_stdio, serve_with, Site};
 
 /// A file as BuildKit's `SourceInfo`: the text buildx shows the lines of, for an error
 /// (`failure`) or a warning (`warn`).

@@ -76,7 +76,7 @@ pub async fn serve_with(
 }
 
 /// Builds the request described by `env`.
-pub async fn build(
+pub(crate) async fn build(
     bridge: &Bridge,
     env: &GatewayEnv,
     site: &Site,
