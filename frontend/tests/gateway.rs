@@ -12,10 +12,13 @@ use strata_proto::{gateway_pb, pb};
 
 const BUSYBOX: &str = r#"{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["sh"],"WorkingDir":"/home"},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]}}"#;
 
+/// The busybox image's name as BuildKit sees it (its config and its filesystem's key).
+const BUSYBOX_REF: &str = "docker.io/library/busybox:local";
+
 fn fake(dockerfile: &str) -> FakeBridge {
     FakeBridge::new()
         .with_file("Dockerfile", dockerfile)
-        .with_image("docker.io/library/busybox:local", BUSYBOX)
+        .with_image(BUSYBOX_REF, BUSYBOX)
         .with_llb_cap("exec.meta.setsdefaultpath")
 }
 
@@ -210,7 +213,7 @@ async fn included_files_are_fetched_and_errors_name_them() {
 #[tokio::test]
 async fn checks_are_solved_and_a_runnable_image_has_no_warning() {
     let f = fake("FROM busybox:local AS unused\nCHECK false\nFROM busybox:local\nCHECK test -d /\nRUN true\nCHECK --network=none true\nCMD [\"/bin/app\"]\n")
-        .with_file("bin/app", "#!/bin/app\n")
+        .with_image_file(BUSYBOX_REF, "bin/app", "#!/bin/app\n")
         .with_llb_cap("exec.meta.network");
     let (bridge, handle) = spawn(f).await.unwrap();
     gateway::serve(&bridge, &env(&[])).await.unwrap();
@@ -522,9 +525,13 @@ async fn copy_deps_reads_elf_headers_and_copies_the_closure() {
     let dockerfile =
         "FROM busybox:local AS src\nRUN true\nFROM scratch\nCOPY --from=src --deps /app/bin/app /app\n";
     let f = fake(dockerfile)
-        .with_file("app/bin/app", app.clone())
-        .with_file("lib/ld.so", Spec::new(&[]).build())
-        .with_file("usr/lib/libc.so.6", Spec::new(&["ld.so"]).build());
+        .with_image_file(BUSYBOX_REF, "app/bin/app", app.clone())
+        .with_image_file(BUSYBOX_REF, "lib/ld.so", Spec::new(&[]).build())
+        .with_image_file(
+            BUSYBOX_REF,
+            "usr/lib/libc.so.6",
+            Spec::new(&["ld.so"]).build(),
+        );
     let (bridge, handle) = spawn(f).await.unwrap();
     gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();

@@ -70,9 +70,9 @@ fn env() -> GatewayEnv {
 async fn serve(dockerfile: &str, site: &SiteDir) -> Recorded {
     let f = FakeBridge::new()
         .with_file("Dockerfile", dockerfile)
-        // What the entrypoint check finds for `CMD ["/bin/app"]` (the fake's files are
-        // also its built filesystem).
-        .with_file("bin/app", "#!/bin/app\n")
+        // What the entrypoint check finds for `CMD ["/bin/app"]` in an image built on
+        // busybox (alpine's images have no such file).
+        .with_image_file("docker.io/library/busybox:local", "bin/app", "#!/bin/app\n")
         .with_image("docker.io/library/busybox:local", BUSYBOX)
         .with_image("docker.io/library/alpine:3", BUSYBOX)
         .with_llb_cap("exec.meta.setsdefaultpath");
