@@ -220,7 +220,7 @@ impl BuildOptions {
                     .collect(),
             );
         }
-        o.cache_imports = cache_imports(opts);
+        o.cache_imports = cache_imports(opts)?;
         o.strict = o
             .build_args
             .get("STRATA_STRICT")
@@ -265,14 +265,16 @@ impl BuildOptions {
 }
 
 /// `--cache-from`, as BuildKit hands it to frontends: the `cache-imports` JSON opt, or the
-/// older comma-separated `cache-from` refs.
-fn cache_imports(opts: &BTreeMap<String, String>) -> Vec<CacheSource> {
+/// older comma-separated `cache-from` refs. JSON that does not parse is an error, as
+/// upstream's: a build without the cache the user named would be silently slower.
+fn cache_imports(opts: &BTreeMap<String, String>) -> Result<Vec<CacheSource>> {
     if let Some(json) = opts.get("cache-imports").filter(|s| !s.is_empty()) {
-        if let Ok(entries) = serde_json::from_str::<Vec<CacheSource>>(json) {
-            return entries;
-        }
+        return serde_json::from_str::<Vec<CacheSource>>(json).map_err(|e| {
+            Error::Input(format!("failed to unmarshal cache-imports ({json:?}): {e}"))
+        });
     }
-    opts.get("cache-from")
+    Ok(opts
+        .get("cache-from")
         .map(|refs| {
             refs.split(',')
                 .filter(|r| !r.is_empty())
@@ -282,7 +284,7 @@ fn cache_imports(opts: &BTreeMap<String, String>) -> Vec<CacheSource> {
                 })
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default())
 }
 
 /// Go's `strconv.ParseBool`.
@@ -384,6 +386,30 @@ mod tests {
                 "moby.buildkit.frontend.subrequests+forward",
                 "moby.buildkit.frontend.contexts"
             ]
+        );
+    }
+
+    #[test]
+    fn reads_cache_sources_and_rejects_malformed_ones() {
+        let parse = |k: &str, v: &str| {
+            let opts = [(k.to_string(), v.to_string())].into_iter().collect();
+            BuildOptions::from_opts(&opts, Platform::linux_amd64(), "")
+        };
+        let o = parse(
+            "cache-imports",
+            r#"[{"Type":"local","Attrs":{"src":"/c"}}]"#,
+        )
+        .unwrap();
+        assert_eq!(o.cache_imports[0].kind, "local");
+        assert_eq!(o.cache_imports[0].attrs["src"], "/c");
+        let o = parse("cache-from", "r1,r2").unwrap();
+        assert_eq!(o.cache_imports.len(), 2);
+        assert_eq!(o.cache_imports[1].attrs["ref"], "r2");
+        // Upstream's words; never a build without the cache the user named.
+        let e = parse("cache-imports", "{\"Type\"").unwrap_err().to_string();
+        assert!(
+            e.starts_with("failed to unmarshal cache-imports (\"{\\\"Type\\\"\"): "),
+            "{e}"
         );
     }
 

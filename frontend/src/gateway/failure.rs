@@ -89,3 +89,11 @@ pub(crate) fn failure_status(f: &Failure) -> rpc::Status {
 fn tonic_code_unknown() -> i32 {
     2
 }
+
+/// BuildKit's own words for a failed call (a status's message), else the error's text.
+pub(super) fn gateway_message(e: &strata_proto::Error) -> String {
+    match e {
+        strata_proto::Error::Status(status) => status.message().to_owned(),
+        other => other.to_string(),
+    }
+}

@@ -36,3 +36,6 @@ fn source_info(file: &strata_proto::llb::SourceFile) -> strata_proto::pb::Source
         definition: None,
     }
 }
+
+#[cfg(test)]
+mod tests;

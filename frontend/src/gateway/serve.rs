@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use prost::Message;
 use strata_proto::gateway::{Bridge, CacheImport, GatewayEnv};
-use strata_proto::{gateway_pb, llb};
+use strata_proto::{gateway_pb, llb, pb};
 
-use super::failure::{failure_status, Failure};
+use super::failure::{failure_status, gateway_message, Failure};
 use super::library::LIBRARY_DIR;
 use super::resolve::BridgeResolver;
 use super::solve::{resolve_deps, solve_now, start_check};
@@ -94,11 +94,7 @@ pub(crate) async fn build(
     let policy = Policy::load(&site.policy).map_err(Error::Input)?;
     // Frontend inputs (cap `frontend.inputs`): LLB the client built for the Dockerfile or
     // the context, used instead of the `dockerfile` / `context` locals.
-    let mut inputs = if bridge.caps().has_frontend(FRONTEND_INPUTS_CAP) {
-        bridge.inputs().await.unwrap_or_default()
-    } else {
-        BTreeMap::new()
-    };
+    let mut inputs = frontend_inputs(bridge).await?;
     let (text, ignore, loaded) =
         read_dockerfile(bridge, &opts, inputs.remove("dockerfile")).await?;
     let mut opts = opts;
@@ -166,17 +162,9 @@ async fn answer_subrequest(
 ) -> Result<gateway_pb::Result, Failure> {
     let request = subrequest::Request::parse(id).map_err(Error::from)?;
     let reply = if request == subrequest::Request::Describe {
-        subrequest::describe::reply(subrequest::DESCRIBED)
+        subrequest::describe::reply(subrequest::DESCRIBED)?
     } else {
-        let input = if bridge.caps().has_frontend(FRONTEND_INPUTS_CAP) {
-            bridge
-                .inputs()
-                .await
-                .unwrap_or_default()
-                .remove("dockerfile")
-        } else {
-            None
-        };
+        let input = frontend_inputs(bridge).await?.remove("dockerfile");
         // Lint's `CopyIgnoredFile` needs the context's `.dockerignore`, as upstream's
         // `--call=check` reads it; the other answers do not.
         let mut opts = opts.clone();
@@ -409,6 +397,21 @@ fn cache_imports(opts: &BuildOptions) -> Vec<CacheImport> {
             attrs: c.attrs.clone(),
         })
         .collect()
+}
+
+/// The client's frontend inputs (cap `frontend.inputs`), none on a daemon without the cap.
+/// A failed call fails the build, as upstream's: building the client's locals instead
+/// would build other files than the client sent.
+async fn frontend_inputs(bridge: &Bridge) -> Result<BTreeMap<String, pb::Definition>, Error> {
+    if !bridge.caps().has_frontend(FRONTEND_INPUTS_CAP) {
+        return Ok(BTreeMap::new());
+    }
+    bridge.inputs().await.map_err(|e| {
+        Error::Input(format!(
+            "failed to get frontend inputs: {}",
+            gateway_message(&e)
+        ))
+    })
 }
 
 /// The gateway cap that lets clients pass LLB as frontend inputs.

@@ -137,7 +137,8 @@ async fn deps_of(
 
 /// The entrypoint check ([`startcheck`]) on the solved target: a warning naming the
 /// executable and the `CMD`/`ENTRYPOINT` line, or an error under `STRATA_STRICT=1` or the
-/// policy's `entrypoint-check` rule at `error`.
+/// policy's `entrypoint-check` rule at `error`. A daemon without `StatFile` cannot run it:
+/// a warning says so, or an error when the check must pass.
 ///
 /// Warnings go through BuildKit's `Warn` (cap `gateway.warnings`), which
 /// `docker buildx build` (0.13.1 tested) prints after the build as "1 warning found";
@@ -151,19 +152,41 @@ pub(super) async fn start_check(
     converted: &crate::convert::Converted,
     sources: &Sources,
 ) -> Result<()> {
-    if !bridge.caps().has_frontend(caps::ids::STAT_FILE) {
-        return Ok(());
-    }
-    let fs = BridgeFs::new(bridge, reference);
-    let Some(finding) = startcheck::check(&fs, &converted.image).await else {
-        return Ok(());
-    };
     let strict = if policy == Some(Severity::Error) {
         Some("policy entrypoint-check")
     } else if opts.strict {
         Some("STRATA_STRICT is set")
     } else {
         None
+    };
+    if !bridge.caps().has_frontend(caps::ids::STAT_FILE) {
+        // Nothing to check in an image that starts nothing; else the user must learn that
+        // the check they may rely on did not run.
+        let config = &converted.image.config;
+        let starts = [&config.entrypoint, &config.cmd]
+            .iter()
+            .any(|argv| argv.as_ref().is_some_and(|a| !a.is_empty()));
+        if !starts {
+            return Ok(());
+        }
+        let why = "BuildKit does not offer StatFile (cap statfile)";
+        if let Some(strict) = strict {
+            return Err(Error::Input(format!(
+                "the entrypoint check cannot run: {why} ({strict})"
+            )));
+        }
+        warn(
+            bridge,
+            digest,
+            &format!("the entrypoint check did not run: {why}"),
+            None,
+        )
+        .await;
+        return Ok(());
+    }
+    let fs = BridgeFs::new(bridge, reference);
+    let Some(finding) = startcheck::check(&fs, &converted.image).await else {
+        return Ok(());
     };
     let setting = finding.setting;
     let Some(src) = &converted.start_source else {

@@ -10,7 +10,7 @@ use strata_proto::gateway::{Bridge, SolveOptions};
 use strata_proto::llb::{self, OpMeta};
 use strata_proto::pb;
 
-use super::failure::Failure;
+use super::failure::{gateway_message, Failure};
 use super::library::WithLibrary;
 use crate::error::{Error, Result};
 use crate::includes::{self, Loader, Sources};
@@ -127,13 +127,10 @@ pub(super) async fn read_dockerfile(
     input: Option<pb::Definition>,
 ) -> Result<(String, Vec<String>, String)> {
     let (text, reference, loaded) = read_dockerfile_only(bridge, opts, input).await?;
-    let filename = &opts.filename;
-    let ignore = match bridge
-        .read_file(&reference, &format!("{filename}.dockerignore"), None)
-        .await
-    {
-        Ok(b) => pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)),
-        Err(_) => read_context_dockerignore(bridge, opts).await,
+    let beside = format!("{}.dockerignore", opts.filename);
+    let ignore = match read_ignore_file(bridge, &reference, &beside, &beside).await? {
+        Some(patterns) => patterns,
+        None => read_context_dockerignore(bridge, opts).await?,
     };
     Ok((text, ignore, loaded))
 }
@@ -211,16 +208,15 @@ pub(super) async fn read_named_dockerignore(
         .solve(llb::marshal(&source), SolveOptions::default())
         .await?;
     let reference = out.reference.unwrap_or_default();
-    Ok(
-        match bridge.read_file(&reference, ".dockerignore", None).await {
-            Ok(b) => pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)),
-            Err(_) => Vec::new(),
-        },
-    )
+    let what = format!(".dockerignore of context {name}");
+    Ok(read_ignore_file(bridge, &reference, ".dockerignore", &what)
+        .await?
+        .unwrap_or_default())
 }
 
-/// `.dockerignore` at the context root; missing is fine.
-async fn read_context_dockerignore(bridge: &Bridge, opts: &BuildOptions) -> Vec<String> {
+/// `.dockerignore` at the context root; missing is no excludes, as upstream's (which fails
+/// when the transfer does); unreadable is an error.
+async fn read_context_dockerignore(bridge: &Bridge, opts: &BuildOptions) -> Result<Vec<String>> {
     let local = llb::local(llb::LocalSource {
         name: opts.context_key.clone(),
         session_id: opts.session_id.clone(),
@@ -230,15 +226,51 @@ async fn read_context_dockerignore(bridge: &Bridge, opts: &BuildOptions) -> Vec<
         meta: OpMeta::named("[internal] load .dockerignore"),
         ..Default::default()
     });
-    let Ok(out) = bridge
+    let out = bridge
         .solve(llb::marshal(&local), SolveOptions::default())
-        .await
-    else {
-        return Vec::new();
-    };
+        .await?;
     let reference = out.reference.unwrap_or_default();
-    match bridge.read_file(&reference, ".dockerignore", None).await {
-        Ok(b) => pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)),
-        Err(_) => Vec::new(),
+    Ok(
+        read_ignore_file(bridge, &reference, ".dockerignore", ".dockerignore")
+            .await?
+            .unwrap_or_default(),
+    )
+}
+
+/// The patterns of the ignore file at `path` in `reference`; `None` when there is no such
+/// file. Any other failure (a directory, an I/O error) is an error naming `what`: building
+/// without the excludes would send files the user meant to keep out.
+async fn read_ignore_file(
+    bridge: &Bridge,
+    reference: &str,
+    path: &str,
+    what: &str,
+) -> Result<Option<Vec<String>>> {
+    match bridge.read_file(reference, path, None).await {
+        Ok(b) => Ok(Some(pipeline::dockerignore_patterns(
+            &String::from_utf8_lossy(&b),
+        ))),
+        Err(e) if is_missing(&e) => Ok(None),
+        Err(e) => Err(Error::Input(format!(
+            "failed to read {what}: {}",
+            gateway_message(&e)
+        ))),
+    }
+}
+
+/// gRPC's `NOT_FOUND` status code.
+const GRPC_NOT_FOUND: i32 = 5;
+
+/// Whether BuildKit said the file does not exist: its `ReadFile` passes the `open` error's
+/// text on (`ENOENT`, or `ENOTDIR` when a parent is a file), code `Unknown`.
+fn is_missing(e: &strata_proto::Error) -> bool {
+    match e {
+        strata_proto::Error::Status(status) => {
+            let m = status.message();
+            status.code() as i32 == GRPC_NOT_FOUND
+                || m.ends_with("no such file or directory")
+                || m.ends_with("not a directory")
+        }
+        _ => false,
     }
 }
