@@ -262,7 +262,8 @@ async fn read_ignore_file(
 const GRPC_NOT_FOUND: i32 = 5;
 
 /// Whether BuildKit said the file does not exist: its `ReadFile` passes the `open` error's
-/// text on (`ENOENT`, or `ENOTDIR` when a parent is a file), code `Unknown`.
+/// text on (`ENOENT`, or `ENOTDIR` when a parent is a file; Go's `fs.ErrNotExist`), code
+/// `Unknown`; a transfer that produced no filesystem at all is an "empty ref".
 fn is_missing(e: &strata_proto::Error) -> bool {
     match e {
         strata_proto::Error::Status(status) => {
@@ -270,6 +271,8 @@ fn is_missing(e: &strata_proto::Error) -> bool {
             status.code() as i32 == GRPC_NOT_FOUND
                 || m.ends_with("no such file or directory")
                 || m.ends_with("not a directory")
+                || m.ends_with("file does not exist")
+                || m.starts_with("empty ref")
         }
         _ => false,
     }
