@@ -7,7 +7,7 @@
 use prost::Message;
 use strata::gateway;
 use strata_proto::gateway::{errdefs, GatewayEnv};
-use strata_proto::testing::{spawn, FakeBridge};
+use strata_proto::testing::{gateway_env, spawn, FakeBridge};
 use strata_proto::{gateway_pb, pb};
 
 const BUSYBOX: &str = r#"{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["sh"],"WorkingDir":"/home"},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]}}"#;
@@ -23,11 +23,7 @@ fn fake(dockerfile: &str) -> FakeBridge {
 }
 
 fn env(opts: &[(&str, &str)]) -> GatewayEnv {
-    let mut vars = vec![("BUILDKIT_SESSION_ID".to_owned(), "sess-1".to_owned())];
-    for (i, (k, v)) in opts.iter().enumerate() {
-        vars.push((format!("BUILDKIT_FRONTEND_OPT_{i}"), format!("{k}={v}")));
-    }
-    GatewayEnv::from_vars(vars).unwrap()
+    gateway_env(opts).unwrap()
 }
 
 fn ops(def: &pb::Definition) -> Vec<pb::Op> {

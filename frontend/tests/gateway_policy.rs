@@ -11,7 +11,7 @@ use prost::Message;
 use strata::gateway::{self, Site};
 use strata_proto::gateway::{errdefs, GatewayEnv};
 use strata_proto::pb;
-use strata_proto::testing::{spawn, FakeBridge, Recorded};
+use strata_proto::testing::{gateway_env, spawn, FakeBridge, Recorded};
 
 const BUSYBOX: &str = r#"{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["sh"],"User":"root"},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]}}"#;
 
@@ -60,11 +60,7 @@ impl Drop for SiteDir {
 }
 
 fn env() -> GatewayEnv {
-    GatewayEnv::from_vars(vec![(
-        "BUILDKIT_SESSION_ID".to_owned(),
-        "sess-1".to_owned(),
-    )])
-    .unwrap()
+    gateway_env(&[]).unwrap()
 }
 
 async fn serve(dockerfile: &str, site: &SiteDir) -> Recorded {
@@ -297,14 +293,8 @@ async fn subrequests_see_library_stages_too() {
         .with_file("Dockerfile", "INCLUDE @runtime\nFROM runtime AS app\n")
         .with_image("docker.io/library/busybox:local", BUSYBOX);
     let (bridge, handle) = spawn(f).await.unwrap();
-    let vars = vec![
-        ("BUILDKIT_SESSION_ID".to_owned(), "sess-1".to_owned()),
-        (
-            "BUILDKIT_FRONTEND_OPT_0".to_owned(),
-            "requestid=frontend.targets".to_owned(),
-        ),
-    ];
-    gateway::serve_with(&bridge, &GatewayEnv::from_vars(vars).unwrap(), &site.site())
+    let env = gateway_env(&[("requestid", "frontend.targets")]).unwrap();
+    gateway::serve_with(&bridge, &env, &site.site())
         .await
         .unwrap();
     let rec = handle.recorded();

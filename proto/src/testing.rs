@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use tonic::codegen::tokio_stream::{self, Stream};
 use tonic::{Request, Response, Status};
 
-use crate::gateway::{stdio, Bridge, FileStat, MAX_MESSAGE_SIZE};
+use crate::gateway::{stdio, Bridge, FileStat, GatewayEnv, MAX_MESSAGE_SIZE};
 use crate::gateway_pb::llb_bridge_server::{LlbBridge, LlbBridgeServer};
 use crate::{gateway_pb as g, pb, Result};
 use bollard_buildkit_proto::moby::buildkit::v1::{apicaps::ApiCap, types::WorkerRecord};
@@ -43,6 +43,16 @@ pub fn local_key(name: &str) -> String {
 /// (`docker-image://docker.io/library/busybox:local`).
 pub fn image_key(reference: &str) -> String {
     format!("docker-image://{reference}")
+}
+
+/// The environment BuildKit starts a frontend with, for a test that serves a build:
+/// session `sess-1`, and `opts` as `BUILDKIT_FRONTEND_OPT_<i>` (`key=value`).
+pub fn gateway_env(opts: &[(&str, &str)]) -> Result<GatewayEnv> {
+    let mut vars = vec![("BUILDKIT_SESSION_ID".to_owned(), "sess-1".to_owned())];
+    for (i, (k, v)) in opts.iter().enumerate() {
+        vars.push((format!("BUILDKIT_FRONTEND_OPT_{i}"), format!("{k}={v}")));
+    }
+    GatewayEnv::from_vars(vars)
 }
 
 /// What the fake BuildKit knows and answers.

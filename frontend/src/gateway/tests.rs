@@ -6,8 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use strata_proto::gateway::GatewayEnv;
-use strata_proto::testing::{image_key, local_key, spawn, FakeBridge, ReadKind, Recorded};
+use strata_proto::testing::{
+    gateway_env, image_key, local_key, spawn, FakeBridge, ReadKind, Recorded,
+};
 
 use super::{serve_with, Site};
 
@@ -21,14 +22,6 @@ fn fake(dockerfile: &str) -> FakeBridge {
         .with_llb_cap("exec.meta.setsdefaultpath")
 }
 
-fn env(opts: &[(&str, &str)]) -> GatewayEnv {
-    let mut vars = vec![("BUILDKIT_SESSION_ID".to_owned(), "sess-1".to_owned())];
-    for (i, (k, v)) in opts.iter().enumerate() {
-        vars.push((format!("BUILDKIT_FRONTEND_OPT_{i}"), format!("{k}={v}")));
-    }
-    GatewayEnv::from_vars(vars).unwrap()
-}
-
 /// A site with no policy and no library (paths that do not exist).
 fn no_site() -> Site {
     Site {
@@ -39,7 +32,9 @@ fn no_site() -> Site {
 
 async fn serve_site(fake: FakeBridge, opts: &[(&str, &str)], site: &Site) -> Recorded {
     let (bridge, handle) = spawn(fake).await.unwrap();
-    serve_with(&bridge, &env(opts), site).await.unwrap();
+    serve_with(&bridge, &gateway_env(opts).unwrap(), site)
+        .await
+        .unwrap();
     handle.recorded()
 }
 
