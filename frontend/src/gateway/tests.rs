@@ -300,3 +300,31 @@ async fn the_entrypoint_check_and_copy_deps_read_their_own_refs() {
         [&Some(image_key(BUSYBOX_REF))]
     );
 }
+
+/// A stage is a filesystem of its own: `COPY --deps` finds the program a `RUN` of the
+/// source stage made (the fake's files of that step), not one in the stage's base image.
+#[tokio::test]
+async fn copy_deps_reads_the_stage_a_run_made() {
+    use crate::elf::fixture::Spec;
+    let step = "[src 2/2] RUN make";
+    let f = fake("FROM busybox:local AS src\nRUN make\nFROM scratch\nCOPY --from=src --deps /bin/app /bin/app\n")
+        .with_fs_file(step, "bin/app", Spec::new(&[]).build());
+    let rec = serve(f, &[]).await;
+    built(&rec);
+    assert_eq!(
+        rec.filesystems_read_for("/bin/app")
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>(),
+        [Some(step.to_owned())].into()
+    );
+
+    // The same file in the base image only is not the stage's.
+    let f = fake("FROM busybox:local AS src\nRUN rm /bin/app\nFROM scratch\nCOPY --from=src --deps /bin/app /bin/app\n")
+        .with_fs_file("[src 2/2] RUN rm /bin/app", "etc/empty", "")
+        .with_image_file(BUSYBOX_REF, "bin/app", Spec::new(&[]).build());
+    let rec = serve(f, &[]).await;
+    assert_eq!(
+        error(&rec),
+        "Dockerfile:4: COPY --deps: /bin/app does not exist in the source"
+    );
+}
