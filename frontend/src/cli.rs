@@ -44,7 +44,7 @@ pub enum Command {
         #[arg(long = "opt", value_name = "KEY=VALUE")]
         opts: Vec<String>,
         /// The stage library `INCLUDE @name` reads from.
-        #[arg(long, value_name = "DIR", default_value = crate::library::LIBRARY_DIR)]
+        #[arg(long, value_name = "DIR", default_value = crate::gateway::library::LIBRARY_DIR)]
         lib: PathBuf,
     },
     /// A platform team's policy, applied offline (see `policy_cli`).
@@ -110,7 +110,7 @@ pub async fn run(cli: Cli) -> Result<Output, String> {
                 .map(std::path::Path::to_path_buf)
                 .unwrap_or_default();
             let files = DirLoader(dir);
-            let loader = crate::library::WithLibrary {
+            let loader = crate::gateway::library::WithLibrary {
                 dir: &lib,
                 files: &files,
             };

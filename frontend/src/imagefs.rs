@@ -1,7 +1,7 @@
 //! Read access to a solved filesystem (the build's result, a stage, an image), behind a
 //! small trait so the logic that reads it (the entrypoint check, `COPY --deps`) is
 //! testable without BuildKit. The gateway edge implements it with `StatFile`, `ReadFile`
-//! (range reads) and `ReadDir` on a solved reference.
+//! (range reads) and `ReadDir` on a solved reference (`gateway::fs`).
 
 use std::future::Future;
 

@@ -4,8 +4,9 @@
 //! Files keep their own spans by living in one shared offset space: the root file starts
 //! at 0 and each included file is parsed on its own, then its spans are shifted past the end
 //! of the previous file ([`Sources`]). A span therefore names its file as well as its bytes,
-//! so `Error::at(span, …)` needs no new argument anywhere, and the edges (`build`'s error
-//! path, `cli`, op source locations) ask [`Sources::locate`] for the file and local span.
+//! so `Error::at(span, …)` needs no new argument anywhere, and the edges
+//! (`gateway::failure_status`, `cli`, op source locations) ask [`Sources::locate`] for the
+//! file and local span.
 //!
 //! Expansion is pure: files come from a [`Loader`] (BuildKit's `dockerfile` local in gateway
 //! mode, the disk for the CLI, a map in tests).

@@ -3,7 +3,6 @@
 //! The pipeline runs in one direction:
 //! bytes → [`syntax`] (AST with spans) → [`instructions`] (typed) → stage plan → LLB.
 
-pub mod build;
 pub mod cli;
 pub mod convert;
 pub mod deps;
@@ -12,11 +11,11 @@ pub mod elf;
 pub mod epoch;
 pub mod error;
 pub mod expand;
+pub mod gateway;
 pub mod image;
 pub mod imagefs;
 pub mod includes;
 pub mod instructions;
-pub mod library;
 pub mod lint;
 pub mod mounts;
 pub mod options;

@@ -4,8 +4,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
-use strata::{build, cli};
-use strata_proto::gateway::{self, Bridge, GatewayEnv};
+use strata::{cli, gateway};
 
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -43,14 +42,7 @@ fn main() -> ExitCode {
 
 /// Serves one build over stdin/stdout. Diagnostics go to stderr (the daemon's log).
 async fn serve() -> i32 {
-    let result: anyhow::Result<()> = async {
-        let env = GatewayEnv::from_process()?;
-        let bridge = Bridge::connect_stdio().await?;
-        build::serve(&bridge, &env).await?;
-        Ok(())
-    }
-    .await;
-    match result {
+    match gateway::serve_stdio().await {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("strata: {e:#}");

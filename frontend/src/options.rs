@@ -73,6 +73,24 @@ pub struct BuildOptions {
     /// `frontend.caps`: capabilities the client requires of the frontend, as written
     /// (`moby.buildkit.frontend.subrequests+forward`), in order.
     pub frontend_caps: Vec<String>,
+    /// `--cache-from`: the `cache-imports` JSON opt, or the older comma-separated
+    /// `cache-from` registry refs; every solve imports them.
+    pub cache_imports: Vec<CacheSource>,
+    /// `STRATA_STRICT` (build arg `1`, `true` or `yes`): the entrypoint check fails the
+    /// build instead of warning.
+    pub strict: bool,
+}
+
+/// One cache source of `--cache-from` (a `CacheOptionsEntry`): its type (`registry`,
+/// `local`, `gha`, …) and attributes (`ref`, `src`, …), handed to BuildKit as they came.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct CacheSource {
+    /// The backend (`Type`).
+    #[serde(rename = "Type")]
+    pub kind: String,
+    /// Its settings (`Attrs`).
+    #[serde(rename = "Attrs", default)]
+    pub attrs: BTreeMap<String, String>,
 }
 
 impl BuildOptions {
@@ -104,6 +122,8 @@ impl BuildOptions {
             input_metadata: BTreeMap::new(),
             request_id: None,
             frontend_caps: Vec::new(),
+            cache_imports: Vec::new(),
+            strict: false,
         }
     }
 
@@ -200,6 +220,11 @@ impl BuildOptions {
                     .collect(),
             );
         }
+        o.cache_imports = cache_imports(opts)?;
+        o.strict = o
+            .build_args
+            .get("STRATA_STRICT")
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
         Ok(o)
     }
 
@@ -237,6 +262,29 @@ impl BuildOptions {
             Some(stages) => name.is_some_and(|n| stages.iter().any(|s| s.eq_ignore_ascii_case(n))),
         }
     }
+}
+
+/// `--cache-from`, as BuildKit hands it to frontends: the `cache-imports` JSON opt, or the
+/// older comma-separated `cache-from` refs. JSON that does not parse is an error, as
+/// upstream's: a build without the cache the user named would be silently slower.
+fn cache_imports(opts: &BTreeMap<String, String>) -> Result<Vec<CacheSource>> {
+    if let Some(json) = opts.get("cache-imports").filter(|s| !s.is_empty()) {
+        return serde_json::from_str::<Vec<CacheSource>>(json).map_err(|e| {
+            Error::Input(format!("failed to unmarshal cache-imports ({json:?}): {e}"))
+        });
+    }
+    Ok(opts
+        .get("cache-from")
+        .map(|refs| {
+            refs.split(',')
+                .filter(|r| !r.is_empty())
+                .map(|r| CacheSource {
+                    kind: "registry".to_owned(),
+                    attrs: [("ref".to_owned(), r.to_owned())].into_iter().collect(),
+                })
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// Go's `strconv.ParseBool`.
@@ -338,6 +386,30 @@ mod tests {
                 "moby.buildkit.frontend.subrequests+forward",
                 "moby.buildkit.frontend.contexts"
             ]
+        );
+    }
+
+    #[test]
+    fn reads_cache_sources_and_rejects_malformed_ones() {
+        let parse = |k: &str, v: &str| {
+            let opts = [(k.to_string(), v.to_string())].into_iter().collect();
+            BuildOptions::from_opts(&opts, Platform::linux_amd64(), "")
+        };
+        let o = parse(
+            "cache-imports",
+            r#"[{"Type":"local","Attrs":{"src":"/c"}}]"#,
+        )
+        .unwrap();
+        assert_eq!(o.cache_imports[0].kind, "local");
+        assert_eq!(o.cache_imports[0].attrs["src"], "/c");
+        let o = parse("cache-from", "r1,r2").unwrap();
+        assert_eq!(o.cache_imports.len(), 2);
+        assert_eq!(o.cache_imports[1].attrs["ref"], "r2");
+        // Upstream's words; never a build without the cache the user named.
+        let e = parse("cache-imports", "{\"Type\"").unwrap_err().to_string();
+        assert!(
+            e.starts_with("failed to unmarshal cache-imports (\"{\\\"Type\\\"\"): "),
+            "{e}"
         );
     }
 

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::gateway::library::{WithLibrary, LIBRARY_DIR};
 use crate::includes::DirLoader;
-use crate::library::{WithLibrary, LIBRARY_DIR};
 use crate::options::BuildOptions;
 use crate::pipeline;
 use crate::platform::Platform;

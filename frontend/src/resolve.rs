@@ -1,9 +1,9 @@
 //! Base image resolution: the one thing conversion needs from BuildKit, behind a small
-//! trait so the pipeline runs (and is tested) without a daemon.
+//! trait so the pipeline runs (and is tested) without a daemon. The BuildKit side is
+//! `gateway::resolve`; the offline stand-ins (`strata llb`, `strata policy check`, tests)
+//! are here, pure.
 
 use std::future::Future;
-
-use strata_proto::gateway::Bridge;
 
 use crate::convert::{BaseImage, BaseImages};
 use crate::error::{Error, Result};
@@ -19,39 +19,6 @@ pub trait ImageResolver: Clone + Send + Sync + 'static {
         reference: String,
         platform: Platform,
     ) -> impl Future<Output = Result<BaseImage>> + Send;
-}
-
-/// Resolves through BuildKit's `ResolveImageConfig`.
-#[derive(Clone)]
-pub struct BridgeResolver {
-    /// The connection.
-    pub bridge: Bridge,
-    /// `image-resolve-mode`: `default`, `pull` or `local`.
-    pub mode: String,
-    /// Replaces `internal` in the progress line (`linux/arm64 internal`) so the lines of
-    /// a multi-platform build say which platform they load for.
-    pub log_prefix: Option<String>,
-}
-
-impl ImageResolver for BridgeResolver {
-    async fn resolve(&self, reference: String, platform: Platform) -> Result<BaseImage> {
-        let normalized = strata_proto::llb::normalize_image_reference(&reference);
-        let log_name = format!(
-            "[{}] load metadata for {normalized}",
-            self.log_prefix.as_deref().unwrap_or("internal")
-        );
-        let resolved = self
-            .bridge
-            .resolve_image_config(&normalized, Some(platform.to_pb()), &self.mode, &log_name)
-            .await?;
-        let config: Image = serde_json::from_slice(&resolved.config)
-            .map_err(|e| Error::Input(format!("{reference}: invalid image config: {e}")))?;
-        Ok(BaseImage {
-            digest: (!resolved.digest.is_empty()).then_some(resolved.digest),
-            config,
-            raw: resolved.config,
-        })
-    }
 }
 
 /// For `strata llb` without BuildKit: every image is a one-layer image with a default

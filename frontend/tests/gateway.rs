@@ -5,26 +5,25 @@
 #![allow(clippy::unwrap_used)] // test helpers, not library code
 
 use prost::Message;
-use strata::build;
+use strata::gateway;
 use strata_proto::gateway::{errdefs, GatewayEnv};
-use strata_proto::testing::{spawn, FakeBridge};
+use strata_proto::testing::{gateway_env, spawn, FakeBridge};
 use strata_proto::{gateway_pb, pb};
 
 const BUSYBOX: &str = r#"{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["sh"],"WorkingDir":"/home"},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]}}"#;
 
+/// The busybox image's name as BuildKit sees it (its config and its filesystem's key).
+const BUSYBOX_REF: &str = "docker.io/library/busybox:local";
+
 fn fake(dockerfile: &str) -> FakeBridge {
     FakeBridge::new()
         .with_file("Dockerfile", dockerfile)
-        .with_image("docker.io/library/busybox:local", BUSYBOX)
+        .with_image(BUSYBOX_REF, BUSYBOX)
         .with_llb_cap("exec.meta.setsdefaultpath")
 }
 
 fn env(opts: &[(&str, &str)]) -> GatewayEnv {
-    let mut vars = vec![("BUILDKIT_SESSION_ID".to_owned(), "sess-1".to_owned())];
-    for (i, (k, v)) in opts.iter().enumerate() {
-        vars.push((format!("BUILDKIT_FRONTEND_OPT_{i}"), format!("{k}={v}")));
-    }
-    GatewayEnv::from_vars(vars).unwrap()
+    gateway_env(opts).unwrap()
 }
 
 fn ops(def: &pb::Definition) -> Vec<pb::Op> {
@@ -38,7 +37,7 @@ fn ops(def: &pb::Definition) -> Vec<pb::Op> {
 async fn builds_and_returns_the_image_config() {
     let dockerfile = "FROM busybox:local AS base\nARG GREETING=hi\nRUN echo $GREETING > /g\nFROM base\nENTRYPOINT [\"cat\", \"/g\"]\n";
     let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
-    build::serve(
+    gateway::serve(
         &bridge,
         &env(&[
             ("build-arg:GREETING", "hello"),
@@ -123,7 +122,7 @@ async fn bad_input_returns_a_source_located_error() {
     let (bridge, handle) = spawn(fake("FROM busybox:local\n\nRUNN echo\n"))
         .await
         .unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     assert_eq!(rec.returns.len(), 1);
     let status = rec.returns[0]
@@ -149,7 +148,7 @@ async fn a_failing_solve_is_returned_as_an_error() {
     let mut f = fake("FROM busybox:local\nRUN exit 1\n");
     f.solve_error = Some("process did not complete successfully".to_owned());
     let (bridge, handle) = spawn(f).await.unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     let status = rec.returns[0].error.as_ref().expect("an error");
     assert!(
@@ -163,7 +162,7 @@ async fn a_failing_solve_is_returned_as_an_error() {
 #[tokio::test]
 async fn unknown_target_is_an_error() {
     let (bridge, handle) = spawn(fake("FROM busybox:local AS a\n")).await.unwrap();
-    build::serve(&bridge, &env(&[("target", "nope")]))
+    gateway::serve(&bridge, &env(&[("target", "nope")]))
         .await
         .unwrap();
     let status = handle.recorded().returns[0].error.clone().expect("error");
@@ -177,7 +176,7 @@ async fn included_files_are_fetched_and_errors_name_them() {
         .with_file("inc/other", "RUN true\n")
         .with_file("inc/more", "RUN true\n\nRUNN x\n");
     let (bridge, handle) = spawn(f).await.unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     let status = rec.returns[0].error.as_ref().expect("an error");
     assert_eq!(
@@ -210,10 +209,10 @@ async fn included_files_are_fetched_and_errors_name_them() {
 #[tokio::test]
 async fn checks_are_solved_and_a_runnable_image_has_no_warning() {
     let f = fake("FROM busybox:local AS unused\nCHECK false\nFROM busybox:local\nCHECK test -d /\nRUN true\nCHECK --network=none true\nCMD [\"/bin/app\"]\n")
-        .with_file("bin/app", "#!/bin/app\n")
+        .with_image_file(BUSYBOX_REF, "bin/app", "#!/bin/app\n")
         .with_llb_cap("exec.meta.network");
     let (bridge, handle) = spawn(f).await.unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     assert!(
         rec.returns[0].result.is_some(),
@@ -248,7 +247,7 @@ async fn checks_are_solved_and_a_runnable_image_has_no_warning() {
 async fn a_missing_executable_warns_or_fails_under_strict() {
     let dockerfile = "FROM busybox:local\nCOPY . /app\nCMD [\"python3\", \"calc.py\"]\n";
     let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     assert!(rec.returns[0].result.is_some(), "a warning by default");
     // Lint warns first (offline: busybox ships no python3), then the check on the result.
@@ -264,7 +263,7 @@ async fn a_missing_executable_warns_or_fails_under_strict() {
     assert!(shorts[1].starts_with("Dockerfile:3: the image cannot start: CMD [\"python3\", \"calc.py\"]: executable \"python3\" was not found"), "{shorts:?}");
 
     let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
-    build::serve(&bridge, &env(&[("build-arg:STRATA_STRICT", "1")]))
+    gateway::serve(&bridge, &env(&[("build-arg:STRATA_STRICT", "1")]))
         .await
         .unwrap();
     let rec = handle.recorded();
@@ -283,7 +282,7 @@ async fn a_missing_executable_warns_or_fails_under_strict() {
 async fn several_platforms_return_one_ref_each() {
     let dockerfile = "FROM --platform=$BUILDPLATFORM busybox:local AS b\nARG TARGETARCH\nRUN echo $TARGETARCH > /arch\nFROM scratch\nCOPY --from=b /arch /arch\n";
     let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
-    build::serve(&bridge, &env(&[("platform", "linux/amd64,linux/arm64")]))
+    gateway::serve(&bridge, &env(&[("platform", "linux/amd64,linux/arm64")]))
         .await
         .unwrap();
     let rec = handle.recorded();
@@ -339,7 +338,7 @@ async fn a_context_input_replaces_the_context_local() {
     let dockerfile = "FROM busybox:local\nCOPY a.txt /a.txt\n";
     let fake = fake(dockerfile).with_input("context", llb::marshal(&ctx));
     let (bridge, handle) = spawn(fake).await.unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     assert!(rec.returns[0].result.is_some(), "{:?}", rec.returns[0]);
     let build = ops(rec.solves.last().unwrap().definition.as_ref().unwrap());
@@ -366,7 +365,7 @@ async fn an_input_named_context_brings_its_image_config() {
     let fake = fake(dockerfile).with_input("base", llb::marshal(&base));
     let (bridge, handle) = spawn(fake).await.unwrap();
     let metadata = r#"{"containerimage.config":"eyJhcmNoaXRlY3R1cmUiOiAiYW1kNjQiLCAib3MiOiAibGludXgiLCAiY29uZmlnIjogeyJFbnYiOiBbIlBBVEg9L2JpbiIsICJGUk9NX0lOUFVUPTEiXSwgIldvcmtpbmdEaXIiOiAiL2luIn0sICJyb290ZnMiOiB7InR5cGUiOiAibGF5ZXJzIiwgImRpZmZfaWRzIjogWyJzaGEyNTY6YWEiXX19"}"#;
-    build::serve(
+    gateway::serve(
         &bridge,
         &env(&[
             ("context:base", "input:base"),
@@ -397,7 +396,7 @@ async fn an_input_named_context_brings_its_image_config() {
 async fn lint_findings_are_warnings_on_the_dockerfile_vertex() {
     let dockerfile = "FROM busybox:local as base\nCMD echo hi\n";
     let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     assert!(
         rec.returns[0].result.is_some(),
@@ -442,7 +441,7 @@ async fn lint_findings_are_warnings_on_the_dockerfile_vertex() {
     let (bridge, handle) = spawn(fake(&format!("# check=error=true\n{dockerfile}")))
         .await
         .unwrap();
-    build::serve(
+    gateway::serve(
         &bridge,
         &env(&[("build-arg:BUILDKIT_DOCKERFILE_CHECK", "skip=all")]),
     )
@@ -462,7 +461,7 @@ async fn lint_findings_are_warnings_on_the_dockerfile_vertex() {
 async fn check_error_true_fails_before_anything_runs() {
     let dockerfile = "# check=error=true;skip=FromAsCasing\nFROM busybox:local as base\nRUN echo never\nCMD echo hi\n";
     let (bridge, handle) = spawn(fake(dockerfile)).await.unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     let status = rec.returns[0].error.as_ref().expect("an error");
     assert_eq!(
@@ -482,7 +481,7 @@ async fn check_error_true_fails_before_anything_runs() {
     let (bridge, handle) = spawn(fake("# check=error=maybe\nFROM busybox:local\n"))
         .await
         .unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     let status = rec.returns[0].error.as_ref().expect("an error");
     assert!(
@@ -522,11 +521,15 @@ async fn copy_deps_reads_elf_headers_and_copies_the_closure() {
     let dockerfile =
         "FROM busybox:local AS src\nRUN true\nFROM scratch\nCOPY --from=src --deps /app/bin/app /app\n";
     let f = fake(dockerfile)
-        .with_file("app/bin/app", app.clone())
-        .with_file("lib/ld.so", Spec::new(&[]).build())
-        .with_file("usr/lib/libc.so.6", Spec::new(&["ld.so"]).build());
+        .with_image_file(BUSYBOX_REF, "app/bin/app", app.clone())
+        .with_image_file(BUSYBOX_REF, "lib/ld.so", Spec::new(&[]).build())
+        .with_image_file(
+            BUSYBOX_REF,
+            "usr/lib/libc.so.6",
+            Spec::new(&["ld.so"]).build(),
+        );
     let (bridge, handle) = spawn(f).await.unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     assert!(rec.returns[0].error.is_none(), "{:?}", rec.returns[0].error);
     let last = rec
@@ -563,7 +566,7 @@ async fn copy_deps_reads_elf_headers_and_copies_the_closure() {
     ))
     .await
     .unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     let status = rec.returns[0].error.as_ref().expect("an error");
     assert_eq!(
@@ -597,7 +600,7 @@ async fn copy_required_paths_go_only_to_a_daemon_with_the_cap() {
     // BuildKit 0.13 to 0.25: include patterns, no required paths.
     let older = fake(dockerfile).with_llb_cap("file.copy.includeexcludepatterns");
     let (bridge, handle) = spawn(older).await.unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     assert!(rec.returns[0].error.is_none(), "{:?}", rec.returns[0].error);
     let sent = copies(&rec);
@@ -611,7 +614,7 @@ async fn copy_required_paths_go_only_to_a_daemon_with_the_cap() {
         .with_llb_cap("file.copy.includeexcludepatterns")
         .with_llb_cap("file.copy.requiredpaths");
     let (bridge, handle) = spawn(newer).await.unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     assert!(rec.returns[0].error.is_none(), "{:?}", rec.returns[0].error);
     let sent = copies(&rec);
@@ -628,7 +631,7 @@ async fn copy_required_paths_go_only_to_a_daemon_with_the_cap() {
 async fn a_missing_llb_cap_fails_at_the_line_that_needs_it() {
     let text = "FROM busybox:local\nRUN true\nRUN --device=vendor.com/gpu=all true\n";
     let (bridge, handle) = spawn(fake(text)).await.unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     let status = rec.returns[0].error.as_ref().expect("an error");
     assert_eq!(
@@ -640,7 +643,7 @@ async fn a_missing_llb_cap_fails_at_the_line_that_needs_it() {
     let (bridge, handle) = spawn(fake(text).with_llb_cap("exec.meta.cdi"))
         .await
         .unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     assert!(rec.returns[0].error.is_none(), "{:?}", rec.returns[0].error);
 }
@@ -651,7 +654,7 @@ async fn a_missing_llb_cap_fails_at_the_line_that_needs_it() {
 async fn a_global_arg_epoch_is_returned_for_the_exporter() {
     let text = "ARG SOURCE_DATE_EPOCH=1700000000\nFROM busybox:local\nWORKDIR /app\n";
     let (bridge, handle) = spawn(fake(text)).await.unwrap();
-    build::serve(&bridge, &env(&[])).await.unwrap();
+    gateway::serve(&bridge, &env(&[])).await.unwrap();
     let rec = handle.recorded();
     let result = rec.returns[0].result.as_ref().expect("a result");
     assert_eq!(result.metadata["source.date.epoch"], b"1700000000".to_vec());

@@ -8,10 +8,10 @@
 use std::path::PathBuf;
 
 use prost::Message;
-use strata::build::{self, Site};
+use strata::gateway::{self, Site};
 use strata_proto::gateway::{errdefs, GatewayEnv};
 use strata_proto::pb;
-use strata_proto::testing::{spawn, FakeBridge, Recorded};
+use strata_proto::testing::{gateway_env, spawn, FakeBridge, Recorded};
 
 const BUSYBOX: &str = r#"{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["sh"],"User":"root"},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]}}"#;
 
@@ -60,24 +60,20 @@ impl Drop for SiteDir {
 }
 
 fn env() -> GatewayEnv {
-    GatewayEnv::from_vars(vec![(
-        "BUILDKIT_SESSION_ID".to_owned(),
-        "sess-1".to_owned(),
-    )])
-    .unwrap()
+    gateway_env(&[]).unwrap()
 }
 
 async fn serve(dockerfile: &str, site: &SiteDir) -> Recorded {
     let f = FakeBridge::new()
         .with_file("Dockerfile", dockerfile)
-        // What the entrypoint check finds for `CMD ["/bin/app"]` (the fake's files are
-        // also its built filesystem).
-        .with_file("bin/app", "#!/bin/app\n")
+        // What the entrypoint check finds for `CMD ["/bin/app"]` in an image built on
+        // busybox (alpine's images have no such file).
+        .with_image_file("docker.io/library/busybox:local", "bin/app", "#!/bin/app\n")
         .with_image("docker.io/library/busybox:local", BUSYBOX)
         .with_image("docker.io/library/alpine:3", BUSYBOX)
         .with_llb_cap("exec.meta.setsdefaultpath");
     let (bridge, handle) = spawn(f).await.unwrap();
-    build::serve_with(&bridge, &env(), &site.site())
+    gateway::serve_with(&bridge, &env(), &site.site())
         .await
         .unwrap();
     handle.recorded()
@@ -297,14 +293,8 @@ async fn subrequests_see_library_stages_too() {
         .with_file("Dockerfile", "INCLUDE @runtime\nFROM runtime AS app\n")
         .with_image("docker.io/library/busybox:local", BUSYBOX);
     let (bridge, handle) = spawn(f).await.unwrap();
-    let vars = vec![
-        ("BUILDKIT_SESSION_ID".to_owned(), "sess-1".to_owned()),
-        (
-            "BUILDKIT_FRONTEND_OPT_0".to_owned(),
-            "requestid=frontend.targets".to_owned(),
-        ),
-    ];
-    build::serve_with(&bridge, &GatewayEnv::from_vars(vars).unwrap(), &site.site())
+    let env = gateway_env(&[("requestid", "frontend.targets")]).unwrap();
+    gateway::serve_with(&bridge, &env, &site.site())
         .await
         .unwrap();
     let rec = handle.recorded();

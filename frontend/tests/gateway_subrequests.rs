@@ -4,11 +4,11 @@
 
 #![allow(clippy::unwrap_used)] // test helpers, not library code
 
-use strata::build;
+use strata::gateway;
 use strata_proto::gateway::unsupported::{FRONTEND_CAP_TYPE_URL, SUBREQUEST_TYPE_URL};
 use strata_proto::gateway::{errdefs, GatewayEnv};
 use strata_proto::gateway_pb;
-use strata_proto::testing::{spawn, FakeBridge, Recorded};
+use strata_proto::testing::{gateway_env, spawn, FakeBridge, Recorded};
 
 const BUSYBOX: &str = r#"{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]}}"#;
 
@@ -46,16 +46,12 @@ fn print_env(request: &str, more: &[(&str, &str)]) -> GatewayEnv {
         ),
     ];
     opts.extend_from_slice(more);
-    let mut vars = vec![("BUILDKIT_SESSION_ID".to_owned(), "sess-1".to_owned())];
-    for (i, (k, v)) in opts.iter().enumerate() {
-        vars.push((format!("BUILDKIT_FRONTEND_OPT_{i}"), format!("{k}={v}")));
-    }
-    GatewayEnv::from_vars(vars).unwrap()
+    gateway_env(&opts).unwrap()
 }
 
 async fn serve(fake: FakeBridge, env: GatewayEnv) -> Recorded {
     let (bridge, handle) = spawn(fake).await.unwrap();
-    build::serve(&bridge, &env).await.unwrap();
+    gateway::serve(&bridge, &env).await.unwrap();
     handle.recorded()
 }
 

@@ -5,38 +5,99 @@
 //! code path as stdio ([`crate::gateway::stdio::connect_io`]), so tests exercise the
 //! actual HTTP/2 + protobuf wire, message limits included, without BuildKit.
 //!
-//! The fake is deliberately simple: files are looked up by path whatever reference
-//! is asked for, every `Solve` succeeds with a fresh reference `ref-<n>` (unless
-//! [`FakeBridge::solve_error`] is set), and every request is recorded for
-//! assertions through [`FakeHandle::recorded`].
+//! Every solved reference has its own filesystem, as in BuildKit, so a read from the wrong
+//! reference fails a test: a `Solve` answers a fresh reference `ref-<n>` (unless
+//! [`FakeBridge::solve_error`] is set) whose files are the filesystem named by what the
+//! definition builds ([`fs_key`]): the progress name of its head op when a filesystem is
+//! registered under it (a stage), else the source its head op is built on, following
+//! first inputs (`local://context`, `docker-image://docker.io/library/busybox:latest`).
+//! A reference that no `Solve` returned (and no [`FakeBridge::with_ref`] names) does not
+//! exist. Every request is recorded, and every read (`ReadFile`, `StatFile`, `ReadDir`)
+//! with the reference and filesystem it hit ([`Recorded::reads`]), for assertions through
+//! [`FakeHandle::recorded`].
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use prost::Message;
 use sha2::{Digest, Sha256};
 use tonic::codegen::tokio_stream::{self, Stream};
 use tonic::{Request, Response, Status};
 
-use crate::gateway::{stdio, Bridge, FileStat, MAX_MESSAGE_SIZE};
+use crate::gateway::{stdio, Bridge, FileStat, GatewayEnv, MAX_MESSAGE_SIZE};
 use crate::gateway_pb::llb_bridge_server::{LlbBridge, LlbBridgeServer};
 use crate::{gateway_pb as g, pb, Result};
 use bollard_buildkit_proto::moby::buildkit::v1::{apicaps::ApiCap, types::WorkerRecord};
 
+/// The files of one filesystem, by path (no leading `/`); directories are implied by the
+/// paths below them.
+pub type Files = BTreeMap<String, Vec<u8>>;
+
+/// The filesystem key of the client's local `name` (`local://dockerfile`).
+pub fn local_key(name: &str) -> String {
+    format!("local://{name}")
+}
+
+/// The filesystem key of an image, by its normalised reference
+/// (`docker-image://docker.io/library/busybox:local`).
+pub fn image_key(reference: &str) -> String {
+    format!("docker-image://{reference}")
+}
+
+/// The environment BuildKit starts a frontend with, for a test that serves a build:
+/// session `sess-1`, and `opts` as `BUILDKIT_FRONTEND_OPT_<i>` (`key=value`).
+pub fn gateway_env(opts: &[(&str, &str)]) -> Result<GatewayEnv> {
+    let mut vars = vec![("BUILDKIT_SESSION_ID".to_owned(), "sess-1".to_owned())];
+    for (i, (k, v)) in opts.iter().enumerate() {
+        vars.push((format!("BUILDKIT_FRONTEND_OPT_{i}"), format!("{k}={v}")));
+    }
+    GatewayEnv::from_vars(vars)
+}
+
 /// What the fake BuildKit knows and answers.
 #[derive(Clone, Debug)]
 pub struct FakeBridge {
-    /// Files served by `ReadFile`/`StatFile`/`ReadDir`, by path (any reference).
-    pub files: BTreeMap<String, Vec<u8>>,
+    /// Filesystems by key ([`local_key`], [`image_key`], or a stage's progress name): each
+    /// solved reference reads the one its definition names.
+    pub filesystems: BTreeMap<String, Files>,
+    /// References that exist without a `Solve` (id → filesystem key).
+    pub refs: BTreeMap<String, String>,
     /// Image configs served by `ResolveImageConfig`, by reference; the digest is
     /// the sha256 of the config.
     pub images: BTreeMap<String, Vec<u8>>,
     /// Definitions served by `Inputs`.
     pub inputs: BTreeMap<String, pb::Definition>,
+    /// If set, `Inputs` fails with this message (code `Unknown`).
+    pub inputs_error: Option<String>,
     /// The `Ping` answer; [`FakeBridge::new`] enables a modern cap set.
     pub pong: g::PongResponse,
     /// If set, every `Solve` fails with this message (code `Unknown`).
     pub solve_error: Option<String>,
+}
+
+/// Which read a [`Read`] was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadKind {
+    /// `ReadFile` (whole or ranged).
+    File,
+    /// `StatFile`.
+    Stat,
+    /// `ReadDir`.
+    Dir,
+}
+
+/// One read of a solved reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Read {
+    /// `ReadFile`, `StatFile` or `ReadDir`.
+    pub kind: ReadKind,
+    /// The reference asked for.
+    pub reference: String,
+    /// The key of its filesystem; `None` when the reference does not exist.
+    pub fs: Option<String>,
+    /// The path asked for, as sent.
+    pub path: String,
 }
 
 /// Every request the fake received, in arrival order per kind.
@@ -46,8 +107,15 @@ pub struct Recorded {
     pub pings: usize,
     /// `Solve` requests.
     pub solves: Vec<g::SolveRequest>,
+    /// The filesystem key of every reference a `Solve` returned, by reference.
+    pub refs: BTreeMap<String, String>,
     /// `ReadFile` requests.
     pub read_files: Vec<g::ReadFileRequest>,
+    /// Every read (`ReadFile`, `StatFile`, `ReadDir`) in arrival order, with the filesystem
+    /// it hit.
+    pub reads: Vec<Read>,
+    /// Number of `Inputs` calls.
+    pub inputs: usize,
     /// `ResolveImageConfig` requests.
     pub resolves: Vec<g::ResolveImageConfigRequest>,
     /// References passed to `Evaluate`.
@@ -56,6 +124,26 @@ pub struct Recorded {
     pub warns: Vec<g::WarnRequest>,
     /// `Return` requests.
     pub returns: Vec<g::ReturnRequest>,
+}
+
+impl Recorded {
+    /// The reads of filesystem `fs`, as (kind, path), in order.
+    pub fn reads_from(&self, fs: &str) -> Vec<(ReadKind, String)> {
+        self.reads
+            .iter()
+            .filter(|r| r.fs.as_deref() == Some(fs))
+            .map(|r| (r.kind, r.path.clone()))
+            .collect()
+    }
+
+    /// The filesystems a read of `path` (any kind) hit, in order (`None`: no such ref).
+    pub fn filesystems_read_for(&self, path: &str) -> Vec<Option<String>> {
+        self.reads
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| r.fs.clone())
+            .collect()
+    }
 }
 
 /// Gateway caps the default fake enables (those of a current BuildKit that this
@@ -121,9 +209,11 @@ impl FakeBridge {
                 .collect()
         };
         FakeBridge {
-            files: BTreeMap::new(),
+            filesystems: BTreeMap::new(),
+            refs: BTreeMap::new(),
             images: BTreeMap::new(),
             inputs: BTreeMap::new(),
+            inputs_error: None,
             pong: g::PongResponse {
                 frontend_api_caps: caps(FAKE_FRONTEND_CAPS),
                 llb_caps: caps(FAKE_LLB_CAPS),
@@ -141,9 +231,52 @@ impl FakeBridge {
         }
     }
 
-    /// Adds a file.
-    pub fn with_file(mut self, path: impl Into<String>, data: impl Into<Vec<u8>>) -> Self {
-        self.files.insert(path.into(), data.into());
+    /// Adds a file to the client's `dockerfile` local (the Dockerfile's directory: the
+    /// Dockerfile, `<Dockerfile>.dockerignore`, `INCLUDE`d files).
+    pub fn with_file(self, path: impl Into<String>, data: impl Into<Vec<u8>>) -> Self {
+        self.with_fs_file(local_key("dockerfile"), path, data)
+    }
+
+    /// Adds a file to the client's local `name` (`context` is the build context).
+    pub fn with_local_file(
+        self,
+        name: &str,
+        path: impl Into<String>,
+        data: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.with_fs_file(local_key(name), path, data)
+    }
+
+    /// Adds a file to the filesystem of the image `reference` (normalised, as
+    /// `docker.io/library/busybox:local`), which every stage built on it reads.
+    pub fn with_image_file(
+        self,
+        reference: &str,
+        path: impl Into<String>,
+        data: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.with_fs_file(image_key(reference), path, data)
+    }
+
+    /// Adds a file to the filesystem `key` ([`local_key`], [`image_key`], or the progress
+    /// name of the op a solved definition ends with).
+    pub fn with_fs_file(
+        mut self,
+        key: impl Into<String>,
+        path: impl Into<String>,
+        data: impl Into<Vec<u8>>,
+    ) -> Self {
+        let path: String = path.into();
+        self.filesystems
+            .entry(key.into())
+            .or_default()
+            .insert(path.trim_start_matches('/').to_owned(), data.into());
+        self
+    }
+
+    /// Makes reference `id` exist without a `Solve`, reading filesystem `key`.
+    pub fn with_ref(mut self, id: impl Into<String>, key: impl Into<String>) -> Self {
+        self.refs.insert(id.into(), key.into());
         self
     }
 
@@ -196,6 +329,7 @@ pub async fn spawn(fake: FakeBridge) -> Result<(Bridge, FakeHandle)> {
     let (client_io, server_io) = tokio::io::duplex(1 << 20);
     let recorded = Arc::new(Mutex::new(Recorded::default()));
     let service = LlbBridgeServer::new(Service {
+        refs: Mutex::new(fake.refs.clone()),
         fake,
         recorded: Arc::clone(&recorded),
         next_ref: Mutex::new(0),
@@ -227,7 +361,59 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Service {
     fake: FakeBridge,
     recorded: Arc<Mutex<Recorded>>,
+    /// Every existing reference and its filesystem key.
+    refs: Mutex<BTreeMap<String, String>>,
     next_ref: Mutex<u64>,
+}
+
+/// The key of the filesystem a solve of `def` gives: the progress name of the op it ends
+/// with when `known` has a filesystem by that name (a stage), else the first source found
+/// from that op through first inputs that `known` has (else the deepest source found):
+/// `local://<name>` or `docker-image://<ref>` (the source identifier, an image's without
+/// the `@sha256:…` it is pinned to). Empty for a
+/// definition that builds nothing.
+pub fn fs_key(def: &pb::Definition, known: &BTreeMap<String, Files>) -> String {
+    let ops: BTreeMap<String, pb::Op> = def
+        .def
+        .iter()
+        .filter_map(|bytes| {
+            let op = pb::Op::decode(bytes.as_slice()).ok()?;
+            Some((crate::llb::digest_of(bytes), op))
+        })
+        .collect();
+    let Some(mut digest) = crate::llb::head_digest(def) else {
+        return String::new();
+    };
+    if let Some(name) = def
+        .metadata
+        .get(&digest)
+        .and_then(|m| m.description.get("llb.customname"))
+    {
+        if known.contains_key(name) {
+            return name.clone();
+        }
+    }
+    let mut deepest = String::new();
+    // Bounded: a definition is a DAG, and each step goes one input down.
+    for _ in 0..=ops.len() {
+        let Some(op) = ops.get(&digest) else { break };
+        if let Some(pb::op::Op::Source(src)) = &op.op {
+            // An image is pinned to the digest its config was resolved with.
+            let unpinned = match src.identifier.split_once('@') {
+                Some((name, _)) if src.identifier.starts_with("docker-image://") => name,
+                _ => src.identifier.as_str(),
+            };
+            if known.contains_key(unpinned) {
+                return unpinned.to_owned();
+            }
+            deepest = unpinned.to_owned();
+        }
+        match op.inputs.first() {
+            Some(input) => digest.clone_from(&input.digest),
+            None => break,
+        }
+    }
+    deepest
 }
 
 impl Service {
@@ -235,14 +421,45 @@ impl Service {
         f(&mut lock(&self.recorded));
     }
 
-    fn file(&self, path: &str) -> std::result::Result<&Vec<u8>, Status> {
-        let key = path.trim_start_matches('/');
-        self.fake
-            .files
-            .get(path)
-            .or_else(|| self.fake.files.get(key))
-            .ok_or_else(|| Status::not_found(format!("{path}: no such file or directory")))
+    /// The files of reference `id` and their filesystem's key, recording the read; an
+    /// error when no such reference exists (BuildKit's words).
+    fn files_of(
+        &self,
+        kind: ReadKind,
+        id: &str,
+        path: &str,
+    ) -> std::result::Result<&Files, Status> {
+        let key = lock(&self.refs).get(id).cloned();
+        self.record(|r| {
+            r.reads.push(Read {
+                kind,
+                reference: id.to_owned(),
+                fs: key.clone(),
+                path: path.to_owned(),
+            })
+        });
+        let key = key.ok_or_else(|| Status::unknown(format!("no such ref: {id}")))?;
+        Ok(self.fake.filesystems.get(&key).unwrap_or(&EMPTY))
     }
+}
+
+/// The filesystem of a reference whose key names none.
+static EMPTY: Files = BTreeMap::new();
+
+/// `path` as a key of [`Files`].
+fn clean(path: &str) -> &str {
+    path.trim_start_matches("./").trim_matches('/')
+}
+
+/// Whether `path` is a directory in `files` (the root, or a prefix of a file's path).
+fn is_dir(files: &Files, path: &str) -> bool {
+    let p = clean(path);
+    p.is_empty() || p == "." || files.keys().any(|k| k.starts_with(&format!("{p}/")))
+}
+
+/// BuildKit's error for a path that does not exist in a reference.
+fn not_found(path: &str) -> Status {
+    Status::unknown(format!("open {path}: no such file or directory"))
 }
 
 fn stat(path: &str, size: usize) -> FileStat {
@@ -250,6 +467,15 @@ fn stat(path: &str, size: usize) -> FileStat {
         path: path.to_owned(),
         mode: 0o644,
         size: i64::try_from(size).unwrap_or(i64::MAX),
+        ..Default::default()
+    }
+}
+
+/// fsutil carries Go's os.FileMode: `ModeDir` is bit 31.
+fn dir_stat(path: &str) -> FileStat {
+    FileStat {
+        path: path.to_owned(),
+        mode: (1 << 31) | 0o755,
         ..Default::default()
     }
 }
@@ -264,7 +490,13 @@ impl LlbBridge for Service {
     }
 
     async fn solve(&self, req: Request<g::SolveRequest>) -> Reply<g::SolveResponse> {
-        self.record(|r| r.solves.push(req.into_inner()));
+        let req = req.into_inner();
+        let key = req
+            .definition
+            .as_ref()
+            .map(|d| fs_key(d, &self.fake.filesystems))
+            .unwrap_or_default();
+        self.record(|r| r.solves.push(req));
         if let Some(msg) = &self.fake.solve_error {
             return Err(Status::unknown(msg.clone()));
         }
@@ -273,6 +505,10 @@ impl LlbBridge for Service {
             *n += 1;
             format!("ref-{n}")
         };
+        lock(&self.refs).insert(id.clone(), key.clone());
+        self.record(|r| {
+            r.refs.insert(id.clone(), key);
+        });
         Ok(Response::new(g::SolveResponse {
             r#ref: String::new(),
             result: Some(g::Result {
@@ -285,7 +521,17 @@ impl LlbBridge for Service {
     async fn read_file(&self, req: Request<g::ReadFileRequest>) -> Reply<g::ReadFileResponse> {
         let req = req.into_inner();
         self.record(|r| r.read_files.push(req.clone()));
-        let data = self.file(&req.file_path)?;
+        let files = self.files_of(ReadKind::File, &req.r#ref, &req.file_path)?;
+        let data = match files.get(clean(&req.file_path)) {
+            Some(data) => data,
+            None if is_dir(files, &req.file_path) => {
+                return Err(Status::unknown(format!(
+                    "{} is not a regular file",
+                    req.file_path
+                )))
+            }
+            None => return Err(not_found(&req.file_path)),
+        };
         let data = match req.range {
             None => data.clone(),
             Some(range) => {
@@ -298,42 +544,35 @@ impl LlbBridge for Service {
     }
 
     async fn stat_file(&self, req: Request<g::StatFileRequest>) -> Reply<g::StatFileResponse> {
-        let path = req.into_inner().path;
-        if path == "." || path == "/" {
-            return Ok(Response::new(g::StatFileResponse {
-                stat: Some(FileStat {
-                    path,
-                    // fsutil carries Go's os.FileMode: ModeDir is bit 31.
-                    mode: (1 << 31) | 0o755,
-                    ..Default::default()
-                }),
-            }));
-        }
-        let data = self.file(&path)?;
-        Ok(Response::new(g::StatFileResponse {
-            stat: Some(stat(&path, data.len())),
-        }))
+        let req = req.into_inner();
+        let files = self.files_of(ReadKind::Stat, &req.r#ref, &req.path)?;
+        let stat = match files.get(clean(&req.path)) {
+            Some(data) => stat(&req.path, data.len()),
+            None if is_dir(files, &req.path) => dir_stat(&req.path),
+            None => return Err(not_found(&req.path)),
+        };
+        Ok(Response::new(g::StatFileResponse { stat: Some(stat) }))
     }
 
     async fn read_dir(&self, req: Request<g::ReadDirRequest>) -> Reply<g::ReadDirResponse> {
-        let dir = req.into_inner().dir_path;
-        let prefix = match dir.trim_matches('/') {
+        let req = req.into_inner();
+        let files = self.files_of(ReadKind::Dir, &req.r#ref, &req.dir_path)?;
+        if !is_dir(files, &req.dir_path) {
+            return Err(not_found(&req.dir_path));
+        }
+        let prefix = match clean(&req.dir_path) {
             "" | "." => String::new(),
             d => format!("{d}/"),
         };
-        // Files directly in `dir`, and the directories deeper files imply (once each).
+        // Files directly in the directory, and the directories deeper files imply (once each).
         let mut entries: Vec<FileStat> = Vec::new();
-        for (p, data) in &self.fake.files {
-            let Some(rest) = p.trim_start_matches('/').strip_prefix(&prefix) else {
+        for (p, data) in files {
+            let Some(rest) = p.strip_prefix(&prefix) else {
                 continue;
             };
             let entry = match rest.split_once('/') {
                 None => stat(rest, data.len()),
-                Some((sub, _)) => FileStat {
-                    path: sub.to_owned(),
-                    mode: (1 << 31) | 0o755,
-                    ..Default::default()
-                },
+                Some((sub, _)) => dir_stat(sub),
             };
             if !entries.iter().any(|e| e.path == entry.path) {
                 entries.push(entry);
@@ -377,6 +616,10 @@ impl LlbBridge for Service {
     }
 
     async fn inputs(&self, _: Request<g::InputsRequest>) -> Reply<g::InputsResponse> {
+        self.record(|r| r.inputs += 1);
+        if let Some(msg) = &self.fake.inputs_error {
+            return Err(Status::unknown(msg.clone()));
+        }
         Ok(Response::new(g::InputsResponse {
             definitions: self.fake.inputs.clone().into_iter().collect(),
         }))

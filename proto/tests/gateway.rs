@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use strata_proto::gateway::errdefs::{self, SOURCE_TYPE_URL};
 use strata_proto::gateway::{Bridge, CacheImport, SolveOptions, MAX_MESSAGE_SIZE};
-use strata_proto::testing::{spawn, FakeBridge};
+use strata_proto::testing::{local_key, spawn, FakeBridge};
 use strata_proto::{gateway_pb, pb, Error};
 
 /// A payload of `len` bytes that is not all the same byte.
@@ -26,7 +26,8 @@ async fn ping_read_resolve_solve_return() {
     let fake = FakeBridge::new()
         .with_file("Stratafile", b"FROM alpine\n".to_vec())
         .with_file("big.bin", big.clone())
-        .with_image("docker.io/library/alpine:3.20", config.to_vec());
+        .with_image("docker.io/library/alpine:3.20", config.to_vec())
+        .with_ref("ref-0", local_key("dockerfile"));
     let (bridge, handle) = spawn(fake).await.unwrap();
 
     // Ping: caps and workers parsed.
@@ -166,7 +167,9 @@ async fn return_error_carries_source_detail() {
 
 #[tokio::test]
 async fn messages_over_16_mib_are_refused() {
-    let fake = FakeBridge::new().with_file("huge", payload(MAX_MESSAGE_SIZE + 1024));
+    let fake = FakeBridge::new()
+        .with_file("huge", payload(MAX_MESSAGE_SIZE + 1024))
+        .with_ref("r", local_key("dockerfile"));
     let (bridge, _handle) = spawn(fake).await.unwrap();
     match bridge.read_file("r", "huge", None).await {
         Err(Error::Status(_)) => {}
@@ -188,11 +191,16 @@ async fn messages_over_16_mib_are_refused() {
 async fn buildkit_errors_surface_as_status() {
     let fake = FakeBridge {
         solve_error: Some("executor failed".into()),
-        ..FakeBridge::new()
+        ..FakeBridge::new().with_ref("r", local_key("dockerfile"))
     };
     let (bridge, _handle) = spawn(fake).await.unwrap();
+    // BuildKit's words for a missing file, and for a reference it never returned.
     match bridge.read_file("r", "missing", None).await {
-        Err(Error::Status(s)) => assert_eq!(s.code(), tonic::Code::NotFound),
+        Err(Error::Status(s)) => assert_eq!(s.message(), "open missing: no such file or directory"),
+        other => panic!("unexpected {other:?}"),
+    }
+    match bridge.read_file("ref-7", "missing", None).await {
+        Err(Error::Status(s)) => assert_eq!(s.message(), "no such ref: ref-7"),
         other => panic!("unexpected {other:?}"),
     }
     match bridge
@@ -271,7 +279,8 @@ async fn warn_evaluate_and_inputs_follow_caps() {
     assert!(rec.solves[0].evaluate);
 
     // Old BuildKit: warnings dropped, evaluation by stat, no inputs.
-    let old = fake_with_caps(&["solve.base", "readfile", "statfile", "return"]);
+    let old = fake_with_caps(&["solve.base", "readfile", "statfile", "return"])
+        .with_ref("ref-9", local_key("context"));
     let (bridge, handle) = spawn(old).await.unwrap();
     bridge.warn(warning).await.unwrap();
     bridge.evaluate("ref-9").await.unwrap();
@@ -305,9 +314,10 @@ async fn empty_caps_fall_back_to_upstream_defaults() {
 
 #[tokio::test]
 async fn bridge_clones_share_one_connection() {
-    let (bridge, handle) = spawn(FakeBridge::new().with_file("a", b"1".to_vec()))
-        .await
-        .unwrap();
+    let fake = FakeBridge::new()
+        .with_file("a", b"1".to_vec())
+        .with_ref("r", local_key("dockerfile"));
+    let (bridge, handle) = spawn(fake).await.unwrap();
     let clones: Vec<Bridge> = (0..8).map(|_| bridge.clone()).collect();
     let reads = clones
         .iter()

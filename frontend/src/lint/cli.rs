@@ -15,8 +15,8 @@ use clap::{Args, ValueEnum};
 
 use crate::cli::Output;
 use crate::convert::BaseImages;
+use crate::gateway::library::WithLibrary;
 use crate::includes::DirLoader;
-use crate::library::WithLibrary;
 use crate::options::BuildOptions;
 use crate::platform::Platform;
 
@@ -55,7 +55,7 @@ pub struct LintArgs {
     #[arg(long)]
     pub strict: bool,
     /// The stage library `INCLUDE @name` reads from.
-    #[arg(long, value_name = "DIR", default_value = crate::library::LIBRARY_DIR)]
+    #[arg(long, value_name = "DIR", default_value = crate::gateway::library::LIBRARY_DIR)]
     pub lib: PathBuf,
 }
 

@@ -4,7 +4,7 @@
 //! and whatever base image configs are known; the output is a [`Report`].
 //!
 //! Three callers share [`lint`]: `strata lint` (offline, [`cli`]), the gateway build (warnings
-//! through BuildKit's `Warn`, or a failure under `# check=error=true`, see [`buildkit`]), and
+//! through BuildKit's `Warn`, or a failure under `# check=error=true`: `gateway::warn`), and
 //! the `frontend.lint` subrequest (`subrequest::lint::results`).
 //!
 //! It runs the pipeline's own steps (includes → `IF`/`FOR` → lowering → plan) on its own
@@ -15,7 +15,6 @@
 mod ast;
 mod baseplatform;
 mod blocks;
-pub mod buildkit;
 pub mod cli;
 mod directives;
 mod ignored;
@@ -175,6 +174,20 @@ impl Report {
             first.span,
             format!("lint violation found for rules: {}", names.join(", ")),
         ))
+    }
+
+    /// upstream's short warning text: `Rule: message (line N)`, naming the file too when the
+    /// finding is in an included one.
+    pub fn short(&self, f: &Finding) -> String {
+        let (file, start, _) = self.lines(f.span);
+        if self.sources.index_of(f.span) == 0 {
+            format!("{}: {} (line {start})", f.rule.name, f.message)
+        } else {
+            format!(
+                "{}: {} (line {start} of {})",
+                f.rule.name, f.message, file.filename
+            )
+        }
     }
 
     /// The file of a span and its 1-based lines (first, last), as BuildKit ranges count.

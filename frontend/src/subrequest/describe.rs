@@ -1,6 +1,7 @@
 //! `frontend.subrequests.describe`: the subrequests this frontend answers, each described
 //! the way upstream's definitions describe them (name, version, options, metadata keys).
 
+use crate::error::Result;
 use serde::Serialize;
 
 use super::json::to_go_json;
@@ -95,19 +96,19 @@ pub fn definition(r: Request) -> Definition {
 }
 
 /// The describe answer for the subrequests in `supported` (in that order).
-pub fn reply(supported: &[Request]) -> Reply {
+pub fn reply(supported: &[Request]) -> Result<Reply> {
     let list: Vec<Definition> = supported.iter().map(|r| definition(*r)).collect();
     let mut rows: Rows = vec![table::row(&["NAME", "VERSION", "DESCRIPTION"])];
     for d in &list {
         let short = d.name.strip_prefix("frontend.").unwrap_or(d.name);
         rows.push(table::row(&[short, d.version, d.description]));
     }
-    Reply {
-        json: to_go_json(&list),
+    Ok(Reply {
+        json: to_go_json(&list)?,
         text: table::render(&rows, 1).into_bytes(),
         version: VERSION,
         extra: Default::default(),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -116,7 +117,7 @@ mod tests {
 
     #[test]
     fn describes_like_the_dockerfile_frontend() {
-        let r = reply(crate::subrequest::DESCRIBED);
+        let r = reply(crate::subrequest::DESCRIBED).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&r.json).unwrap();
         assert_eq!(v[0]["name"], "frontend.outline");
         assert_eq!(v[0]["opts"][0]["name"], "target");

@@ -4,12 +4,15 @@
 
 use serde::Serialize;
 
+use crate::error::{Error, Result};
+
 /// `value` as Go would marshal it (field order and omissions are the serde types' own).
-pub fn to_go_json<T: Serialize>(value: &T) -> Vec<u8> {
-    // Invariant: the subrequest types have only string keys and plain fields, so
-    // serialisation cannot fail; an empty answer would make buildx report a parse error.
-    let pretty = serde_json::to_string_pretty(value).unwrap_or_default();
-    html_safe(&pretty).into_bytes()
+/// A value serde cannot write (a map with keys that are not strings) is an error, never
+/// an empty answer the client would misread.
+pub fn to_go_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let pretty = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Input(format!("cannot write the answer's result.json: {e}")))?;
+    Ok(html_safe(&pretty).into_bytes())
 }
 
 /// Escapes what Go escapes in strings. These characters appear only inside JSON strings
@@ -46,10 +49,21 @@ mod tests {
             name: "a<b>&c",
             list: vec![],
             none: None,
-        });
+        })
+        .unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "{\n  \"name\": \"a\\u003cb\\u003e\\u0026c\",\n  \"list\": [],\n  \"none\": null\n}"
+        );
+    }
+
+    #[test]
+    fn a_value_json_cannot_hold_is_an_error_not_an_empty_answer() {
+        let keys_not_strings: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        let e = to_go_json(&keys_not_strings).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot write the answer's result.json: key must be a string"
         );
     }
 }

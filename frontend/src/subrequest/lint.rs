@@ -217,7 +217,7 @@ pub fn reply(results: &LintResults) -> Result<Reply> {
         if failed { b"1".to_vec() } else { b"0".to_vec() },
     );
     Ok(Reply {
-        json: to_go_json(results),
+        json: to_go_json(results)?,
         text: text(results)?.into_bytes(),
         version: VERSION,
         extra,

@@ -26,7 +26,7 @@
 //!   docker/dockerfile 1.19) lists outline, targets and describe in describe, as Strata.
 //!
 //! Each subrequest is a pure function of the prepared pipeline data to a [`Reply`]; the
-//! gateway edge (`build.rs`) reads the Dockerfile and sends the reply.
+//! gateway edge (`gateway::serve`) reads the Dockerfile and sends the reply.
 
 pub mod describe;
 pub mod json;
@@ -126,7 +126,7 @@ pub fn answer(
 ) -> Result<Reply, (Error, Option<Sources>)> {
     let located = |(e, s): (Error, Sources)| (e, Some(s));
     match request {
-        Request::Describe => Ok(describe::reply(DESCRIBED)),
+        Request::Describe => describe::reply(DESCRIBED).map_err(|e| (e, None)),
         Request::Outline => {
             // Upstream's outline runs the build's checks too: a `# check=` that does not
             // parse fails it first, and under `error=true` a finding fails it last.
@@ -148,12 +148,12 @@ pub fn answer(
                 return Err((e, Some(report.sources.clone())));
             }
             outline::outline(&p, opts)
-                .map(|o| outline::reply(&o))
+                .and_then(|o| outline::reply(&o))
                 .map_err(|e| (e, Some(p.sources.clone())))
         }
         Request::Targets => {
             let s = pipeline::prepare_stages(text, filename, opts, loader).map_err(located)?;
-            Ok(targets::reply(&targets::list(&s)))
+            targets::reply(&targets::list(&s)).map_err(|e| (e, Some(s.sources.clone())))
         }
         Request::Lint => lint::answer(text, filename, opts, loader),
     }

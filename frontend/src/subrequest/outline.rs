@@ -163,13 +163,13 @@ pub fn outline(p: &Prepared, opts: &BuildOptions) -> Result<Outline> {
 }
 
 /// The answer: JSON, and text as upstream's `PrintOutline` writes it.
-pub fn reply(o: &Outline) -> Reply {
-    Reply {
-        json: to_go_json(o),
+pub fn reply(o: &Outline) -> Result<Reply> {
+    Ok(Reply {
+        json: to_go_json(o)?,
         text: text(o).into_bytes(),
         version: VERSION,
         extra: BTreeMap::new(),
-    }
+    })
 }
 
 fn text(o: &Outline) -> String {

@@ -9,6 +9,7 @@
 //! not listed. When the build's last stage is such an instance, its definition is the
 //! default.
 
+use crate::error::Result;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -114,7 +115,7 @@ fn stage_name(from: &Instruction) -> String {
 }
 
 /// The answer: JSON, and text as upstream's `PrintTargets` writes it.
-pub fn reply(l: &List) -> Reply {
+pub fn reply(l: &List) -> Result<Reply> {
     let mut rows: Rows = vec![table::row(&["TARGET", "DESCRIPTION"])];
     for t in &l.targets {
         let name = match (t.name.is_empty(), t.default) {
@@ -124,10 +125,10 @@ pub fn reply(l: &List) -> Reply {
         };
         rows.push(vec![name, t.description.clone()]);
     }
-    Reply {
-        json: to_go_json(l),
+    Ok(Reply {
+        json: to_go_json(l)?,
         text: table::render(&rows, 1).into_bytes(),
         version: VERSION,
         extra: BTreeMap::new(),
-    }
+    })
 }
