@@ -124,7 +124,7 @@ pub fn expand(
         let mut body = d.body.clone();
         let env: Vec<(String, String)> = values.clone();
         for ins in &mut body {
-            *ins = super::bind_all(ins, &env, escape)?;
+            *ins = super::bind::bind_all(ins, &env, escape)?;
         }
         if let Some(from) = body.first_mut() {
             rename(from, &instance);
