@@ -3,85 +3,117 @@
 //! comments), everywhere an `ARG` would be expanded and nowhere else.
 
 use super::blocks::Node;
-use crate::error::{Error, Result};
-use crate::expand::Lexer;
+use super::bounds::Budget;
+use crate::error::Result;
+use crate::expand::{ExpandError, Lexer};
 use crate::syntax::{Args, Instruction, Span};
 
+/// `nodes` with `name` bound to `value` in every instruction (block heads too), each copy
+/// counted against `budget`.
 pub(super) fn bind_nodes(
     nodes: &[Node],
     name: &str,
     value: &str,
     escape: char,
+    budget: &mut Budget,
 ) -> Result<Vec<Node>> {
-    nodes
-        .iter()
-        .map(|n| {
-            Ok(match n {
-                Node::Ins(i) => Node::Ins(bind(i, name, value, escape)?),
+    let env = [(name.to_owned(), value.to_owned())];
+    let one = |i: &Instruction, budget: &mut Budget| bind_all(i, &env, escape, budget);
+    let mut out = Vec::with_capacity(nodes.len());
+    for n in nodes {
+        out.push(match n {
+            Node::Ins(i) => Node::Ins(one(i, budget)?),
+            Node::If {
+                arms,
+                otherwise,
+                closers,
+            } => {
+                let mut bound = Vec::with_capacity(arms.len());
+                for (h, b) in arms {
+                    bound.push((one(h, budget)?, bind_nodes(b, name, value, escape, budget)?));
+                }
                 Node::If {
-                    arms,
-                    otherwise,
-                    closers,
-                } => Node::If {
-                    arms: arms
-                        .iter()
-                        .map(|(h, b)| {
-                            Ok((
-                                bind(h, name, value, escape)?,
-                                bind_nodes(b, name, value, escape)?,
-                            ))
-                        })
-                        .collect::<Result<_>>()?,
-                    otherwise: bind_nodes(otherwise, name, value, escape)?,
+                    arms: bound,
+                    otherwise: bind_nodes(otherwise, name, value, escape, budget)?,
                     closers: closers.clone(),
-                },
-                Node::For {
-                    head,
-                    body,
-                    closers,
-                } => Node::For {
-                    head: bind(head, name, value, escape)?,
-                    body: bind_nodes(body, name, value, escape)?,
-                    closers: closers.clone(),
-                },
-            })
-        })
-        .collect()
+                }
+            }
+            Node::For {
+                head,
+                body,
+                closers,
+            } => Node::For {
+                head: one(head, budget)?,
+                body: bind_nodes(body, name, value, escape, budget)?,
+                closers: closers.clone(),
+            },
+        });
+    }
+    Ok(out)
 }
 
-/// Substitutes the loop variable in one instruction's texts.
-struct Binder {
+/// Substitutes variables in one instruction's texts, within what the budget has left.
+struct Binder<'a> {
     shell: Lexer,
     literal: Lexer,
-    env: Vec<(String, String)>,
+    env: &'a [(String, String)],
+    /// Bytes the bound texts may still take: no text is computed past it.
+    left: usize,
+    budget: &'a Budget,
 }
 
-impl Binder {
-    fn text(&self, text: &mut String, span: Span, quotes: bool) -> Result<()> {
+impl Binder<'_> {
+    /// `text` with the variables bound (`None`: it names none of them, unchanged).
+    fn bound(
+        &mut self,
+        text: &str,
+        quotes: bool,
+    ) -> std::result::Result<Option<String>, ExpandError> {
         if !self.env.iter().any(|(n, _)| text.contains(n.as_str())) {
-            return Ok(());
+            return Ok(None);
         }
-        let lexer = if quotes { &self.shell } else { &self.literal };
-        *text = lexer
-            .expand_word(text, &self.env)
-            .map_err(|e| {
-                Error::at(
-                    span,
-                    format!(
-                        "binding {}: {e}",
-                        self.env
-                            .iter()
-                            .map(|(n, _)| n.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-            })?
-            .value;
+        let lexer = if quotes {
+            &mut self.shell
+        } else {
+            &mut self.literal
+        };
+        lexer.max_len = self.left;
+        let value = lexer.expand_word(text, &self.env)?.value;
+        self.left = self.left.saturating_sub(value.len());
+        Ok(Some(value))
+    }
+
+    fn text(&mut self, text: &mut String, span: Span, quotes: bool) -> Result<()> {
+        match self.bound(text, quotes) {
+            Ok(Some(v)) => *text = v,
+            Ok(None) => {}
+            Err(e) => {
+                let names = self
+                    .env
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(self
+                    .budget
+                    .expand_error(span, &e, |e| format!("binding {names}: {e}")));
+            }
+        }
         Ok(())
     }
 
-    fn args(&self, args: &mut Args) -> Result<()> {
+    /// Like [`Binder::text`] for text that is only shown: kept as written if it does not
+    /// lex, but a bound is still a bound.
+    fn shown(&mut self, text: &mut String, span: Span, quotes: bool) -> Result<()> {
+        match self.bound(text, quotes) {
+            Ok(Some(v)) => *text = v,
+            Err(ExpandError::TooLong { .. }) => return Err(self.budget.exceeded(span)),
+            Ok(None) | Err(_) => {}
+        }
+        Ok(())
+    }
+
+    fn args(&mut self, args: &mut Args) -> Result<()> {
         match args {
             Args::Words(words) => {
                 for w in words {
@@ -113,7 +145,7 @@ impl Binder {
         Ok(())
     }
 
-    fn instruction(&self, ins: &mut Instruction) -> Result<()> {
+    fn instruction(&mut self, ins: &mut Instruction) -> Result<()> {
         for f in &mut ins.flags {
             if let Some(v) = &mut f.value {
                 self.text(v, f.span, false)?;
@@ -124,31 +156,23 @@ impl Binder {
         }
         self.args(&mut ins.args)?;
         // The original text is only shown (progress names); keep it if it does not lex.
-        let mut original = ins.original.clone();
-        if self.text(&mut original, ins.span, true).is_ok() {
-            ins.original = original;
-        }
+        self.shown(&mut ins.original, ins.span, true)?;
         // Comments only describe (`# variant-${V} …` above a generated stage, read by the
         // subrequests): bound as plain text, kept as written if they do not lex.
         for c in &mut ins.comments {
-            let mut bound = c.clone();
-            if self.text(&mut bound, ins.span, false).is_ok() {
-                *c = bound;
-            }
+            self.shown(c, ins.span, false)?;
         }
         Ok(())
     }
 }
 
-fn bind(ins: &Instruction, name: &str, value: &str, escape: char) -> Result<Instruction> {
-    bind_all(ins, &[(name.to_owned(), value.to_owned())], escape)
-}
-
-/// Substitutes every variable of `env` (and nothing else) in one instruction's texts.
+/// Substitutes every variable of `env` (and nothing else) in one instruction's texts; the
+/// copy is counted against `budget`.
 pub(super) fn bind_all(
     ins: &Instruction,
     env: &[(String, String)],
     escape: char,
+    budget: &mut Budget,
 ) -> Result<Instruction> {
     let mut shell = Lexer::new(escape);
     shell.raw_quotes = true;
@@ -156,12 +180,15 @@ pub(super) fn bind_all(
     shell.skip_unset_env = true;
     let mut literal = shell.clone();
     literal.skip_process_quotes = true;
-    let b = Binder {
+    let mut b = Binder {
         shell,
         literal,
-        env: env.to_vec(),
+        env,
+        left: budget.remaining(),
+        budget,
     };
     let mut ins = ins.clone();
     b.instruction(&mut ins)?;
+    budget.charge_instruction(&ins)?;
     Ok(ins)
 }

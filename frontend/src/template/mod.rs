@@ -22,6 +22,7 @@
 
 mod bind;
 mod blocks;
+mod bounds;
 pub mod cond;
 pub mod facts;
 mod params;
@@ -29,23 +30,21 @@ mod params;
 mod tests;
 mod walk;
 
+pub use bounds::{
+    MAX_ARGUMENT, MAX_BYTES, MAX_INSTANCES, MAX_INSTANCE_NAME, MAX_INSTRUCTIONS, MAX_NESTING,
+};
 pub use facts::{BlockFact, BlockKind};
 pub use params::signature;
 
 use std::collections::BTreeSet;
 
 use blocks::block;
+use bounds::Budget;
 use walk::Walker;
 
 use crate::error::{Error, Result};
 use crate::options::BuildOptions;
 use crate::syntax::{Args, Dockerfile, Instruction};
-
-/// How deep `IF`/`FOR` blocks may nest: a bound on hostile input.
-pub const MAX_NESTING: usize = 64;
-
-/// How many instructions expansion may produce: nested `FOR`s multiply.
-pub const MAX_INSTRUCTIONS: usize = 100_000;
 
 /// Resolves every `IF` and `FOR` of `file` under `opts`, then instantiates parameterised
 /// stages; a file without them is unchanged. Returns the instance name to build when the
@@ -61,17 +60,20 @@ pub fn expand_recording(
     opts: &BuildOptions,
     facts: &mut Vec<BlockFact>,
 ) -> Result<Option<String>> {
-    conditionals(file, opts, facts)?;
-    let globals = global_vars(file, opts);
+    // One budget for every pass (see `bounds`).
+    let mut budget = Budget::default();
+    conditionals(file, opts, facts, &mut budget)?;
+    let globals = global_vars(file, opts, &mut budget)?;
     let target = params::expand(
         &mut file.instructions,
         opts.target.as_deref(),
         file.escape,
         &globals,
+        &mut budget,
     )?;
     // Blocks inside parameterised stages were left for their instances, where the
     // parameters are now bound (and declared as ARGs): resolve them now.
-    conditionals(file, opts, facts)?;
+    conditionals(file, opts, facts, &mut budget)?;
     Ok(target)
 }
 
@@ -79,7 +81,7 @@ pub fn expand_recording(
 /// parameterised stage: their definitions stay as written (blocks inside them too), which
 /// is how `frontend.targets` lists them.
 pub fn resolve_blocks(file: &mut Dockerfile, opts: &BuildOptions) -> Result<()> {
-    conditionals(file, opts, &mut Vec::new())
+    conditionals(file, opts, &mut Vec::new(), &mut Budget::default())
 }
 
 /// Every name an `ARG`, `ENV` or `FOR` of the file declares, in any arm: a name outside
@@ -100,20 +102,33 @@ fn declared_names(instructions: &[Instruction]) -> BTreeSet<String> {
 
 /// What a `FROM` line sees: the platform args and the global `ARG`s (build arg, else
 /// default), once the prelude's `IF`s are resolved.
-fn global_vars(file: &Dockerfile, opts: &BuildOptions) -> Vec<(String, String)> {
+fn global_vars(
+    file: &Dockerfile,
+    opts: &BuildOptions,
+    budget: &mut Budget,
+) -> Result<Vec<(String, String)>> {
     let mut w = Walker::new(opts, file.escape);
+    w.budget = std::mem::take(budget);
+    let mut walked = Ok(());
     for ins in file.instructions.iter().take_while(|i| i.keyword != "from") {
         if ins.keyword == "arg" {
-            w.arg(ins);
+            walked = w.arg(ins);
+            if walked.is_err() {
+                break;
+            }
         }
     }
-    w.meta
+    *budget = std::mem::take(&mut w.budget);
+    walked.map(|()| w.meta)
 }
 
+/// Resolves the `IF`/`FOR` blocks of `file` (those of parameterised stages' templates
+/// are kept as written), counting what they produce against `budget`.
 fn conditionals(
     file: &mut Dockerfile,
     opts: &BuildOptions,
     facts: &mut Vec<BlockFact>,
+    budget: &mut Budget,
 ) -> Result<()> {
     if !file
         .instructions
@@ -133,7 +148,9 @@ fn conditionals(
     }
     let mut w = Walker::new(opts, file.escape);
     w.declared = declared_names(&instructions);
+    w.budget = std::mem::take(budget);
     let walked = w.walk(&nodes, 0);
+    *budget = std::mem::take(&mut w.budget);
     // What was learnt before an error is still true (lint reports both).
     facts.append(&mut w.facts);
     walked?;

@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::bind::bind_nodes;
 use super::blocks::{rest_text, Node};
+use super::bounds::Budget;
 use super::facts::{BlockFact, BlockKind};
 use super::{cond, params, MAX_INSTRUCTIONS};
 use crate::error::{Error, Result};
-use crate::expand::{is_valid_name, Lexer};
+use crate::expand::{is_valid_name, ExpandError, Expanded, Lexer};
 use crate::options::BuildOptions;
-use crate::syntax::Args;
-use crate::syntax::Instruction;
+use crate::syntax::{Args, Instruction, Span};
 
 /// A stage as far as the walk has seen it.
 #[derive(Clone, Debug, Default)]
@@ -54,6 +54,8 @@ pub(super) struct Walker<'a> {
     /// Inside how many `FOR`s whose items depend on the inputs: bound values vary, so no
     /// condition here is known for every build.
     varying_loops: usize,
+    /// What expansion may still produce (shared with the other passes of one expansion).
+    pub(super) budget: Budget,
 }
 
 impl<'a> Walker<'a> {
@@ -73,6 +75,16 @@ impl<'a> Walker<'a> {
             declared: BTreeSet::new(),
             uncertain: 0,
             varying_loops: 0,
+            budget: Budget::default(),
+        }
+    }
+
+    /// The walk's lexer, bounded by what the budget has left: no value it computes can
+    /// outgrow the budget before it is counted.
+    fn lexer(&self) -> Lexer {
+        Lexer {
+            max_len: self.budget.remaining(),
+            ..self.lexer.clone()
         }
     }
 
@@ -90,12 +102,17 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// The value of `cond` for every build, as far as it is known here.
-    fn known(&self, cond: &cond::Cond) -> Option<bool> {
+    /// The value of `cond` for every build, as far as it is known here (the words it
+    /// expands are counted against the budget).
+    fn known(&mut self, cond: &cond::Cond, span: Span) -> Result<Option<bool>> {
         if self.varying_loops > 0 {
-            return None;
+            return Ok(None);
         }
-        cond.eval_known(&self.lexer, self.env(), &|n| self.varies(n))
+        let mut lexer = self.lexer();
+        let known = cond.eval_known(&mut lexer, self.env(), &|n| self.varies(n));
+        self.budget
+            .charge(self.budget.remaining().saturating_sub(lexer.max_len), span)?;
+        Ok(known)
     }
 
     fn env(&self) -> &Vec<(String, String)> {
@@ -166,7 +183,7 @@ impl<'a> Walker<'a> {
                 Err(_) if chosen.is_some() => continue,
                 Err(e) => return Err(e),
             };
-            let known = self.known(&c);
+            let known = self.known(&c, head.span)?;
             self.facts.push(BlockFact {
                 kind: if else_if {
                     BlockKind::ElseIf
@@ -179,11 +196,16 @@ impl<'a> Walker<'a> {
                 always: known,
                 shadowed: any_true,
             });
-            if chosen.is_none()
-                && c.eval(&self.lexer, self.env())
-                    .map_err(|e| Error::at(head.span, e))?
-            {
-                chosen = Some((body, all_false && known == Some(true)));
+            if chosen.is_none() {
+                let mut lexer = self.lexer();
+                let taken = c.eval(&mut lexer, self.env());
+                self.budget.charge(
+                    self.budget.remaining().saturating_sub(lexer.max_len),
+                    head.span,
+                )?;
+                if taken.map_err(|e| Error::at(head.span, e))? {
+                    chosen = Some((body, all_false && known == Some(true)));
+                }
             }
             all_false &= known == Some(false);
             any_true |= known == Some(true);
@@ -223,7 +245,7 @@ impl<'a> Walker<'a> {
                     format!("FOR expansion runs more than {MAX_INSTRUCTIONS} iterations"),
                 ));
             }
-            let bound = bind_nodes(body, name, &item, self.lexer.escape)?;
+            let bound = bind_nodes(body, name, &item, self.lexer.escape, &mut self.budget)?;
             self.walk(&bound, loops + 1)?;
         }
         Ok(())
@@ -231,7 +253,7 @@ impl<'a> Walker<'a> {
 
     /// `FOR NAME IN words…`: the name, the items (words expanded, split on whitespace) and
     /// whether they depend on build args or the platform.
-    fn for_items(&self, head: &Instruction) -> Result<(String, Vec<String>, bool)> {
+    fn for_items(&mut self, head: &Instruction) -> Result<(String, Vec<String>, bool)> {
         rest_text(head, 0)?;
         let words = match &head.args {
             Args::Words(w) => w.as_slice(),
@@ -247,11 +269,10 @@ impl<'a> Walker<'a> {
         let mut items = Vec::new();
         let mut varying = false;
         for w in &words[2..] {
-            let mut lexer = self.lexer.clone();
+            let mut lexer = self.lexer();
             lexer.skip_unset_env = false;
-            let probe = lexer
-                .expand_word(&w.text, self.env())
-                .map_err(|e| Error::at(w.span, e.to_string()))?;
+            let failed = |e: ExpandError| self.budget.expand_error(w.span, &e, ToString::to_string);
+            let probe = lexer.expand_word(&w.text, self.env()).map_err(failed)?;
             if let Some(v) = probe.unset.iter().next() {
                 return Err(Error::at(
                     w.span,
@@ -259,11 +280,10 @@ impl<'a> Walker<'a> {
                 ));
             }
             varying |= probe.used.iter().any(|n| self.varies(n));
-            items.extend(
-                lexer
-                    .expand_words(&w.text, self.env())
-                    .map_err(|e| Error::at(w.span, e.to_string()))?,
-            );
+            let words = lexer.expand_words(&w.text, self.env()).map_err(failed)?;
+            let bytes = probe.value.len() + words.iter().map(String::len).sum::<usize>();
+            self.budget.charge(bytes, w.span)?;
+            items.extend(words);
         }
         Ok((name.text.clone(), items, varying))
     }
@@ -278,8 +298,8 @@ impl<'a> Walker<'a> {
         }
         match ins.keyword.as_str() {
             "from" => self.from(&ins, loops)?,
-            "arg" => self.arg(&ins),
-            "env" => self.env_(&ins),
+            "arg" => self.arg(&ins)?,
+            "env" => self.env_(&ins)?,
             _ => {}
         }
         self.out.push(ins);
@@ -296,6 +316,10 @@ impl<'a> Walker<'a> {
         self.in_template = params::is_definition(ins);
         if let Some(base) = words.first() {
             if let Some(parent) = self.stages.get(&base.text.to_ascii_lowercase()) {
+                // Two copies of the parent's ENVs: stages built on stages must not
+                // multiply a large value unbounded.
+                let bytes: usize = parent.envs.iter().map(|(k, v)| k.len() + v.len()).sum();
+                self.budget.charge(2 * bytes, ins.span)?;
                 stage.envs = parent.envs.clone();
                 stage.vars = parent.envs.clone();
                 stage.varying_envs = parent.varying_envs.clone();
@@ -328,18 +352,37 @@ impl<'a> Walker<'a> {
         }
     }
 
-    pub(super) fn arg(&mut self, ins: &Instruction) {
+    /// The value of an `ARG` default or `ENV` value: `None` when it does not expand (the
+    /// error is for a later layer to report), a bound passed is an error here. Counted
+    /// against the budget.
+    fn counted(
+        &mut self,
+        got: std::result::Result<Expanded, ExpandError>,
+        span: Span,
+    ) -> Result<Option<Expanded>> {
+        match got {
+            Ok(e) => {
+                self.budget.charge(e.value.len(), span)?;
+                Ok(Some(e))
+            }
+            Err(ExpandError::TooLong { .. }) => Err(self.budget.exceeded(span)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    pub(super) fn arg(&mut self, ins: &Instruction) -> Result<()> {
         let Args::KeyValues(kvs) = &ins.args else {
-            return;
+            return Ok(());
         };
         for kv in kvs {
             let name = kv.key.text.clone();
-            let default = kv.value.as_ref().and_then(|v| {
-                self.lexer
-                    .expand_word(&v.text, self.env())
-                    .ok()
-                    .map(|e| e.value)
-            });
+            let default = match &kv.value {
+                Some(v) => {
+                    let got = self.lexer().expand_word(&v.text, self.env());
+                    self.counted(got, v.span)?.map(|e| e.value)
+                }
+                None => None,
+            };
             let global = match &self.stage {
                 Some(_) => self.meta.get_last(&name),
                 None => None,
@@ -364,33 +407,47 @@ impl<'a> Walker<'a> {
                 vars.push((name, v));
             }
         }
+        Ok(())
     }
 
-    fn env_(&mut self, ins: &Instruction) {
+    fn env_(&mut self, ins: &Instruction) -> Result<()> {
         let Args::KeyValues(kvs) = &ins.args else {
-            return;
+            return Ok(());
         };
         let Some(stage) = &self.stage else {
-            return;
+            return Ok(());
         };
-        // Every pair of one ENV line sees the values before the line, as in BuildKit.
-        let before = stage.vars.clone();
+        // Every pair of one ENV line sees the values before the line, as in BuildKit:
+        // all are computed before any is set. Each is counted before the next is computed.
+        let mut values = Vec::new();
+        for kv in kvs {
+            let Some(v) = &kv.value else { continue };
+            let lexer = Lexer {
+                max_len: self.budget.remaining(),
+                ..self.lexer.clone()
+            };
+            match lexer.expand_word(&v.text, &stage.vars) {
+                Ok(value) => {
+                    self.budget.charge(value.value.len(), v.span)?;
+                    values.push((kv.key.text.clone(), value));
+                }
+                Err(ExpandError::TooLong { .. }) => return Err(self.budget.exceeded(v.span)),
+                // A later layer reports it.
+                Err(_) => {}
+            }
+        }
         let uncertain = self.uncertain + self.varying_loops > 0;
-        let varies = |n: &String| match before.iter().any(|(k, _)| k == n) {
+        let varies = |n: &String| match stage.vars.iter().any(|(k, _)| k == n) {
             true => stage.varying.contains(n),
             false => self.declared.contains(n),
         };
         let mut set = Vec::new();
-        for kv in kvs {
-            let Some(v) = &kv.value else { continue };
-            let Ok(value) = self.lexer.expand_word(&v.text, &before) else {
-                continue;
-            };
+        for (name, value) in values {
             let varying = uncertain || value.used.iter().chain(&value.unset).any(varies);
-            set.push((kv.key.text.clone(), value.value, varying));
+            set.push((name, value.value, varying));
         }
         let Some(stage) = &mut self.stage else {
-            return;
+            return Ok(());
         };
         for (name, value, varying) in set {
             stage.vars.push((name.clone(), value.clone()));
@@ -403,6 +460,7 @@ impl<'a> Walker<'a> {
                 stage.varying_envs.remove(&name);
             }
         }
+        Ok(())
     }
 }
 
