@@ -373,6 +373,13 @@ fn inherited_envs_are_bounded() {
     let e = run(&text, &[]).unwrap_err();
     assert_eq!(line_of(&text, &e), 5);
     assert!(e.to_string().contains("more than 32 MiB"), "{e}");
+    // A 9 MB global ARG, declared in stage after stage.
+    let text = format!(
+        "ARG A={a}\nARG G=${{A//?/$A}}\nIF defined(G)\nEND\nFROM a\nARG G\nFROM a\nARG G\n"
+    );
+    let e = run(&text, &[]).unwrap_err();
+    assert_eq!(line_of(&text, &e), 8);
+    assert!(e.to_string().contains("more than 32 MiB"), "{e}");
 }
 
 #[test]

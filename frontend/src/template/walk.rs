@@ -394,6 +394,9 @@ impl<'a> Walker<'a> {
                 .cloned()
                 .or(default)
                 .or(global);
+            // The copy kept (a global's value in every stage that declares it).
+            self.budget
+                .charge(value.as_ref().map_or(0, String::len), kv.key.span)?;
             let vars = match &mut self.stage {
                 Some(s) => {
                     // A build arg can always override it.
