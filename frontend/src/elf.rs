@@ -25,6 +25,12 @@ const MAX_TABLE: u64 = 1 << 20;
 const MAX_STRING: u64 = 4096;
 /// Strings closer than this are fetched in one range read.
 const STRING_WINDOW: u64 = 4096;
+/// The most strings (`DT_NEEDED`, `DT_RPATH`, `DT_RUNPATH`) one file may name: each can
+/// be a gateway round trip. Real programs name a few dozen.
+const MAX_STRINGS: usize = 4096;
+/// The end of the largest range a file can have: offsets are `off_t`, signed 64-bit.
+/// Header values past it are broken or hostile, and never become a read.
+const MAX_OFFSET: u64 = i64::MAX as u64;
 
 /// What the dynamic loader needs to know about one ELF file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -158,6 +164,7 @@ impl<F: ImageFs> File<'_, F> {
         if u64::from(header.e_phentsize(endian)) != entsize {
             return Err("unexpected program header size".to_owned());
         }
+        // At most 65,534 headers of 56 bytes: no overflow.
         if phnum * entsize > MAX_TABLE {
             return Err("too many program headers".to_owned());
         }
@@ -203,13 +210,20 @@ impl<F: ImageFs> File<'_, F> {
         if needed.is_empty() && rpath.is_none() && runpath.is_none() {
             return Ok(out);
         }
+        if needed.len() > MAX_STRINGS {
+            return Err(format!("more than {MAX_STRINGS} DT_NEEDED entries"));
+        }
         // DT_STRTAB is an address: find it in the file through the loaded segments.
         let strtab = strtab.ok_or("a dynamic segment without DT_STRTAB")?;
-        let base = loads
+        let (vaddr, offset) = loads
             .iter()
             .find(|(vaddr, _, filesz)| strtab >= *vaddr && strtab - vaddr < *filesz)
-            .map(|(vaddr, offset, _)| offset + (strtab - vaddr))
+            .map(|(vaddr, offset, _)| (*vaddr, *offset))
             .ok_or("DT_STRTAB is outside the loaded segments")?;
+        let base = offset
+            .checked_add(strtab - vaddr)
+            .filter(|b| *b <= MAX_OFFSET)
+            .ok_or("DT_STRTAB is outside the file")?;
         let mut offsets: Vec<u64> = needed.clone();
         offsets.extend(rpath.iter().chain(runpath.iter()).copied());
         let strings = self.strings(base, &offsets).await?;
@@ -228,21 +242,29 @@ impl<F: ImageFs> File<'_, F> {
 
     /// `len` bytes at `offset`: from the first page when they are in it, else read.
     async fn bytes(&self, offset: u64, len: u64) -> Result<Vec<u8>, String> {
-        let end = offset.checked_add(len).ok_or("offset out of range")?;
+        let got = self.upto(offset, len).await?;
+        if got.len() as u64 != len {
+            return Err("the file is truncated".to_owned());
+        }
+        Ok(got)
+    }
+
+    /// Up to `len` bytes at `offset` (fewer at the end of the file): from the first page
+    /// when they are in it, else read. A range no file can have is an error, not a read.
+    async fn upto(&self, offset: u64, len: u64) -> Result<Vec<u8>, String> {
+        let end = offset
+            .checked_add(len)
+            .filter(|e| *e <= MAX_OFFSET)
+            .ok_or_else(|| format!("offset {offset} is out of range"))?;
         if let (Ok(s), Ok(e)) = (usize::try_from(offset), usize::try_from(end)) {
             if let Some(b) = self.head.get(s..e) {
                 return Ok(b.to_vec());
             }
         }
-        let got = self
-            .fs
+        self.fs
             .read(self.path, offset, len)
             .await
-            .ok_or_else(|| format!("cannot read {len} bytes at offset {offset}"))?;
-        if got.len() as u64 != len {
-            return Err("the file is truncated".to_owned());
-        }
-        Ok(got)
+            .ok_or_else(|| format!("cannot read {len} bytes at offset {offset}"))
     }
 
     /// The NUL-terminated strings at `offsets` into the string table at file offset
@@ -263,16 +285,19 @@ impl<F: ImageFs> File<'_, F> {
             while j + 1 < sorted.len() && sorted[j + 1] - start < STRING_WINDOW {
                 j += 1;
             }
+            // Less than STRING_WINDOW + MAX_STRING: the offsets are sorted.
             let len = sorted[j] - start + MAX_STRING;
-            let from = base.checked_add(start).ok_or("offset out of range")?;
+            let from = base
+                .checked_add(start)
+                .ok_or_else(|| format!("string offset {start} is out of range"))?;
             // The window may run past the end of the file: take what there is.
-            let window = match self.bytes(from, len).await {
-                Ok(b) => b,
-                Err(_) => self.fs.read(self.path, from, len).await.unwrap_or_default(),
-            };
+            let window = self.upto(from, len).await?;
             for &o in &sorted[i..=j] {
                 let at = usize::try_from(o - start).unwrap_or(usize::MAX);
-                let s = window.get(at..).ok_or("a string is outside the file")?;
+                let s = window
+                    .get(at..)
+                    .filter(|s| !s.is_empty())
+                    .ok_or("a string is outside the file")?;
                 if !s.contains(&0) {
                     return Err("an unterminated string".to_owned());
                 }
@@ -290,184 +315,10 @@ fn c_string(raw: &[u8]) -> String {
     String::from_utf8_lossy(&raw[..end]).into_owned()
 }
 
-/// Small ELF files built byte by byte, for tests (this crate's, and the gateway tests
-/// that serve them from a fake BuildKit). Independent of the reader above.
-pub mod fixture {
-    /// The address the test files are loaded at.
-    const BASE: u64 = 0x40_0000;
-
-    /// What a test file declares.
-    #[derive(Clone, Debug)]
-    pub struct Spec {
-        /// ELFCLASS64 (else 32-bit).
-        pub is64: bool,
-        /// Little-endian (else big-endian).
-        pub little: bool,
-        /// `e_machine` (62: x86-64).
-        pub machine: u16,
-        /// `PT_INTERP`.
-        pub interp: Option<String>,
-        /// `DT_NEEDED`.
-        pub needed: Vec<String>,
-        /// `DT_RPATH`.
-        pub rpath: Option<String>,
-        /// `DT_RUNPATH`.
-        pub runpath: Option<String>,
-        /// Bytes of padding before the string table and dynamic segment, to put them
-        /// beyond the first page.
-        pub pad: usize,
-    }
-
-    impl Spec {
-        /// A 64-bit little-endian x86-64 file needing `needed`.
-        pub fn new(needed: &[&str]) -> Spec {
-            Spec {
-                is64: true,
-                little: true,
-                machine: 62,
-                interp: None,
-                needed: needed.iter().map(|s| (*s).to_owned()).collect(),
-                rpath: None,
-                runpath: None,
-                pad: 0,
-            }
-        }
-
-        /// With a program interpreter (an executable).
-        pub fn interp(mut self, path: &str) -> Spec {
-            self.interp = Some(path.to_owned());
-            self
-        }
-
-        /// With `DT_RUNPATH`.
-        pub fn runpath(mut self, p: &str) -> Spec {
-            self.runpath = Some(p.to_owned());
-            self
-        }
-
-        /// With `DT_RPATH`.
-        pub fn rpath(mut self, p: &str) -> Spec {
-            self.rpath = Some(p.to_owned());
-            self
-        }
-
-        /// The file's bytes.
-        pub fn build(&self) -> Vec<u8> {
-            let (ehsize, phentsize, dynsize) = if self.is64 {
-                (64usize, 56usize, 16usize)
-            } else {
-                (52, 32, 8)
-            };
-            let phnum = 2 + usize::from(self.interp.is_some());
-            let phoff = ehsize;
-            let interp_off = phoff + phnum * phentsize;
-            let interp = self.interp.clone().unwrap_or_default();
-            let mut strtab = vec![0u8];
-            let mut add = |s: &str| {
-                let at = strtab.len() as u64;
-                strtab.extend_from_slice(s.as_bytes());
-                strtab.push(0);
-                at
-            };
-            let mut dyns: Vec<(i64, u64)> = Vec::new();
-            for n in &self.needed {
-                dyns.push((1, add(n)));
-            }
-            if let Some(r) = &self.rpath {
-                dyns.push((15, add(r)));
-            }
-            if let Some(r) = &self.runpath {
-                dyns.push((29, add(r)));
-            }
-            let strtab_off = interp_off + interp.len() + 1 + self.pad;
-            let dyn_off = (strtab_off + strtab.len()).next_multiple_of(8);
-            dyns.push((5, BASE + strtab_off as u64));
-            dyns.push((10, strtab.len() as u64));
-            dyns.push((0, 0));
-            let total = dyn_off + dyns.len() * dynsize;
-            let mut w = Writer {
-                v: vec![0; total],
-                little: self.little,
-            };
-            w.v[..4].copy_from_slice(b"\x7fELF");
-            w.v[4] = if self.is64 { 2 } else { 1 };
-            w.v[5] = if self.little { 1 } else { 2 };
-            w.v[6] = 1;
-            w.put(16, 2, 3);
-            w.put(18, 2, u64::from(self.machine));
-            w.put(20, 4, 1);
-            let mut phdrs = vec![(1u32, 0u64, BASE, total as u64)];
-            if self.interp.is_some() {
-                phdrs.push((
-                    3,
-                    interp_off as u64,
-                    BASE + interp_off as u64,
-                    interp.len() as u64 + 1,
-                ));
-            }
-            phdrs.push((
-                2,
-                dyn_off as u64,
-                BASE + dyn_off as u64,
-                (dyns.len() * dynsize) as u64,
-            ));
-            if self.is64 {
-                w.put(32, 8, phoff as u64);
-                w.put(52, 2, ehsize as u64);
-                w.put(54, 2, phentsize as u64);
-                w.put(56, 2, phnum as u64);
-            } else {
-                w.put(28, 4, phoff as u64);
-                w.put(40, 2, ehsize as u64);
-                w.put(42, 2, phentsize as u64);
-                w.put(44, 2, phnum as u64);
-            }
-            for (i, (kind, offset, vaddr, size)) in phdrs.into_iter().enumerate() {
-                let at = phoff + i * phentsize;
-                w.put(at, 4, u64::from(kind));
-                if self.is64 {
-                    w.put(at + 8, 8, offset);
-                    w.put(at + 16, 8, vaddr);
-                    w.put(at + 32, 8, size);
-                    w.put(at + 40, 8, size);
-                } else {
-                    w.put(at + 4, 4, offset);
-                    w.put(at + 8, 4, vaddr);
-                    w.put(at + 16, 4, size);
-                    w.put(at + 20, 4, size);
-                }
-            }
-            w.v[interp_off..interp_off + interp.len()].copy_from_slice(interp.as_bytes());
-            w.v[strtab_off..strtab_off + strtab.len()].copy_from_slice(&strtab);
-            for (i, (tag, val)) in dyns.into_iter().enumerate() {
-                let at = dyn_off + i * dynsize;
-                let half = dynsize / 2;
-                w.put(at, half, tag as u64);
-                w.put(at + half, half, val);
-            }
-            w.v
-        }
-    }
-
-    struct Writer {
-        v: Vec<u8>,
-        little: bool,
-    }
-
-    impl Writer {
-        fn put(&mut self, at: usize, size: usize, value: u64) {
-            let bytes = value.to_le_bytes();
-            for (i, &b) in bytes.iter().enumerate().take(size) {
-                let pos = if self.little {
-                    at + i
-                } else {
-                    at + size - 1 - i
-                };
-                self.v[pos] = b;
-            }
-        }
-    }
-}
+/// Small ELF files built byte by byte (tests only; shared with the gateway tests).
+#[cfg(test)]
+#[path = "../tests/support/elf_fixture.rs"]
+pub(crate) mod fixture;
 
 #[cfg(test)]
 mod tests {
@@ -580,6 +431,90 @@ mod tests {
         for n in 0..full.len() {
             let _ = parse(&full[..n]);
         }
+    }
+
+    /// The first `PT_LOAD` of a fixture file (64-bit little-endian): its `p_offset`,
+    /// `p_vaddr` and `p_filesz` fields.
+    fn patch_load(bytes: &mut [u8], offset: u64, vaddr: u64, filesz: u64) {
+        let at = 64;
+        bytes[at + 8..at + 16].copy_from_slice(&offset.to_le_bytes());
+        bytes[at + 16..at + 24].copy_from_slice(&vaddr.to_le_bytes());
+        bytes[at + 32..at + 40].copy_from_slice(&filesz.to_le_bytes());
+    }
+
+    #[test]
+    fn a_segment_offset_past_the_address_space_is_an_error() {
+        // DT_STRTAB inside a PT_LOAD whose file offset is near 2^64: translating the
+        // address overflowed (found by fuzzing: a panic in debug builds, a read from a
+        // wrapped-around offset in release builds).
+        let mut bytes = Spec::new(&["libc.so.6"]).build();
+        patch_load(&mut bytes, u64::MAX - 8, 0x40_0000, u64::MAX >> 1);
+        assert_eq!(
+            parse(&bytes),
+            Err("DT_STRTAB is outside the file".to_owned())
+        );
+    }
+
+    /// Program header `i` of a fixture file (64-bit little-endian): where its `p_offset`
+    /// field is, and its value.
+    fn phdr_offset(bytes: &[u8], i: usize) -> (usize, u64) {
+        let at = 64 + i * 56 + 8;
+        let value = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        (at, value)
+    }
+
+    #[test]
+    fn header_offsets_no_file_can_have_are_errors() {
+        // e_phoff, PT_INTERP's and PT_DYNAMIC's p_offset: near 2^64 (the end overflows)
+        // and past 2^63 (no off_t reaches it). Never a read at a wrapped offset.
+        let good = Spec::new(&["libc.so.6"]).interp("/ld.so").build();
+        let fields = [32, phdr_offset(&good, 1).0, phdr_offset(&good, 2).0];
+        for at in fields {
+            for value in [u64::MAX - 4, 1 << 63] {
+                let mut bytes = good.clone();
+                bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+                let got = parse(&bytes);
+                assert!(
+                    got.as_ref().is_err_and(|e| e.ends_with("is out of range")),
+                    "field at {at} = {value:#x}: {got:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn string_offsets_past_the_file_are_errors() {
+        let good = Spec::new(&["libc.so.6"]).build();
+        // The first dynamic entry is the DT_NEEDED; its value is a string table offset.
+        let value_at = usize::try_from(phdr_offset(&good, 1).1).unwrap() + 8;
+        for (offset, want) in [
+            (
+                u64::MAX,
+                "string offset 18446744073709551615 is out of range",
+            ),
+            (MAX_OFFSET - 10, "is out of range"),
+            (1 << 40, "a string is outside the file"),
+        ] {
+            let mut bytes = good.clone();
+            bytes[value_at..value_at + 8].copy_from_slice(&offset.to_le_bytes());
+            let got = parse(&bytes);
+            assert!(
+                got.as_ref().is_err_and(|e| e.ends_with(want)),
+                "DT_NEEDED = {offset:#x}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn too_many_needed_libraries_are_an_error() {
+        let names: Vec<String> = (0..=MAX_STRINGS).map(|i| format!("l{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(
+            parse(&Spec::new(&names).build()),
+            Err(format!("more than {MAX_STRINGS} DT_NEEDED entries"))
+        );
+        let fewer = Spec::new(&names[..MAX_STRINGS]).build();
+        assert_eq!(parse(&fewer).unwrap().unwrap().needed.len(), MAX_STRINGS);
     }
 
     #[test]

@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used)] // test helpers, not library code
 
+#[path = "support/elf_fixture.rs"]
+mod elf_fixture;
+
 use prost::Message;
 use strata::gateway;
 use strata_proto::gateway::{errdefs, GatewayEnv};
@@ -511,7 +514,7 @@ fn copies(def: &pb::Definition) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn copy_deps_reads_elf_headers_and_copies_the_closure() {
-    use strata::elf::fixture::Spec;
+    use elf_fixture::Spec;
     // The program's dynamic segment lies past a big gap that must never be transferred.
     let app = Spec {
         pad: 1_000_000,

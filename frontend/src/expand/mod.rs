@@ -137,6 +137,13 @@ pub enum ExpandError {
     /// `${}`, `${{…}`, `${:…}`.
     #[error("syntax error: bad substitution")]
     BadSubstitution,
+    /// The processed word would be longer than [`Lexer::max_len`] (a bound the template
+    /// layer sets, so `${A//?/$A}` cannot square its way out of memory).
+    #[error("the expanded text is longer than {limit} bytes")]
+    TooLong {
+        /// The bound, in bytes.
+        limit: usize,
+    },
     /// An operator that upstream does not support, e.g. `${A:=x}`, `${A.x}`,
     /// `${A:#x}`. Holds the operator text as upstream prints it.
     #[error("unsupported modifier ({0}) in substitution")]
@@ -197,6 +204,9 @@ pub struct Lexer {
     pub skip_unset_env: bool,
     /// Treat `'` and `"` as ordinary characters (heredoc bodies).
     pub skip_process_quotes: bool,
+    /// The longest result (in bytes, of the word and of each `${…}` in it) before
+    /// processing stops with [`ExpandError::TooLong`]. Unbounded by default, as upstream.
+    pub max_len: usize,
 }
 
 /// `\` escape, all options off: what most instructions use.
@@ -215,6 +225,7 @@ impl Lexer {
             raw_escapes: false,
             skip_unset_env: false,
             skip_process_quotes: false,
+            max_len: usize::MAX,
         }
     }
 

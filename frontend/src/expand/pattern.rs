@@ -166,12 +166,14 @@ fn reverse_pattern(pattern: &str) -> String {
     units.into_iter().rev().collect()
 }
 
-/// `${A/pat/repl}` (`all` false) and `${A//pat/repl}` (`all` true).
+/// `${A/pat/repl}` (`all` false) and `${A//pat/repl}` (`all` true); a result longer
+/// than `max_len` bytes stops as soon as it is ([`ExpandError::TooLong`]).
 pub(super) fn replace(
     pattern: &str,
     value: &str,
     repl: &str,
     all: bool,
+    max_len: usize,
 ) -> Result<String, ExpandError> {
     let toks = compile(pattern).map_err(|r| invalid(pattern, r))?;
     let text: Vec<char> = value.chars().collect();
@@ -198,6 +200,9 @@ pub(super) fn replace(
     let mut last_end = 0;
     let mut search = 0;
     while search <= n {
+        if out.len() > max_len {
+            return Err(ExpandError::TooLong { limit: max_len });
+        }
         let Some((s, e)) = find_from(search) else {
             break;
         };

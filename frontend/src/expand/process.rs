@@ -97,6 +97,15 @@ impl<'a> Processor<'a> {
         c
     }
 
+    /// Whether output of `len` bytes is within [`Lexer::max_len`].
+    fn fits(&self, len: usize) -> Result<(), ExpandError> {
+        let limit = self.lexer.max_len;
+        if len > limit {
+            return Err(ExpandError::TooLong { limit });
+        }
+        Ok(())
+    }
+
     fn lookup(&mut self, name: &str) -> Option<&'a str> {
         let env = self.env;
         let value = env.get(name);
@@ -119,6 +128,7 @@ impl<'a> Processor<'a> {
         let mut words = Words::default();
         let quotes = !self.lexer.skip_process_quotes;
         while let Some(c) = self.peek() {
+            self.fits(out.len())?;
             if Some(c) == stop {
                 self.bump();
                 return Ok((out, words.finish()));
@@ -162,6 +172,7 @@ impl<'a> Processor<'a> {
                 }
             }
         }
+        self.fits(out.len())?;
         match stop {
             None => Ok((out, words.finish())),
             Some('/') => Err(ExpandError::MissingSlash),
@@ -202,6 +213,7 @@ impl<'a> Processor<'a> {
             out.push('"');
         }
         loop {
+            self.fits(out.len())?;
             match self.peek() {
                 None => return Err(ExpandError::UnterminatedDoubleQuote),
                 Some('"') => {
@@ -379,7 +391,7 @@ impl<'a> Processor<'a> {
                 let slashes = if all { "//" } else { "/" };
                 Ok(format!("${{{name}{slashes}{pat}/{repl}}}"))
             }
-            value => pattern::replace(&pat, value.unwrap_or(""), &repl, all),
+            value => pattern::replace(&pat, value.unwrap_or(""), &repl, all, self.lexer.max_len),
         }
     }
 
@@ -388,6 +400,7 @@ impl<'a> Processor<'a> {
     fn nested(&mut self, stop: char, raw_escapes: bool) -> Result<String, ExpandError> {
         match self.until(Some(stop), raw_escapes) {
             Ok((s, _)) => Ok(s),
+            Err(e @ ExpandError::TooLong { .. }) => Err(e),
             Err(_) if self.peek().is_none() => Err(if stop == '/' {
                 ExpandError::MissingSlash
             } else {

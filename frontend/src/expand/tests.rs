@@ -661,3 +661,33 @@ fn long_inputs_stay_fast() {
     // `%%` finds nothing (no `b`); `//` replaces the whole run once.
     assert_eq!(got, Ok(3001));
 }
+
+#[test]
+fn max_len_stops_growing_results_early() {
+    let a = "x".repeat(2000);
+    let env = vec![("A".to_owned(), a.clone())];
+    let bounded = Lexer {
+        max_len: 10_000,
+        ..Lexer::default()
+    };
+    let too_long = Err(ExpandError::TooLong { limit: 10_000 });
+    // Squaring (4 MB unbounded), in a quoted word, in a default and by repetition: each
+    // stops at the bound.
+    for word in [
+        "${A//?/$A}",
+        "\"${A//?/$A}\"",
+        "${B:-${A//?/$A}}",
+        "$A$A$A$A$A$A",
+    ] {
+        let got = bounded.expand_word(word, &env).map(|e| e.value.len());
+        assert_eq!(got, too_long.clone(), "{word}");
+    }
+    // Within the bound, and without one, nothing changes.
+    assert_eq!(bounded.expand_word("$A$A", &env).unwrap().value.len(), 4000);
+    let squared = Lexer::default().expand_word("${A//?/$A}", &env).unwrap();
+    assert_eq!(squared.value.len(), 4_000_000);
+    assert_eq!(
+        ExpandError::TooLong { limit: 10_000 }.to_string(),
+        "the expanded text is longer than 10000 bytes"
+    );
+}

@@ -14,7 +14,7 @@
 //! outside quotes and outside `${…}`; it is expanded like an `ARG` value (quotes removed,
 //! `$VAR`/`${VAR:-x}` expanded).
 
-use crate::expand::{is_valid_name, Env, Lexer};
+use crate::expand::{is_valid_name, Env, ExpandError, Expanded, Lexer};
 
 /// How deep parentheses and `!` may nest: a bound on hostile input, far beyond real use.
 const MAX_NESTING: usize = 64;
@@ -265,8 +265,9 @@ impl Parser {
 
 impl Cond {
     /// Evaluates the condition against `env`. A variable that is not set is an error
-    /// (unless never looked up because a `defined()` guard short-circuited).
-    pub fn eval(&self, lexer: &Lexer, env: &dyn Env) -> Result<bool, String> {
+    /// (unless never looked up because a `defined()` guard short-circuited). Every word
+    /// it expands spends its length from `lexer.max_len` (the template layer's budget).
+    pub fn eval(&self, lexer: &mut Lexer, env: &dyn Env) -> Result<bool, String> {
         Ok(match self {
             Cond::Or(a, b) => a.eval(lexer, env)? || b.eval(lexer, env)?,
             Cond::And(a, b) => a.eval(lexer, env)? && b.eval(lexer, env)?,
@@ -284,9 +285,10 @@ impl Cond {
     /// says whether a variable's value (or whether it is set at all) depends on build args
     /// or the platform. `None` when it may (three-valued: `a && b` is false as soon as one
     /// side is known false). Never fails: a condition `eval` would reject is `None`.
+    /// Every word it expands spends its length from `lexer.max_len`.
     pub fn eval_known(
         &self,
-        lexer: &Lexer,
+        lexer: &mut Lexer,
         env: &dyn Env,
         varies: &dyn Fn(&str) -> bool,
     ) -> Option<bool> {
@@ -310,8 +312,8 @@ impl Cond {
             Cond::Not(a) => a.eval_known(lexer, env, varies).map(|v| !v),
             Cond::Defined(name) => (!varies(name)).then(|| env.get(name).is_some()),
             Cond::Compare { left, right, equal } => {
-                let l = lexer.expand_word(left, env).ok()?;
-                let r = lexer.expand_word(right, env).ok()?;
+                let l = spend(lexer, lexer.expand_word(left, env)).ok()?;
+                let r = spend(lexer, lexer.expand_word(right, env)).ok()?;
                 let unknown = l.used.iter().chain(&r.used).any(|n| varies(n));
                 // An unset name is an error for `eval`: no value to promise.
                 if unknown || !l.unset.is_empty() || !r.unset.is_empty() {
@@ -323,10 +325,15 @@ impl Cond {
     }
 }
 
-fn word(lexer: &Lexer, text: &str, env: &dyn Env) -> Result<String, String> {
-    let e = lexer
-        .expand_word(text, env)
-        .map_err(|e| format!("{text}: {e}"))?;
+/// An expansion's result, its length spent from `lexer.max_len`.
+fn spend(lexer: &mut Lexer, got: Result<Expanded, ExpandError>) -> Result<Expanded, ExpandError> {
+    let e = got?;
+    lexer.max_len = lexer.max_len.saturating_sub(e.value.len());
+    Ok(e)
+}
+
+fn word(lexer: &mut Lexer, text: &str, env: &dyn Env) -> Result<String, String> {
+    let e = spend(lexer, lexer.expand_word(text, env)).map_err(|e| format!("{text}: {e}"))?;
     if let Some(name) = e.unset.iter().next() {
         return Err(format!(
             "unknown variable {name} in condition (declare it with ARG, or guard it with defined({name}))"
@@ -346,7 +353,7 @@ mod tests {
             ("ARCH".to_owned(), "arm64".to_owned()),
             ("EMPTY".to_owned(), String::new()),
         ];
-        parse(text)?.eval(&Lexer::default(), &env)
+        parse(text)?.eval(&mut Lexer::default(), &env)
     }
 
     #[test]

@@ -16,16 +16,20 @@
 //! `FROM` line sees, the platform args and the global `ARG`s, wherever the reference
 //! stands; inside a parameterised stage its own parameters are bound before that. An
 //! unknown variable is an error (not an empty value): instances are named after values.
+//!
+//! Instances are bounded (`bounds`): how many, how long an argument and a generated name,
+//! how many instructions and bytes they produce. Past a bound the error shows the chain of
+//! instances that led there.
 
 use std::collections::BTreeMap;
 
+use super::bind::bind_all;
+use super::bounds::{
+    self, Budget, MAX_ARGUMENT, MAX_INSTANCES, MAX_INSTANCE_NAME, MAX_INSTRUCTIONS,
+};
 use crate::error::{Error, Result};
-use crate::expand::{is_valid_name, Lexer};
+use crate::expand::{is_valid_name, ExpandError, Lexer};
 use crate::syntax::{Args, Instruction, KeyValue, Span, Word};
-
-/// How many instances a build may create: a template that references itself with growing
-/// values would otherwise never stop.
-const MAX_INSTANCES: usize = 1000;
 
 /// A template's parameters in order, with their defaults.
 type Params = Vec<(String, Option<String>)>;
@@ -44,12 +48,13 @@ struct Def {
 }
 
 /// Instantiates parameterised stages in `instructions`; returns the instance name `target`
-/// refers to when it names one.
-pub fn expand(
+/// refers to when it names one. What instances produce is counted against `budget`.
+pub(super) fn expand(
     instructions: &mut Vec<Instruction>,
     target: Option<&str>,
     escape: char,
     globals: &[(String, String)],
+    budget: &mut Budget,
 ) -> Result<Option<String>> {
     // Split into the prelude and stage segments.
     let mut segments: Vec<Vec<Instruction>> = vec![Vec::new()];
@@ -99,6 +104,10 @@ pub fn expand(
         count: 0,
         globals: globals.to_vec(),
         escape,
+        instances: Vec::new(),
+        current: None,
+        produced: segments.iter().map(Vec::len).sum(),
+        budget,
     };
     let mut out_segments: Vec<Vec<Instruction>> = Vec::with_capacity(segments.len());
     for (i, seg) in segments.into_iter().enumerate() {
@@ -119,12 +128,25 @@ pub fn expand(
     // Instances may reference other templates: instantiate until nothing is pending.
     let mut bodies: BTreeMap<String, Vec<Vec<Instruction>>> = BTreeMap::new();
     while !r.pending.is_empty() {
-        let (def, values, instance) = r.pending.remove(0);
+        let (def, values, instance, index) = r.pending.remove(0);
         let Some(d) = r.defs.get(&def) else { continue };
         let mut body = d.body.clone();
-        let env: Vec<(String, String)> = values.clone();
+        r.current = Some(index);
+        r.budget.within = r.chain(None);
+        // Its instructions, and the ARG added below.
+        r.produced += body.len() + 1;
+        if r.produced > MAX_INSTRUCTIONS {
+            let span = body.first().map_or(Span::default(), |f| f.span);
+            return Err(Error::at(
+                span,
+                format!(
+                    "parameterised stage instances produce more than {MAX_INSTRUCTIONS} instructions{}",
+                    r.budget.in_chain()
+                ),
+            ));
+        }
         for ins in &mut body {
-            *ins = super::bind_all(ins, &env, escape)?;
+            *ins = bind_all(ins, &values, escape, r.budget)?;
         }
         if let Some(from) = body.first_mut() {
             rename(from, &instance);
@@ -142,6 +164,7 @@ pub fn expand(
         }
         bodies.entry(def).or_default().push(body);
     }
+    r.budget.within.clear();
     for (i, name) in &def_at {
         if let (Some(slot), Some(list)) = (out_segments.get_mut(*i), bodies.remove(name)) {
             *slot = list.into_iter().flatten().collect();
@@ -318,20 +341,45 @@ fn rename(from: &mut Instruction, instance: &str) {
     }
 }
 
-struct Rewriter {
+struct Rewriter<'a> {
     defs: BTreeMap<String, Def>,
     /// Stage names taken, so generated names never collide.
     used: Vec<String>,
-    /// Instances to create: template, values, instance name.
-    pending: Vec<(String, Values, String)>,
+    /// Instances to create: template, values, instance name, index in `instances`.
+    pending: Vec<(String, Values, String, usize)>,
     /// Instances created so far, against [`MAX_INSTANCES`].
     count: usize,
     /// What argument values expand with: platform args and global `ARG`s.
     globals: Vec<(String, String)>,
     escape: char,
+    /// Every instance requested, as errors show it, with the instance whose body asked
+    /// for it (`None`: the file outside templates, or `--target`).
+    instances: Vec<(String, Option<usize>)>,
+    /// The instance whose body is being rewritten.
+    current: Option<usize>,
+    /// Instructions in the file so far, against [`MAX_INSTRUCTIONS`].
+    produced: usize,
+    budget: &'a mut Budget,
 }
 
-impl Rewriter {
+impl Rewriter<'_> {
+    /// The chain of instances that led to the current one, outermost first, then `next`
+    /// (the reference being made, if any), shortened for a message.
+    fn chain(&self, next: Option<String>) -> String {
+        let mut links = Vec::new();
+        let mut at = self.current;
+        while let Some(i) = at {
+            let Some((shown, parent)) = self.instances.get(i) else {
+                break;
+            };
+            links.push(shown.clone());
+            at = *parent;
+        }
+        links.reverse();
+        links.extend(next);
+        bounds::chain(&links)
+    }
+
     fn is_template(&self, text: &str) -> bool {
         let name = text.split('(').next().unwrap_or("").to_ascii_lowercase();
         self.defs.contains_key(&name)
@@ -373,9 +421,21 @@ impl Rewriter {
             }
             let v = v.trim();
             let value = if v.contains('$') && !for_target {
-                let probe = Lexer::new(self.escape)
-                    .expand_word(v, &self.globals)
-                    .map_err(|e| err(e.to_string()))?;
+                // No value past the bound is ever made, however it would expand.
+                let lexer = Lexer {
+                    max_len: MAX_ARGUMENT,
+                    ..Lexer::new(self.escape)
+                };
+                let probe = lexer.expand_word(v, &self.globals).map_err(|e| match e {
+                    ExpandError::TooLong { .. } => err(format!(
+                        "argument {k} of stage {key:?} is more than {MAX_ARGUMENT} bytes long{}",
+                        match self.current {
+                            Some(_) => format!("; instances: {}", self.chain(None)),
+                            None => String::new(),
+                        }
+                    )),
+                    e => err(e.to_string()),
+                })?;
                 if let Some(name) = probe.unset.iter().next() {
                     return Err(err(format!(
                         "unknown variable {name} in the arguments of stage {key:?}: a reference sees the global ARGs (declare it before the first FROM)"
@@ -407,13 +467,30 @@ impl Rewriter {
                 }
             }
         }
+        // Bounds first: nothing is made of a value past them (see `bounds`).
+        let link = bounds::instance(&key, &values);
+        let chain = |r: &Self| {
+            if for_target {
+                String::new()
+            } else {
+                format!("; instances: {}", r.chain(Some(link.clone())))
+            }
+        };
+        if let Some((p, v)) = values.iter().find(|(_, v)| v.len() > MAX_ARGUMENT) {
+            return Err(err(format!(
+                "argument {p} of stage {key:?} is {} bytes long, more than {MAX_ARGUMENT}{}",
+                v.len(),
+                chain(self)
+            )));
+        }
         if let Some((_, inst)) = def.instances.iter().find(|(v, _)| *v == values) {
             return Ok((inst.clone(), shown));
         }
         self.count += 1;
         if self.count > MAX_INSTANCES {
             return Err(err(format!(
-                "more than {MAX_INSTANCES} instances of parameterised stages"
+                "more than {MAX_INSTANCES} instances of parameterised stages{}",
+                chain(self)
             )));
         }
         let mut inst = key.clone();
@@ -422,6 +499,13 @@ impl Rewriter {
             inst.push_str(&sanitize(p));
             inst.push('-');
             inst.push_str(&sanitize(v));
+        }
+        if inst.len() > MAX_INSTANCE_NAME {
+            return Err(err(format!(
+                "the instance of stage {key:?} would be named with {} bytes, more than {MAX_INSTANCE_NAME}{}",
+                inst.len(),
+                chain(self)
+            )));
         }
         let base = inst.clone();
         let mut n = 2;
@@ -433,7 +517,10 @@ impl Rewriter {
         if let Some(def) = self.defs.get_mut(&key) {
             def.instances.push((values.clone(), inst.clone()));
         }
-        self.pending.push((key, values, inst.clone()));
+        self.instances
+            .push((link, if for_target { None } else { self.current }));
+        self.pending
+            .push((key, values, inst.clone(), self.instances.len() - 1));
         Ok((inst, shown))
     }
 
