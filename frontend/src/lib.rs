@@ -23,7 +23,6 @@ pub mod pipeline;
 pub mod plan;
 pub mod platform;
 pub mod policy;
-pub mod policy_cli;
 pub mod resolve;
 pub mod startcheck;
 pub mod subrequest;
