@@ -19,7 +19,7 @@ use sources::{implicit_images, named_context_state, resolve_reads};
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use strata_proto::llb::{self, Location, OpMeta, State};
+use strata_proto::llb::{self, OpMeta, SourceLines, State};
 
 use crate::error::{Error, Result};
 use crate::expand::{Env, Lexer};
@@ -285,7 +285,7 @@ impl StageCtx<'_> {
 
     /// Op metadata for an instruction: progress name and source location.
     pub(crate) fn op_meta(&self, name: String, src: &Source) -> OpMeta {
-        let mut meta = OpMeta::named(name).at(Location {
+        let mut meta = OpMeta::named(name).at(SourceLines {
             file: self.inputs.sources.locate(src.span).0.clone(),
             ranges: vec![src.lines],
         });

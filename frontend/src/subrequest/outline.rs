@@ -18,9 +18,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+use strata_proto::json::Location;
 
 use super::json::to_go_json;
-use super::location::{source_list, Location};
+use super::location::{self, source_list};
 use super::table::{self, Rows};
 use super::{doc_comment, Reply};
 use crate::error::{Error, Result};
@@ -131,7 +132,7 @@ pub fn outline(p: &Prepared, opts: &BuildOptions) -> Result<Outline> {
     }
     let mut c = Collector::default();
     c.visit(p, &globals, &uses, p.plan.target);
-    let by_place = |a: &Option<Location>| a.as_ref().map(Location::sort_key).unwrap_or_default();
+    let by_place = |a: &Option<Location>| a.as_ref().map(location::sort_key).unwrap_or_default();
     c.args.sort_by_key(|a| by_place(&a.location));
     c.secrets.sort_by_key(|s| by_place(&s.location));
     c.ssh.sort_by_key(|s| by_place(&s.location));
@@ -213,7 +214,7 @@ fn text(o: &Outline) -> String {
 }
 
 fn location(p: &Prepared, src: &Source) -> Location {
-    Location::lines(&p.sources, src.span, src.lines)
+    location::lines(&p.sources, src.span, src.lines)
 }
 
 fn expand(lexer: &Lexer, text: &str, span: Span, env: &[(String, String)]) -> Result<String> {
