@@ -24,6 +24,7 @@ pub(crate) mod plan;
 pub mod platform;
 pub(crate) mod policy;
 pub mod resolve;
+pub(crate) mod scope;
 pub(crate) mod startcheck;
 pub mod subrequest;
 pub mod syntax;

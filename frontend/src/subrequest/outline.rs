@@ -338,7 +338,7 @@ fn stage_use(
                     }
                     u.mark(&name);
                     if let Some(v) = value.or(inherited) {
-                        if !crate::convert::NON_ENV_ARGS.contains(&name.as_str()) {
+                        if crate::scope::is_env_arg(&name) {
                             set(&mut env, &name, &v);
                         }
                     }
