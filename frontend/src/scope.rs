@@ -43,6 +43,17 @@ impl Vars {
     }
 }
 
+/// Each pair set in order: a repeated name keeps its last value, at its last place.
+impl FromIterator<(String, String)> for Vars {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        let mut vars = Vars::default();
+        for (k, v) in pairs {
+            vars.set(&k, &v);
+        }
+        vars
+    }
+}
+
 impl Env for Vars {
     fn get(&self, name: &str) -> Option<&str> {
         Env::get(self.0.as_slice(), name)
