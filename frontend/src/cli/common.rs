@@ -23,39 +23,32 @@ pub struct Output {
     pub code: u8,
 }
 
-/// The flags that say what a build would be given, as the command line has them.
-pub(crate) struct BuildFlags<'a> {
-    /// Any frontend option, `KEY=value` (`strata llb --opt`); the flags below win.
-    pub extra: &'a [String],
-    /// `--target`.
-    pub target: Option<&'a str>,
-    /// `--platform`.
-    pub platform: Option<&'a str>,
-    /// `--build-arg NAME=value`, in order (a later one wins).
-    pub build_args: &'a [String],
-}
-
-impl BuildFlags<'_> {
-    /// The flags as the frontend opts BuildKit would send, parsed as the gateway parses
-    /// them (so that the commands and a build agree), or the message of a malformed one.
-    pub(crate) fn options(&self) -> Result<BuildOptions, String> {
-        let mut raw = BTreeMap::new();
-        for kv in self.extra {
-            let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
-            raw.insert(k.to_owned(), v.to_owned());
-        }
-        if let Some(t) = self.target {
-            raw.insert("target".to_owned(), t.to_owned());
-        }
-        if let Some(p) = self.platform {
-            raw.insert("platform".to_owned(), p.to_owned());
-        }
-        for arg in self.build_args {
-            let (k, v) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
-            raw.insert(format!("build-arg:{k}"), v.to_owned());
-        }
-        BuildOptions::from_opts(&raw, Platform::linux_amd64(), "").map_err(|e| e.to_string())
+/// The flags that say what a build would be given (`--opt KEY=value`s, which the others
+/// override, `--target`, `--platform`, `--build-arg NAME=value`s, a later one winning) as
+/// the frontend opts BuildKit would send, parsed as the gateway parses them (so that the
+/// commands and a build agree); or the message of a malformed one.
+pub(crate) fn build_options(
+    extra: &[String],
+    target: Option<&str>,
+    platform: Option<&str>,
+    build_args: &[String],
+) -> Result<BuildOptions, String> {
+    let mut raw = BTreeMap::new();
+    for kv in extra {
+        let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
+        raw.insert(k.to_owned(), v.to_owned());
     }
+    if let Some(t) = target {
+        raw.insert("target".to_owned(), t.to_owned());
+    }
+    if let Some(p) = platform {
+        raw.insert("platform".to_owned(), p.to_owned());
+    }
+    for arg in build_args {
+        let (k, v) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
+        raw.insert(format!("build-arg:{k}"), v.to_owned());
+    }
+    BuildOptions::from_opts(&raw, Platform::linux_amd64(), "").map_err(|e| e.to_string())
 }
 
 /// A Dockerfile on disk: the name its spans carry and the directory its `INCLUDE`s are

@@ -15,7 +15,7 @@ use clap::{Args, ValueEnum};
 use crate::convert::BaseImages;
 use crate::lint::{lint, Input, Located, Report, Severity};
 
-use super::common::{BuildFlags, Local, Output};
+use super::common::{build_options, Local, Output};
 
 /// How findings are printed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -61,14 +61,12 @@ pub(crate) fn run(args: &LintArgs) -> Output {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(e) => return failure(format!("{}: {e}", path.display())),
     };
-    let mut opts = match (BuildFlags {
-        extra: &[],
-        target: args.target.as_deref(),
-        platform: args.platform.as_deref(),
-        build_args: &args.build_args,
-    })
-    .options()
-    {
+    let mut opts = match build_options(
+        &[],
+        args.target.as_deref(),
+        args.platform.as_deref(),
+        &args.build_args,
+    ) {
         Ok(o) => o,
         Err(e) => return failure(e),
     };

@@ -13,7 +13,7 @@ use crate::options::BuildOptions;
 use crate::pipeline;
 use crate::resolve::{self, OfflineResolver};
 
-use super::common::{located, BuildFlags, Local, Output};
+use super::common::{build_options, located, Local, Output};
 
 /// `strata llb`'s arguments: the Dockerfile and what a build would be given.
 #[derive(Debug, Args)]
@@ -42,13 +42,12 @@ pub struct LlbArgs {
 pub(crate) async fn run(args: LlbArgs) -> Result<Output, String> {
     let path = &args.dockerfile;
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let opts = BuildFlags {
-        extra: &args.opts,
-        target: args.target.as_deref(),
-        platform: args.platform.as_deref(),
-        build_args: &args.build_args,
-    }
-    .options()?;
+    let opts = build_options(
+        &args.opts,
+        args.target.as_deref(),
+        args.platform.as_deref(),
+        &args.build_args,
+    )?;
     let local = Local::new(path);
     let json = llb_json_with(&text, &local.name, &opts, &local.loader(&args.lib)).await?;
     Ok(Output {

@@ -17,7 +17,7 @@ use crate::pipeline;
 use crate::policy::{self, Bases, Policy, Severity, POLICY_PATH};
 use crate::resolve::{self, OfflineResolver};
 
-use super::common::{located, BuildFlags, Local, Output};
+use super::common::{build_options, located, Local, Output};
 
 /// `strata policy …`.
 #[derive(Debug, Subcommand)]
@@ -74,14 +74,12 @@ async fn check(args: CheckArgs) -> Output {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(e) => return usage(format!("{}: {e}", args.dockerfile.display())),
     };
-    let opts = match (BuildFlags {
-        extra: &[],
-        target: args.target.as_deref(),
-        platform: args.platform.as_deref(),
-        build_args: &args.build_args,
-    })
-    .options()
-    {
+    let opts = match build_options(
+        &[],
+        args.target.as_deref(),
+        args.platform.as_deref(),
+        &args.build_args,
+    ) {
         Ok(o) => o,
         Err(e) => return usage(e),
     };
