@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::includes::{Loader, NoFiles};
+use crate::includes::Loader;
 use crate::options::BuildOptions;
 use crate::pipeline;
 use crate::resolve::{self, OfflineResolver};
@@ -56,13 +56,9 @@ pub(crate) async fn run(args: LlbArgs) -> Result<Output, String> {
     })
 }
 
-/// The readable LLB and image config of `text`: what golden tests snapshot.
-pub async fn llb_json(text: &str, filename: &str, opts: &BuildOptions) -> Result<String, String> {
-    llb_json_with(text, filename, opts, &NoFiles).await
-}
-
-/// [`llb_json`] for a Dockerfile whose `INCLUDE`s are read through `loader`. Errors name
-/// the file (the Dockerfile or an included one) and line they point at.
+/// The readable LLB and image config of `text` (what `strata llb` prints and the LLB
+/// goldens snapshot), its `INCLUDE`s read through `loader`. Errors name the file (the
+/// Dockerfile or an included one) and line they point at.
 pub async fn llb_json_with(
     text: &str,
     filename: &str,

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 
 pub use common::Output;
 pub use lint::{Format, LintArgs};
-pub use llb::{llb_json, llb_json_with, LlbArgs};
+pub use llb::{llb_json_with, LlbArgs};
 pub use policy::{CheckArgs, PolicyCommand};
 
 /// Strata, a BuildKit frontend. BuildKit runs it as `# syntax=`; people run these commands.
