@@ -71,7 +71,10 @@ pub(crate) fn run(args: &LintArgs) -> Output {
         Err(e) => return failure(e),
     };
     let local = Local::new(path);
-    opts.dockerignore = dockerignore_beside(path, &local.dir);
+    opts.dockerignore = match dockerignore_beside(path, &local.dir) {
+        Ok(patterns) => patterns,
+        Err(e) => return failure(e),
+    };
     let loader = local.loader(&args.lib);
     let report = lint(&Input {
         text: &text,
@@ -84,7 +87,10 @@ pub(crate) fn run(args: &LintArgs) -> Output {
     let located = shown_paths(report.located(), path, &local.dir);
     let stdout = match args.format {
         Format::Text => text_lines(&located),
-        Format::Json => serde_json::to_string_pretty(&located).unwrap_or_default(),
+        Format::Json => match serde_json::to_string_pretty(&located) {
+            Ok(json) => json,
+            Err(e) => return failure(format!("cannot write the findings as JSON: {e}")),
+        },
     };
     Output {
         stdout,
@@ -95,15 +101,22 @@ pub(crate) fn run(args: &LintArgs) -> Output {
 
 /// The `.dockerignore` a build with the Dockerfile's directory as context would use, as
 /// BuildKit picks it: `<Dockerfile>.dockerignore` beside the Dockerfile, else the
-/// directory's `.dockerignore`; none when neither can be read.
-fn dockerignore_beside(path: &Path, dir: &Path) -> Vec<String> {
+/// directory's `.dockerignore`; none when neither exists. One that exists but cannot be
+/// read is an error, as in a build (the findings would otherwise miss `CopyIgnoredFile`).
+fn dockerignore_beside(path: &Path, dir: &Path) -> Result<Vec<String>, String> {
     let mut own = path.as_os_str().to_owned();
     own.push(".dockerignore");
-    [std::path::PathBuf::from(own), dir.join(".dockerignore")]
-        .iter()
-        .find_map(|p| std::fs::read(p).ok())
-        .map(|b| crate::pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)))
-        .unwrap_or_default()
+    for file in [std::path::PathBuf::from(own), dir.join(".dockerignore")] {
+        match std::fs::read(&file) {
+            Ok(b) => {
+                let text = String::from_utf8_lossy(&b);
+                return Ok(crate::pipeline::dockerignore_patterns(&text));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(format!("failed to read {}: {e}", file.display())),
+        }
+    }
+    Ok(Vec::new())
 }
 
 /// 1 when the build would fail (lint errors, or not building at all) or, with `strict`,
