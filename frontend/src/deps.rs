@@ -80,7 +80,7 @@ pub enum DepsError {
         /// What went wrong.
         why: String,
     },
-    /// More objects than [`MAX_OBJECTS`].
+    /// More objects than `MAX_OBJECTS`.
     TooLarge {
         /// The named path whose closure is too large.
         index: usize,

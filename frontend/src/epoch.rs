@@ -48,7 +48,8 @@ pub fn resolve(
 
 /// The epoch from the build args as an RFC 3339 UTC time (Go's `time.Time` JSON form);
 /// `None` when the arg is absent or empty.
-pub fn from_build_args(args: &BTreeMap<String, String>) -> Result<Option<String>> {
+#[cfg(test)]
+fn from_build_args(args: &BTreeMap<String, String>) -> Result<Option<String>> {
     Ok(resolve(args, &[])?.map(rfc3339))
 }
 

@@ -12,7 +12,7 @@
 //! mode, the disk for the CLI, a map in tests).
 //!
 //! `INCLUDE @name` names a file of the frontend image's stage library instead
-//! ([`crate::library`]); such files are `@<path in the library>` here and in [`Sources`],
+//! (`gateway::library`); such files are `@<path in the library>` here and in [`Sources`],
 //! and the relative includes inside them stay in the library.
 
 use std::collections::BTreeMap;
@@ -30,7 +30,7 @@ pub const MAX_DEPTH: usize = 32;
 /// Reads included files by their path relative to the root file's directory.
 pub trait Loader {
     /// The text of `path` (already cleaned, relative, never `..`), or why it cannot be read.
-    /// A path starting with `@` is a file of the stage library ([`crate::library`]).
+    /// A path starting with `@` is a file of the stage library (`gateway::library`).
     fn load(&self, path: &str) -> Result<String, String>;
 }
 

@@ -77,8 +77,9 @@ pub fn from_has_variable(from: &str) -> bool {
     from.find('$').is_some_and(|i| i != from.len() - 1)
 }
 
-/// Parses one `--mount` value whose values need no expansion (tests, tools).
-pub fn parse(text: &str) -> Result<MountSpec, String> {
+/// Parses one `--mount` value whose values need no expansion (tests).
+#[cfg(test)]
+fn parse(text: &str) -> Result<MountSpec, String> {
     parse_with(text, |v| Ok(v.to_owned()))
 }
 

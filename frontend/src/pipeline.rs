@@ -1,5 +1,5 @@
 //! The whole translation as two pure steps around image resolution:
-//! [`prepare`] (parse → includes → IF/FOR → instructions → plan) and [`convert`] (plan + base images → LLB).
+//! [`prepare`] (parse → includes → IF/FOR → instructions → plan) and [`convert()`] (plan + base images → LLB).
 //! [`prepare_stages`] is the first half without a plan, for the `frontend.targets` subrequest.
 //! Both the gateway edge and the CLI call these, so they cannot drift apart.
 

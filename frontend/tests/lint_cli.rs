@@ -274,3 +274,27 @@ fn usage_and_io_errors_exit_2() {
     assert_eq!(strata(&d.0, &["--format", "xml", "Dockerfile"]).code, 2);
     assert_eq!(strata(&d.0, &[]).code, 2);
 }
+
+/// A `.dockerignore` that exists but cannot be read (here: a directory) stops `strata lint`
+/// with its path, as it stops a build; the findings would otherwise quietly lack
+/// `CopyIgnoredFile`. A missing one is no excludes.
+#[test]
+fn an_unreadable_dockerignore_is_an_error_not_no_excludes() {
+    let d = Dir::new(
+        "unreadable-ignore",
+        &[
+            ("Dockerfile", "FROM busybox:local\nCOPY . /app\n"),
+            (".dockerignore/x", ""),
+        ],
+    );
+    let r = strata(&d.0, &["Dockerfile"]);
+    assert_eq!(r.code, 2, "stdout {} stderr {}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("failed to read") && r.stderr.contains(".dockerignore"),
+        "{}",
+        r.stderr
+    );
+    std::fs::remove_dir_all(d.0.join(".dockerignore")).unwrap();
+    let r = strata(&d.0, &["Dockerfile"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stderr);
+}

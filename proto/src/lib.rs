@@ -6,6 +6,7 @@
 pub mod base64;
 pub mod error;
 pub mod gateway;
+pub mod json;
 pub mod llb;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use prost::Message;
 use strata_proto::llb::{
-    self, CopyAction, Exec, FileOp, Location, Mount, OpMeta, SourceFile, State,
+    self, CopyAction, Exec, FileOp, Mount, OpMeta, SourceFile, SourceLines, State,
 };
 use strata_proto::pb;
 
@@ -201,7 +201,7 @@ fn metadata_names_and_locates_ops() {
         language: "Dockerfile".into(),
     });
     let out = Exec::new(busybox(), vec!["true".into()])
-        .meta(OpMeta::named("[1/1] RUN true").at(Location {
+        .meta(OpMeta::named("[1/1] RUN true").at(SourceLines {
             file,
             ranges: vec![(2, 2)],
         }))

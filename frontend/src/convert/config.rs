@@ -8,15 +8,12 @@ use strata_proto::llb::{FileOp, MkdirAction};
 use super::copy::parse_chown;
 use super::names::uppercase_cmd;
 use super::run::shell;
-use super::{paths, Dispatch, DispatchEnv, StageCtx};
+use super::{paths, Dispatch, StageCtx};
 use crate::error::{Error, Result};
 use crate::image::{Empty, HealthConfig};
 use crate::instructions::{CommandKind, Form, Healthcheck, Source};
+use crate::scope;
 use crate::syntax::Word;
-
-/// Build args that configure BuildKit's SBOM scanning; they never reach `RUN`'s env.
-pub(crate) const NON_ENV_ARGS: &[&str] =
-    &["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
 
 pub(crate) fn dispatch_workdir(
     d: &mut Dispatch,
@@ -39,7 +36,7 @@ pub(crate) fn dispatch_workdir(
             .map(parse_chown);
         let shown = ctx
             .lexer
-            .expand_word(src.original.trim(), &DispatchEnv(&d.env))
+            .expand_word(src.original.trim(), &d.env)
             .map(|e| e.value)
             .unwrap_or_else(|_| src.original.trim().to_owned());
         let name = d.names.next(&uppercase_cmd(&shown));
@@ -116,25 +113,26 @@ pub(crate) fn dispatch_config(
                 .add_history(format!("ENV {}", shown.join(" ")), true);
         }
         CommandKind::Arg(decls) => {
-            // As dockerfile 1.26 `dispatchArg`: names are taken as written; a build arg wins
-            // (its value is not expanded), else the default is expanded against the
-            // environment including the declarations before it in this instruction (`ARG A=1
-            // B=$A` gives B=1), else the global scope's value.
+            // As dockerfile 1.26 `dispatchArg`: names are taken as written; the value is
+            // `scope::stage_arg`'s, a default expanded against the environment including the
+            // declarations before it in this instruction (`ARG A=1 B=$A` gives B=1).
             let mut shown = Vec::new();
             for decl in decls {
                 let name = decl.name.text.clone();
-                let value = match (ctx.inputs.opts.build_args.get(&name), &decl.default) {
-                    (Some(v), _) => Some(v.clone()),
-                    (None, Some(w)) => Some(ctx.expand(d, &w.text, w.span)?),
-                    (None, None) => ctx.meta_arg(&name),
-                };
+                let (value, _) = scope::stage_arg(
+                    ctx.inputs.opts,
+                    &name,
+                    decl.default.as_ref(),
+                    |w| ctx.expand(d, &w.text, w.span).map(Some),
+                    ctx.meta_args,
+                )?;
                 // History names the value the step got (build arg, default or global).
                 shown.push(match &value {
                     Some(v) => format!("{name}={v}"),
                     None => name.clone(),
                 });
                 if let Some(v) = &value {
-                    if !NON_ENV_ARGS.contains(&name.as_str()) {
+                    if scope::is_env_arg(&name) {
                         d.add_env(&name, v);
                     }
                 }
@@ -166,7 +164,7 @@ pub(crate) fn dispatch_config(
             for w in words {
                 let expanded = ctx
                     .lexer
-                    .expand_words(&w.text, &DispatchEnv(&d.env))
+                    .expand_words(&w.text, &d.env)
                     .map_err(|e| Error::at(w.span, e.to_string()))?;
                 for p in expanded {
                     ports.extend(parse_ports(&p).map_err(|m| Error::at(w.span, m))?);

@@ -5,9 +5,7 @@
 use strata_proto::llb::{self, Chown, CopyAction, FileOp, MkfileAction, OpMeta, State, UserRef};
 
 use super::names::uppercase_cmd;
-use super::{
-    chmod, paths, remote, ContextUse, DepsKey, DepsRequest, Dispatch, DispatchEnv, StageCtx,
-};
+use super::{chmod, paths, remote, ContextUse, DepsKey, DepsRequest, Dispatch, StageCtx};
 use crate::error::{Error, Result};
 use crate::expand::Lexer;
 use crate::instructions::{Copy, Source};
@@ -89,7 +87,7 @@ pub(crate) fn dispatch_copy(
     lexer.skip_unset_env = false;
     let original = src.original.trim();
     let shown = lexer
-        .expand_word(original, &DispatchEnv(&d.env))
+        .expand_word(original, &d.env)
         .map(|e| e.value)
         .unwrap_or_else(|_| original.to_owned());
     let shown = uppercase_cmd(&shown);
@@ -206,7 +204,7 @@ pub(crate) fn dispatch_copy(
             let mut lexer = Lexer::new('\\');
             lexer.skip_process_quotes = true;
             lexer
-                .expand_word(&h.body(), &DispatchEnv(&d.env))
+                .expand_word(&h.body(), &d.env)
                 .map_err(|e| Error::at(h.span, e.to_string()))?
                 .value
         } else {

@@ -14,21 +14,21 @@ pub(crate) mod remote;
 mod run;
 mod sources;
 
-pub(crate) use config::NON_ENV_ARGS;
 use sources::{implicit_images, named_context_state, resolve_reads};
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use strata_proto::llb::{self, Location, OpMeta, State};
+use strata_proto::llb::{self, OpMeta, SourceLines, State};
 
 use crate::error::{Error, Result};
-use crate::expand::{Env, Lexer};
+use crate::expand::Lexer;
 use crate::image::{Image, DEFAULT_PATH};
 use crate::includes::Sources;
 use crate::instructions::{Command, CommandKind, Lowered, Source};
 use crate::options::BuildOptions;
 use crate::plan::{Base, FromRef, Plan};
 use crate::platform::Platform;
+use crate::scope::Vars;
 use crate::syntax::Span;
 
 /// A resolved base image: what `ResolveImageConfig` told us.
@@ -188,7 +188,7 @@ pub(crate) struct Dispatch {
     pub image: Image,
     /// The environment processes see: image env, `ENV`, and `ARG` values. A redefined key
     /// moves to the end, as in BuildKit (unlike the image config, which replaces in place).
-    pub env: Vec<(String, String)>,
+    pub env: Vars,
     /// The working directory processes see.
     pub dir: String,
     /// The user processes run as.
@@ -213,25 +213,11 @@ pub(crate) struct Dispatch {
 
 impl Dispatch {
     pub(crate) fn add_env(&mut self, key: &str, value: &str) {
-        self.env.retain(|(k, _)| k != key);
-        self.env.push((key.to_owned(), value.to_owned()));
+        self.env.set(key, value);
     }
 
     pub(crate) fn env_list(&self) -> Vec<String> {
         self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()
-    }
-}
-
-/// The environment words expand against.
-pub(crate) struct DispatchEnv<'a>(pub &'a [(String, String)]);
-
-impl Env for DispatchEnv<'_> {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -247,14 +233,6 @@ pub(crate) struct StageCtx<'a> {
 }
 
 impl StageCtx<'_> {
-    /// The value of a global (or predefined) ARG, which `ARG NAME` in a stage inherits.
-    pub(crate) fn meta_arg(&self, name: &str) -> Option<String> {
-        self.meta_args
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    }
-
     /// Expands one word against the stage's current environment.
     pub(crate) fn expand(
         &self,
@@ -263,7 +241,7 @@ impl StageCtx<'_> {
         span: crate::syntax::Span,
     ) -> Result<String> {
         self.lexer
-            .expand_word(text, &DispatchEnv(&d.env))
+            .expand_word(text, &d.env)
             .map(|e| e.value)
             .map_err(|e| Error::at(span, e.to_string()))
     }
@@ -285,7 +263,7 @@ impl StageCtx<'_> {
 
     /// Op metadata for an instruction: progress name and source location.
     pub(crate) fn op_meta(&self, name: String, src: &Source) -> OpMeta {
-        let mut meta = OpMeta::named(name).at(Location {
+        let mut meta = OpMeta::named(name).at(SourceLines {
             file: self.inputs.sources.locate(src.span).0.clone(),
             ranges: vec![src.lines],
         });
@@ -585,7 +563,7 @@ fn from_image(
     }
     let mut d = Dispatch {
         fs: fs.clone(),
-        env: Vec::new(),
+        env: Vars::default(),
         dir: image
             .config
             .working_dir

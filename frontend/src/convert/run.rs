@@ -7,7 +7,7 @@ use strata_proto::llb::{
 use strata_proto::pb;
 
 use super::names::uppercase_cmd;
-use super::{paths, ContextUse, Dispatch, DispatchEnv, StageCtx};
+use super::{paths, ContextUse, Dispatch, StageCtx};
 use crate::error::{Error, Result};
 use crate::expand::Lexer;
 use crate::instructions::{Form, Run, Source};
@@ -260,7 +260,7 @@ fn parse_mount(
     let mut expand_error = None;
     let parsed = mounts::parse_with(&flag.text, |v| {
         ctx.lexer
-            .expand_word(v, &DispatchEnv(&d.env))
+            .expand_word(v, &d.env)
             .map(|e| e.value)
             .map_err(|e| {
                 let m = e.to_string();
@@ -280,11 +280,10 @@ fn display_name(d: &Dispatch, src: &Source, escape: char, masked: &[&str]) -> St
     let original = src.original.trim();
     let mut env = d.env.clone();
     for name in masked {
-        env.retain(|(k, _)| k != name);
-        env.push(((*name).to_owned(), "****".to_owned()));
+        env.set(name, "****");
     }
     let text = lexer
-        .expand_word(original, &DispatchEnv(&env))
+        .expand_word(original, &env)
         .map(|e| e.value)
         .unwrap_or_else(|_| original.to_owned());
     uppercase_cmd(&text)

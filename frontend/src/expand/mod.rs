@@ -111,12 +111,13 @@ impl<T: Env + ?Sized> Env for &T {
     }
 }
 
-/// An environment in which nothing is set (upstream's `emptyEnvs`), used
-/// e.g. for heredoc detection.
+/// An environment in which nothing is set (upstream's `emptyEnvs`), for tests.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct NoEnv;
+pub(crate) struct NoEnv;
 
 /// Nothing is ever set.
+#[cfg(test)]
 impl Env for NoEnv {
     fn get(&self, _name: &str) -> Option<&str> {
         None

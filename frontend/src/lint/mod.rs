@@ -3,7 +3,7 @@
 //! extensions). Pure: the input is the text, a [`Loader`] for `INCLUDE`s, the build options
 //! and whatever base image configs are known; the output is a [`Report`].
 //!
-//! Three callers share [`lint`]: `strata lint` (offline, [`cli`]), the gateway build (warnings
+//! Three callers share [`lint`]: `strata lint` (offline, `crate::cli`), the gateway build (warnings
 //! through BuildKit's `Warn`, or a failure under `# check=error=true`: `gateway::warn`), and
 //! the `frontend.lint` subrequest (`subrequest::lint::results`).
 //!
@@ -15,7 +15,6 @@
 mod ast;
 mod baseplatform;
 mod blocks;
-pub mod cli;
 mod directives;
 mod ignored;
 mod include;

@@ -6,6 +6,7 @@
 //! Every stage is checked, not only those the target needs, as upstream's lint does.
 
 use std::collections::BTreeSet;
+use std::convert::Infallible;
 
 use crate::convert::BaseImages;
 use crate::expand::{Env, Lexer};
@@ -15,6 +16,7 @@ use crate::options::BuildOptions;
 use crate::plan::{self, Base, Plan};
 use crate::platform::Platform;
 use crate::resolve;
+use crate::scope::{self, NON_ENV_ARGS};
 use crate::syntax::{go_quote, Span};
 
 use super::rules::{
@@ -58,9 +60,6 @@ impl Context<'_> {
         })
     }
 }
-
-/// Names BuildKit reads itself and never puts in the environment.
-const NON_ENV_ARGS: &[&str] = &["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
 
 /// Stage names that mean something else in `FROM`/`--from`.
 const RESERVED: &[&str] = &["context", "scratch"];
@@ -249,7 +248,9 @@ fn meta_args(
 /// A stage's state as upstream's dispatcher keeps it: what a stage built on it inherits.
 #[derive(Clone, Debug, Default)]
 struct Walk {
-    /// The environment words expand with: base image `ENV`, then `ARG` values and `ENV`s.
+    /// The environment words expand with: base image `ENV`, then `ARG` values and `ENV`s,
+    /// each appended (a later one wins), not a `scope::Vars`: `UndefinedVar`'s "did you
+    /// mean" takes the first closest name in this order.
     env: Vec<(String, String)>,
     /// `ARG` names declared in this stage and the stages it builds on.
     declared: BTreeSet<String>,
@@ -332,16 +333,22 @@ impl Walk {
             CommandKind::Arg(decls) => {
                 for d in decls {
                     let name = d.name.text.clone();
-                    let value = match (ctx.opts.build_args.get(&name), &d.default) {
-                        (Some(v), _) => Some(v.clone()),
-                        (None, Some(def)) => self
-                            .expand(lexer, cmd, &[(&def.text, def.span)], out)
-                            .pop()
-                            .flatten(),
-                        (None, None) => Env::get(&ctx.plan.meta_args, &name).map(str::to_owned),
-                    };
+                    let (value, _) = scope::stage_arg(
+                        ctx.opts,
+                        &name,
+                        d.default.as_ref(),
+                        |def| {
+                            Ok::<_, Infallible>(
+                                self.expand(lexer, cmd, &[(&def.text, def.span)], out)
+                                    .pop()
+                                    .flatten(),
+                            )
+                        },
+                        &ctx.plan.meta_args,
+                    )
+                    .unwrap_or_else(|never| match never {});
                     if let Some(v) = value {
-                        if !NON_ENV_ARGS.contains(&name.as_str()) {
+                        if scope::is_env_arg(&name) {
                             self.env.push((name.clone(), v));
                         }
                     }

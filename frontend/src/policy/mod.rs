@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-pub use check::{before_resolve, check, check_images, enforce, Bases, Violation};
+pub use check::{before_resolve, check, enforce, Bases};
 pub use pattern::{FlagPattern, Glob};
 
 /// Where the frontend image carries its policy.
@@ -47,8 +47,6 @@ pub enum Rule {
     ForbiddenFlags,
     /// `ADD <url>` must have `--checksum`.
     AddChecksum,
-    /// The entrypoint check's finding is an error (it runs after the solve).
-    EntrypointCheck,
 }
 
 impl Rule {
@@ -61,7 +59,6 @@ impl Rule {
             Rule::RequiredLabels => "required-labels",
             Rule::ForbiddenFlags => "forbidden-flags",
             Rule::AddChecksum => "add-checksum",
-            Rule::EntrypointCheck => "entrypoint-check",
         }
     }
 }

@@ -28,9 +28,10 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use strata_proto::json::{Location, Range};
 
 use super::json::to_go_json;
-use super::location::Location;
+use super::location;
 use super::Reply;
 use crate::convert::BaseImages;
 use crate::error::{Error, Result};
@@ -149,7 +150,7 @@ pub fn answer(
 pub fn results(report: &Report) -> LintResults {
     let at = |span| {
         let (_, start, end) = report.lines(span);
-        Location::lines(&report.sources, span, (start, end))
+        location::lines(&report.sources, span, (start, end))
     };
     // Upstream's `warnings` are in the order its linter ran the checks.
     let mut findings: Vec<&crate::lint::Finding> = report.findings.iter().collect();
@@ -245,7 +246,7 @@ fn text(results: &LintResults) -> Result<String> {
                 w.location
                     .as_ref()
                     .and_then(|l| l.ranges.first())
-                    .map(|r| r.start.line),
+                    .map(Range::start_line),
             )
         };
         key(a, sa).cmp(&key(b, sb))
@@ -268,7 +269,7 @@ fn text(results: &LintResults) -> Result<String> {
 fn snippet(s: &SourceInfo, l: &Location) -> String {
     let text = String::from_utf8_lossy(&s.bytes);
     let lines: Vec<&str> = text.split('\n').collect();
-    let span = |r: &super::location::Range| (r.start.line, r.end.line.max(r.start.line));
+    let span = |r: &Range| (r.start_line(), r.end_line().max(r.start_line()));
     let (Some(first), Some(last)) = (
         l.ranges.iter().map(|r| span(r).0).min(),
         l.ranges.iter().map(|r| span(r).1).max(),
@@ -381,7 +382,7 @@ mod tests {
                 description: "Stage names should be lowercase".into(),
                 url: "https://docs.docker.com/go/dockerfile/rule/stage-name-casing/".into(),
                 detail: "Stage name 'Build' should be lowercase".into(),
-                location: Some(Location::lines(&s, Span::new(0, 5), (1, 1))),
+                location: Some(location::lines(&s, Span::new(0, 5), (1, 1))),
             }],
             sources: source_infos(&s),
             error: None,

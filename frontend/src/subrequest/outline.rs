@@ -16,11 +16,13 @@
 //! empty here (BuildKit would see the image's value).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
 
 use serde::Serialize;
+use strata_proto::json::Location;
 
 use super::json::to_go_json;
-use super::location::{source_list, Location};
+use super::location::{self, source_list};
 use super::table::{self, Rows};
 use super::{doc_comment, Reply};
 use crate::error::{Error, Result};
@@ -30,6 +32,7 @@ use crate::mounts::{self, MountType};
 use crate::options::BuildOptions;
 use crate::pipeline::Prepared;
 use crate::plan::{Base, FromRef};
+use crate::scope::{self, ArgOrigin, Vars};
 use crate::syntax::Span;
 
 /// Version of the outline answer's format.
@@ -122,7 +125,7 @@ pub fn outline(p: &Prepared, opts: &BuildOptions) -> Result<Outline> {
     let globals = global_args(p, opts, &lexer)?;
     let n = p.lowered.stages.len();
     let mut uses: Vec<StageUse> = vec![StageUse::default(); n];
-    let mut envs: Vec<Vec<(String, String)>> = vec![Vec::new(); n];
+    let mut envs: Vec<Vars> = vec![Vars::default(); n];
     // Plan order is file order, so a base stage is done before the stages built on it.
     for &i in &p.plan.order {
         let (u, env) = stage_use(p, opts, &lexer, i, &envs)?;
@@ -131,7 +134,7 @@ pub fn outline(p: &Prepared, opts: &BuildOptions) -> Result<Outline> {
     }
     let mut c = Collector::default();
     c.visit(p, &globals, &uses, p.plan.target);
-    let by_place = |a: &Option<Location>| a.as_ref().map(Location::sort_key).unwrap_or_default();
+    let by_place = |a: &Option<Location>| a.as_ref().map(location::sort_key).unwrap_or_default();
     c.args.sort_by_key(|a| by_place(&a.location));
     c.secrets.sort_by_key(|s| by_place(&s.location));
     c.ssh.sort_by_key(|s| by_place(&s.location));
@@ -213,20 +216,14 @@ fn text(o: &Outline) -> String {
 }
 
 fn location(p: &Prepared, src: &Source) -> Location {
-    Location::lines(&p.sources, src.span, src.lines)
+    location::lines(&p.sources, src.span, src.lines)
 }
 
-fn expand(lexer: &Lexer, text: &str, span: Span, env: &[(String, String)]) -> Result<String> {
+fn expand(lexer: &Lexer, text: &str, span: Span, env: &Vars) -> Result<String> {
     lexer
-        .expand_word(text, &env)
+        .expand_word(text, env)
         .map(|e| e.value)
         .map_err(|e| Error::at(span, e.to_string()))
-}
-
-/// Sets `key` in an ordered environment (a later value replaces an earlier one).
-fn set(env: &mut Vec<(String, String)>, key: &str, value: &str) {
-    env.retain(|(k, _)| k != key);
-    env.push((key.to_owned(), value.to_owned()));
 }
 
 /// The global `ARG`s: value for this build and the globals each default expands.
@@ -235,7 +232,7 @@ fn global_args(
     opts: &BuildOptions,
     lexer: &Lexer,
 ) -> Result<BTreeMap<String, ArgInfo>> {
-    let mut env = opts.predefined_args();
+    let mut env: Vars = opts.predefined_args().into_iter().collect();
     let mut out = BTreeMap::new();
     for (decl, src) in p.lowered.meta_args.iter().zip(&p.lowered.meta_sources) {
         let name = decl.name.text.clone();
@@ -249,7 +246,7 @@ fn global_args(
             }
             (None, None) => (String::new(), BTreeSet::new()),
         };
-        set(&mut env, &name, &value);
+        env.set(&name, &value);
         let arg = Arg {
             description: doc_comment(&src.comments, &name),
             name: name.clone(),
@@ -267,13 +264,13 @@ fn stage_use(
     opts: &BuildOptions,
     lexer: &Lexer,
     i: usize,
-    envs: &[Vec<(String, String)>],
-) -> Result<(StageUse, Vec<(String, String)>)> {
+    envs: &[Vars],
+) -> Result<(StageUse, Vars)> {
     let mut u = StageUse::default();
     let planned = &p.plan.stages[i];
     // A named context stands in for the whole stage: nothing of it is built.
     if planned.replaced {
-        return Ok((u, Vec::new()));
+        return Ok((u, Vars::default()));
     }
     let stage = &p.lowered.stages[i];
     let meta = &p.plan.meta_args;
@@ -287,7 +284,7 @@ fn stage_use(
     }
     let mut env = match planned.base {
         Base::Stage(j) => envs.get(j).cloned().unwrap_or_default(),
-        _ => Vec::new(),
+        _ => Vars::default(),
     };
     // Built on a stage, the stage runs that stage's ONBUILD triggers first, placed at its
     // `FROM` line (as upstream's outline shows an `ONBUILD ARG`).
@@ -310,17 +307,17 @@ fn stage_use(
                     expanded.push((d, name, default));
                 }
                 for (d, name, default) in expanded {
-                    let given = opts.build_args.get(&name).cloned();
-                    let inherited = match (&given, &default) {
-                        (None, None) => meta
-                            .iter()
-                            .rev()
-                            .find(|(k, _)| *k == name)
-                            .map(|(_, v)| v.clone()),
-                        _ => None,
-                    };
-                    let value = given.clone().or(default.clone());
-                    if inherited.is_none() {
+                    let (value, origin) = scope::stage_arg(
+                        opts,
+                        &name,
+                        default,
+                        |d| Ok::<_, Infallible>(Some(d)),
+                        meta,
+                    )
+                    .unwrap_or_else(|never| match never {});
+                    // An `ARG NAME` that inherits a global's value reports the global.
+                    let inherited = origin == ArgOrigin::Global && value.is_some();
+                    if !inherited {
                         let arg = Arg {
                             description: doc_comment(&cmd.source.comments, &d.name.text),
                             name: name.clone(),
@@ -336,9 +333,9 @@ fn stage_use(
                         );
                     }
                     u.mark(&name);
-                    if let Some(v) = value.or(inherited) {
-                        if !crate::convert::NON_ENV_ARGS.contains(&name.as_str()) {
-                            set(&mut env, &name, &v);
+                    if let Some(v) = value {
+                        if scope::is_env_arg(&name) {
+                            env.set(&name, &v);
                         }
                     }
                 }
@@ -352,7 +349,7 @@ fn stage_use(
                     ));
                 }
                 for (k, v) in expanded {
-                    set(&mut env, &k, &v);
+                    env.set(&k, &v);
                 }
             }
             CommandKind::Run(r) | CommandKind::Check(r) => {

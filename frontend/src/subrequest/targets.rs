@@ -13,9 +13,10 @@ use crate::error::Result;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use strata_proto::json::Location;
 
 use super::json::to_go_json;
-use super::location::{source_list, Location};
+use super::location::{self, source_list};
 use super::table::{self, Rows};
 use super::{doc_comment, Reply};
 use crate::pipeline::Staged;
@@ -89,7 +90,7 @@ pub fn list(s: &Staged) -> List {
                     .find(|f| f.name == "platform")
                     .and_then(|f| f.value.clone())
                     .unwrap_or_default(),
-                location: Some(Location::lines(
+                location: Some(location::lines(
                     &s.sources,
                     from.span,
                     (from.start_line, from.end_line),

@@ -32,9 +32,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::json::{null_as_default, Location, Range};
 use crate::pb;
 use crate::rpc;
 
@@ -144,23 +145,11 @@ impl Source {
 }
 
 // ---------------------------------------------------------------------------
-// JSON mirror of the protoc-gen-go structs (keys = their `json:"…"` tags).
-
-/// Go's `encoding/json` writes `null` for nil maps, slices and pointers.
-fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+// JSON mirror of the protoc-gen-go structs (keys = their `json:"…"` tags); `pb.Location`,
+// `pb.Range` and `pb.Position` are shared with the subrequest answers (`crate::json`).
 
 fn is_false(b: &bool) -> bool {
     !*b
-}
-
-fn is_zero(n: &i32) -> bool {
-    *n == 0
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -172,7 +161,7 @@ struct SourceJson {
         deserialize_with = "null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
-    ranges: Vec<RangeJson>,
+    ranges: Vec<Range>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -262,42 +251,14 @@ struct LocationsJson {
         deserialize_with = "null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
-    locations: Vec<LocationJson>,
-}
-
-#[derive(Serialize, Deserialize, Default)]
-struct LocationJson {
-    #[serde(rename = "sourceIndex", default, skip_serializing_if = "is_zero")]
-    source_index: i32,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    ranges: Vec<RangeJson>,
-}
-
-#[derive(Serialize, Deserialize, Default)]
-struct RangeJson {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    start: Option<PositionJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    end: Option<PositionJson>,
-}
-
-#[derive(Serialize, Deserialize, Default)]
-struct PositionJson {
-    #[serde(default, skip_serializing_if = "is_zero")]
-    line: i32,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    character: i32,
+    locations: Vec<Location>,
 }
 
 impl From<&Source> for SourceJson {
     fn from(s: &Source) -> Self {
         SourceJson {
             info: s.info.as_ref().map(SourceInfoJson::from),
-            ranges: s.ranges.iter().map(RangeJson::from).collect(),
+            ranges: s.ranges.iter().map(Range::from).collect(),
         }
     }
 }
@@ -396,14 +357,7 @@ impl From<&pb::Source> for SourceMapJson {
                 .locations
                 .iter()
                 .map(|(k, l)| {
-                    let locations = l
-                        .locations
-                        .iter()
-                        .map(|loc| LocationJson {
-                            source_index: loc.source_index,
-                            ranges: loc.ranges.iter().map(RangeJson::from).collect(),
-                        })
-                        .collect();
+                    let locations = l.locations.iter().map(Location::from).collect();
                     (k.clone(), LocationsJson { locations })
                 })
                 .collect(),
@@ -419,44 +373,11 @@ impl From<SourceMapJson> for pb::Source {
                 .locations
                 .into_iter()
                 .map(|(k, l)| {
-                    let locations = l
-                        .locations
-                        .into_iter()
-                        .map(|loc| pb::Location {
-                            source_index: loc.source_index,
-                            ranges: loc.ranges.into_iter().map(Into::into).collect(),
-                        })
-                        .collect();
+                    let locations = l.locations.into_iter().map(pb::Location::from).collect();
                     (k, pb::Locations { locations })
                 })
                 .collect(),
             infos: s.infos.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-impl From<&pb::Range> for RangeJson {
-    fn from(r: &pb::Range) -> Self {
-        let pos = |p: &pb::Position| PositionJson {
-            line: p.line,
-            character: p.character,
-        };
-        RangeJson {
-            start: r.start.as_ref().map(pos),
-            end: r.end.as_ref().map(pos),
-        }
-    }
-}
-
-impl From<RangeJson> for pb::Range {
-    fn from(r: RangeJson) -> Self {
-        let pos = |p: PositionJson| pb::Position {
-            line: p.line,
-            character: p.character,
-        };
-        pb::Range {
-            start: r.start.map(pos),
-            end: r.end.map(pos),
         }
     }
 }

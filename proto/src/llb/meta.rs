@@ -18,8 +18,9 @@ pub struct SourceFile {
 }
 
 /// Lines of a [`SourceFile`] that produced an op: 1-based, inclusive `(start, end)` ranges.
+/// [`crate::llb::marshal`] turns them into the definition's source map (`pb.Location`s).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Location {
+pub struct SourceLines {
     /// The file the ranges refer to.
     pub file: Arc<SourceFile>,
     /// 1-based inclusive line ranges.
@@ -50,7 +51,7 @@ pub struct OpMeta {
     /// LLB capabilities the op relies on; BuildKit checks them against the worker.
     pub caps: BTreeSet<String>,
     /// Where in the user's files this op came from.
-    pub locations: Vec<Location>,
+    pub locations: Vec<SourceLines>,
     /// Groups several ops under one progress line.
     pub progress_group: Option<(String, String)>,
 }
@@ -65,7 +66,7 @@ impl OpMeta {
     }
 
     /// Adds a source location.
-    pub fn at(mut self, location: Location) -> OpMeta {
+    pub fn at(mut self, location: SourceLines) -> OpMeta {
         self.locations.push(location);
         self
     }

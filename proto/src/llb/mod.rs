@@ -28,7 +28,7 @@ pub use file::{
 pub use import::from_definition;
 pub use marshal::{digest_of, encode_op, head_digest, marshal};
 pub use merge::merge;
-pub use meta::{line_range, Location, OpMeta, SourceFile};
+pub use meta::{line_range, OpMeta, SourceFile, SourceLines};
 pub use source::{
     git, http, image, local, normalize_image_reference, GitSource, HttpSource, ImageSource,
     LocalSource,

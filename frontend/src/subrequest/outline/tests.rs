@@ -19,7 +19,7 @@ fn names(args: &[Arg]) -> Vec<(&str, &str)> {
 }
 
 fn line(l: &Option<Location>) -> i32 {
-    l.as_ref().unwrap().sort_key().1
+    location::sort_key(l.as_ref().unwrap()).1
 }
 
 #[test]

@@ -8,18 +8,16 @@
 //! policy errors (or a Dockerfile that does not build), 2 when the policy file or the
 //! Dockerfile cannot be read or the policy does not parse.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::gateway::library::{WithLibrary, LIBRARY_DIR};
-use crate::includes::DirLoader;
-use crate::options::BuildOptions;
+use crate::gateway::library::LIBRARY_DIR;
 use crate::pipeline;
-use crate::platform::Platform;
 use crate::policy::{self, Bases, Policy, Severity, POLICY_PATH};
 use crate::resolve::{self, OfflineResolver};
+
+use super::common::{build_options, located, Local, Output};
 
 /// `strata policy …`.
 #[derive(Debug, Subcommand)]
@@ -50,89 +48,52 @@ pub struct CheckArgs {
     pub lib: PathBuf,
 }
 
-/// What a run prints and its exit status.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Report {
-    /// The violations, one per line.
-    pub stdout: String,
-    /// A summary, notes and errors.
-    pub stderr: String,
-    /// 0, 1 or 2 (see the module docs).
-    pub code: u8,
-}
-
-impl Report {
-    fn usage(message: String) -> Report {
-        Report {
-            stdout: String::new(),
-            stderr: format!("strata: {message}\n"),
-            code: 2,
-        }
+/// A usage error: the policy or the Dockerfile cannot be read, or a flag is malformed.
+fn usage(message: String) -> Output {
+    Output {
+        stdout: String::new(),
+        stderr: format!("strata: {message}\n"),
+        code: 2,
     }
 }
 
 /// Runs a `strata policy` command.
-pub async fn run(command: PolicyCommand) -> Report {
+pub(crate) async fn run(command: PolicyCommand) -> Output {
     match command {
         PolicyCommand::Check(args) => check(args).await,
     }
 }
 
-async fn check(args: CheckArgs) -> Report {
+async fn check(args: CheckArgs) -> Output {
     let policy = match Policy::load(&args.policy) {
         Ok(Some(p)) => p,
-        Ok(None) => return Report::usage(format!("no policy file at {}", args.policy.display())),
-        Err(e) => return Report::usage(e),
+        Ok(None) => return usage(format!("no policy file at {}", args.policy.display())),
+        Err(e) => return usage(e),
     };
     let text = match std::fs::read(&args.dockerfile) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(e) => return Report::usage(format!("{}: {e}", args.dockerfile.display())),
+        Err(e) => return usage(format!("{}: {e}", args.dockerfile.display())),
     };
-    let mut raw = BTreeMap::new();
-    if let Some(t) = args.target {
-        raw.insert("target".to_owned(), t);
-    }
-    if let Some(p) = args.platform {
-        raw.insert("platform".to_owned(), p);
-    }
-    for arg in args.build_args {
-        let (k, v) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
-        raw.insert(format!("build-arg:{k}"), v.to_owned());
-    }
-    let opts = match BuildOptions::from_opts(&raw, Platform::linux_amd64(), "") {
+    let opts = match build_options(
+        &[],
+        args.target.as_deref(),
+        args.platform.as_deref(),
+        &args.build_args,
+    ) {
         Ok(o) => o,
-        Err(e) => return Report::usage(e.to_string()),
+        Err(e) => return usage(e),
     };
-    let name = args
-        .dockerfile
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = args
-        .dockerfile
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    let files = DirLoader(dir);
-    let loader = WithLibrary {
-        dir: &args.lib,
-        files: &files,
+    let local = Local::new(&args.dockerfile);
+    let loader = local.loader(&args.lib);
+    let broken = |e: crate::error::Error, sources: &crate::includes::Sources| Output {
+        stdout: String::new(),
+        stderr: format!(
+            "strata: {}\nstrata: the Dockerfile does not build, so its policy cannot be checked\n",
+            located(&e, sources)
+        ),
+        code: 1,
     };
-    let broken = |e: crate::error::Error, sources: &crate::includes::Sources| {
-        let at = match e.span() {
-            Some(span) => {
-                let (file, line) = sources.line_of(span);
-                format!("{}:{line}: ", file.filename)
-            }
-            None => String::new(),
-        };
-        Report {
-            stdout: String::new(),
-            stderr: format!("strata: {at}{e}\nstrata: the Dockerfile does not build, so its policy cannot be checked\n"),
-            code: 1,
-        }
-    };
-    let prepared = match pipeline::prepare_with(&text, &name, &opts, &loader) {
+    let prepared = match pipeline::prepare_with(&text, &local.name, &opts, &loader) {
         Ok(p) => p,
         Err((e, sources)) => return broken(e, &sources),
     };
@@ -174,7 +135,7 @@ async fn check(args: CheckArgs) -> Report {
             "strata: {errors} policy error(s), {warnings} warning(s)\n"
         ));
     }
-    Report {
+    Output {
         stdout,
         stderr,
         code: u8::from(errors > 0),

@@ -8,19 +8,14 @@
 //! at all, or with `--strict` when there is any finding (as `docker build --check`);
 //! 2 for a usage error or a file that cannot be read.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::Output;
 use crate::convert::BaseImages;
-use crate::gateway::library::WithLibrary;
-use crate::includes::DirLoader;
-use crate::options::BuildOptions;
-use crate::platform::Platform;
+use crate::lint::{lint, Input, Located, Report, Severity};
 
-use super::{lint, Input, Located, Report, Severity};
+use super::common::{build_options, Local, Output};
 
 /// How findings are printed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -60,50 +55,42 @@ pub struct LintArgs {
 }
 
 /// Runs `strata lint`.
-pub fn run(args: &LintArgs) -> Output {
+pub(crate) fn run(args: &LintArgs) -> Output {
     let path = &args.dockerfile;
     let text = match std::fs::read(path) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(e) => return failure(format!("{}: {e}", path.display())),
     };
-    let mut raw = BTreeMap::new();
-    if let Some(t) = &args.target {
-        raw.insert("target".to_owned(), t.clone());
-    }
-    if let Some(p) = &args.platform {
-        raw.insert("platform".to_owned(), p.clone());
-    }
-    for arg in &args.build_args {
-        let (k, v) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
-        raw.insert(format!("build-arg:{k}"), v.to_owned());
-    }
-    let mut opts = match BuildOptions::from_opts(&raw, Platform::linux_amd64(), "") {
+    let mut opts = match build_options(
+        &[],
+        args.target.as_deref(),
+        args.platform.as_deref(),
+        &args.build_args,
+    ) {
         Ok(o) => o,
-        Err(e) => return failure(e.to_string()),
+        Err(e) => return failure(e),
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    opts.dockerignore = dockerignore_beside(path, &dir);
-    let files = DirLoader(dir.clone());
-    let loader = WithLibrary {
-        dir: &args.lib,
-        files: &files,
+    let local = Local::new(path);
+    opts.dockerignore = match dockerignore_beside(path, &local.dir) {
+        Ok(patterns) => patterns,
+        Err(e) => return failure(e),
     };
+    let loader = local.loader(&args.lib);
     let report = lint(&Input {
         text: &text,
-        filename: &name,
+        filename: &local.name,
         loader: &loader,
         opts: &opts,
         images: &BaseImages::new(),
         all_stages: opts.target.is_none(),
     });
-    let located = shown_paths(report.located(), path, &dir);
+    let located = shown_paths(report.located(), path, &local.dir);
     let stdout = match args.format {
         Format::Text => text_lines(&located),
-        Format::Json => serde_json::to_string_pretty(&located).unwrap_or_default(),
+        Format::Json => match serde_json::to_string_pretty(&located) {
+            Ok(json) => json,
+            Err(e) => return failure(format!("cannot write the findings as JSON: {e}")),
+        },
     };
     Output {
         stdout,
@@ -114,20 +101,27 @@ pub fn run(args: &LintArgs) -> Output {
 
 /// The `.dockerignore` a build with the Dockerfile's directory as context would use, as
 /// BuildKit picks it: `<Dockerfile>.dockerignore` beside the Dockerfile, else the
-/// directory's `.dockerignore`; none when neither can be read.
-fn dockerignore_beside(path: &Path, dir: &Path) -> Vec<String> {
+/// directory's `.dockerignore`; none when neither exists. One that exists but cannot be
+/// read is an error, as in a build (the findings would otherwise miss `CopyIgnoredFile`).
+fn dockerignore_beside(path: &Path, dir: &Path) -> Result<Vec<String>, String> {
     let mut own = path.as_os_str().to_owned();
     own.push(".dockerignore");
-    [std::path::PathBuf::from(own), dir.join(".dockerignore")]
-        .iter()
-        .find_map(|p| std::fs::read(p).ok())
-        .map(|b| crate::pipeline::dockerignore_patterns(&String::from_utf8_lossy(&b)))
-        .unwrap_or_default()
+    for file in [std::path::PathBuf::from(own), dir.join(".dockerignore")] {
+        match std::fs::read(&file) {
+            Ok(b) => {
+                let text = String::from_utf8_lossy(&b);
+                return Ok(crate::pipeline::dockerignore_patterns(&text));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(format!("failed to read {}: {e}", file.display())),
+        }
+    }
+    Ok(Vec::new())
 }
 
 /// 1 when the build would fail (lint errors, or not building at all) or, with `strict`,
 /// on any finding; else 0.
-pub fn exit_code(report: &Report, strict: bool) -> u8 {
+fn exit_code(report: &Report, strict: bool) -> u8 {
     let failing = report.error.is_some()
         || report
             .findings
