@@ -54,6 +54,7 @@ testbed:
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 ## Unit, golden and gateway tests (no BuildKit needed).
 unit:
