@@ -7,7 +7,9 @@
 # Printed: each binary's size, and hyperfine's mean wall time of `strata llb` on
 #   small  testdata/e2e/calculator/Dockerfile.multi (a real two-stage build), and
 #   large  a generated Dockerfile of 1,000 stages, each with an ARG, a RUN and a COPY,
-# with the ratio musl / glibc (> 1: musl is slower or bigger).
+# and the instructions each run executes (valgrind's callgrind: repeatable on a busy
+# machine, where wall times are not), with the ratio musl / glibc (> 1: musl is slower or
+# bigger).
 #
 # Environment: BENCH_RUNS (hyperfine runs per command, default 30).
 set -euo pipefail
@@ -44,18 +46,27 @@ mean() { # mean NAME BINARY FILE -> mean seconds
   hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/$1.json" "$2 llb $3" >/dev/null 2>&1
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["mean"])' "$work/$1.json"
 }
+instructions() { # instructions BINARY FILE -> instructions executed by `BINARY llb FILE`
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" llb "$2" 2>&1 >/dev/null \
+    | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
 declare -A t
 for size in small large; do
   file=$small; [[ $size == large ]] && file=$large
   t[gnu-$size]=$(mean "gnu-$size" "$gnu" "$file")
   t[musl-$size]=$(mean "musl-$size" "$musl" "$file")
+  t[gnu-$size-i]=$(instructions "$gnu" "$file")
+  t[musl-$size-i]=$(instructions "$musl" "$file")
 done
-python3 - "$(stat -c %s "$gnu")" "$(stat -c %s "$musl")" "${t[gnu-small]}" "${t[musl-small]}" \
-  "${t[gnu-large]}" "${t[musl-large]}" <<'PY'
+python3 - "$(stat -c %s "$gnu")" "$(stat -c %s "$musl")" \
+  "${t[gnu-small]}" "${t[musl-small]}" "${t[gnu-large]}" "${t[musl-large]}" \
+  "${t[gnu-small-i]}" "${t[musl-small-i]}" "${t[gnu-large-i]}" "${t[musl-large-i]}" <<'PY'
 import sys
-gs, ms, g1, m1, g2, m2 = map(float, sys.argv[1:])
-print(f"{'':28}{'glibc (static)':>16}{'musl':>12}{'musl/glibc':>12}")
-print(f"{'binary size':28}{gs/1e6:>13.2f} MB{ms/1e6:>9.2f} MB{ms/gs:>12.2f}")
-print(f"{'llb, calculator (2 stages)':28}{g1*1e3:>13.1f} ms{m1*1e3:>9.1f} ms{m1/g1:>12.2f}")
-print(f"{'llb, 1,000 stages':28}{g2*1e3:>13.1f} ms{m2*1e3:>9.1f} ms{m2/g2:>12.2f}")
+gs, ms, g1, m1, g2, m2, gi1, mi1, gi2, mi2 = map(float, sys.argv[1:])
+print(f"{'':34}{'glibc (static)':>16}{'musl':>14}{'musl/glibc':>12}")
+print(f"{'binary size':34}{gs/1e6:>13.2f} MB{ms/1e6:>11.2f} MB{ms/gs:>12.2f}")
+print(f"{'llb, calculator (2 stages): wall':34}{g1*1e3:>13.1f} ms{m1*1e3:>11.1f} ms{m1/g1:>12.2f}")
+print(f"{'  instructions':34}{gi1/1e6:>14.1f} M{mi1/1e6:>12.1f} M{mi1/gi1:>12.2f}")
+print(f"{'llb, 1,000 stages: wall':34}{g2*1e3:>13.1f} ms{m2*1e3:>11.1f} ms{m2/g2:>12.2f}")
+print(f"{'  instructions':34}{gi2/1e6:>14.1f} M{mi2/1e6:>12.1f} M{mi2/gi2:>12.2f}")
 PY
