@@ -287,7 +287,22 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
         Some(t) => find_stage(&names, t)
             .ok_or_else(|| Error::Input(format!("target stage {t:?} could not be found")))?,
     };
-    let epoch = crate::epoch::resolve(&opts.build_args, &meta_args)?;
+    let epoch = crate::epoch::resolve(&opts.build_args, &meta_args).map_err(|e| {
+        // A value from the file's own global `ARG` (no build arg given) is an error at
+        // the default that set it (found by fuzzing: it had no line).
+        let from_file = lowered
+            .meta_args
+            .iter()
+            .rev()
+            .filter(|a| a.name.text == crate::epoch::BUILD_ARG)
+            .find_map(|a| a.default.as_ref());
+        match from_file {
+            Some(d) if !opts.build_args.contains_key(crate::epoch::BUILD_ARG) => {
+                e.relocated(d.span)
+            }
+            _ => e,
+        }
+    })?;
     let mut plan = Plan {
         epoch,
         meta_args,

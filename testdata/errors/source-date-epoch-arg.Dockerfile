@@ -1,0 +1,4 @@
+ARG SOURCE_DATE_EPOCH=ONBUILD 00
+FROM busybox:local
+WORKDIR /app
+RUN true
