@@ -66,6 +66,15 @@ fn stages_inherit_parent_args() {
 }
 
 #[test]
+fn a_redeclared_arg_without_a_value_still_varies() {
+    // `ARG X` keeps the parent's ENV value, but a build arg can override it: the
+    // condition is not known for every build.
+    let text = "FROM a AS p\nENV X=1\nFROM p\nIF ${X} == 1\nEND\nARG X\nIF ${X} == 1\nEND\n";
+    let known: Vec<_> = facts(text).iter().map(|f| f.2).collect();
+    assert_eq!(known, [Some(true), None]);
+}
+
+#[test]
 fn a_global_arg_without_a_value_keeps_the_platform_arg() {
     // `ARG TARGETARCH` at top level changes nothing (as the plan computes the globals),
     // so the stage's `ARG TARGETARCH` gets the platform's value; an earlier global keeps

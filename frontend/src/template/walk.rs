@@ -395,19 +395,19 @@ impl<'a> Walker<'a> {
             // The copy kept (a global's value in every stage that declares it).
             self.budget
                 .charge(value.as_ref().map_or(0, String::len), kv.key.span)?;
-            let Some(value) = value else { continue };
-            match &mut self.stage {
-                Some(s) => {
-                    // A build arg can always override it.
+            match (&mut self.stage, value) {
+                (Some(s), value) => {
+                    // A build arg can always override it, even where it has no value.
                     s.varying.insert(name.clone());
-                    if scope::is_env_arg(&name) {
-                        s.vars.set(&name, &value);
+                    if let Some(v) = value.filter(|_| scope::is_env_arg(&name)) {
+                        s.vars.set(&name, &v);
                     }
                 }
-                None => {
+                (None, Some(v)) => {
                     self.meta.retain(|(k, _)| *k != name);
-                    self.meta.push((name, value));
+                    self.meta.push((name, v));
                 }
+                (None, None) => {}
             }
         }
         Ok(())
