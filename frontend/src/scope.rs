@@ -8,8 +8,10 @@
 //! (which `ARG`s a target uses) and the template layer (the values `IF`/`FOR` see). They
 //! start from different places (a base image's `ENV` or the Dockerfile alone) and differ
 //! in what they report; the rules here are the ones they must agree on, as docker/dockerfile
-//! 1.26's `dispatchArg`/`dispatchEnv` apply them. The global scope (platform args,
-//! `TARGETSTAGE`, global `ARG`s) is computed once by the plan (`Plan::meta_args`).
+//! 1.26's `dispatchArg`/`dispatchEnv` apply them (a stage built on a stage starts from
+//! its environment, `ARG` values included). The global scope (platform args,
+//! `TARGETSTAGE`, global `ARG`s) is computed once by the plan (`Plan::meta_args`); the
+//! template layer, which runs before there is a plan, follows the same rule for it.
 
 use crate::expand::Env;
 use crate::options::BuildOptions;
@@ -35,6 +37,11 @@ impl Vars {
     pub(crate) fn set(&mut self, key: &str, value: &str) {
         self.0.retain(|(k, _)| k != key);
         self.0.push((key.to_owned(), value.to_owned()));
+    }
+
+    /// Whether `key` is set (possibly to the empty string).
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == key)
     }
 
     /// The variables in order.

@@ -16,7 +16,6 @@
 //! empty here (BuildKit would see the image's value).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::convert::Infallible;
 
 use serde::Serialize;
 use strata_proto::json::Location;
@@ -244,9 +243,14 @@ fn global_args(
                     .map_err(|e| Error::at(d.span, e.to_string()))?;
                 (e.value, e.used)
             }
+            // Declared without a value: shown empty, but the name keeps the value it has
+            // (a platform arg's, an earlier global's), as the plan's globals and
+            // dockerfile 1.26's `buildMetaArgs` keep it.
             (None, None) => (String::new(), BTreeSet::new()),
         };
-        env.set(&name, &value);
+        if opts.build_args.contains_key(&name) || decl.default.is_some() {
+            env.set(&name, &value);
+        }
         let arg = Arg {
             description: doc_comment(&src.comments, &name),
             name: name.clone(),
@@ -295,26 +299,22 @@ fn stage_use(
     for cmd in triggers.iter().chain(&stage.commands) {
         match &cmd.kind {
             CommandKind::Arg(decls) => {
-                // Names and defaults expand against the environment before the
-                // instruction; then the declarations apply in order (as a build does).
-                let mut expanded = Vec::new();
+                // Names expand against the environment before the instruction; then the
+                // declarations apply in order, each default expanded against the
+                // environment with the ones before it (`ARG A=1 B=$A` gives B=1), as
+                // dockerfile 1.26's `dispatchArg` does.
+                let mut named = Vec::new();
                 for d in decls {
-                    let name = expand(lexer, &d.name.text, d.name.span, &env)?;
-                    let default = match &d.default {
-                        Some(w) => Some(expand(lexer, &w.text, w.span, &env)?),
-                        None => None,
-                    };
-                    expanded.push((d, name, default));
+                    named.push((d, expand(lexer, &d.name.text, d.name.span, &env)?));
                 }
-                for (d, name, default) in expanded {
+                for (d, name) in named {
                     let (value, origin) = scope::stage_arg(
                         opts,
                         &name,
-                        default,
-                        |d| Ok::<_, Infallible>(Some(d)),
+                        d.default.as_ref(),
+                        |w| expand(lexer, &w.text, w.span, &env).map(Some),
                         meta,
-                    )
-                    .unwrap_or_else(|never| match never {});
+                    )?;
                     // An `ARG NAME` that inherits a global's value reports the global.
                     let inherited = origin == ArgOrigin::Global && value.is_some();
                     if !inherited {

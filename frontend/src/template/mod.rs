@@ -10,8 +10,9 @@
 //! before the first `FROM`, the build and target platform args (`BUILDPLATFORM`,
 //! `TARGETARCH`, …) and the global `ARG`s declared so far; inside a stage, the stage's
 //! `ARG`s (build arg, else default, else the global value) and `ENV`s declared so far,
-//! plus the `ENV`s of a parent stage named in `FROM`. A base image's own `ENV` is not
-//! known at this point and is not visible.
+//! plus the `ARG`s and `ENV`s of a parent stage named in `FROM` (the rules of `scope.rs`,
+//! which convert follows too). A base image's own `ENV` is not known at
+//! this point and is not visible.
 //!
 //! A `FOR` body is instantiated once per item by substituting the loop variable in every
 //! word, flag value, heredoc body and the original text of each instruction, with the

@@ -54,6 +54,38 @@ fn stages_inherit_parent_envs() {
 }
 
 #[test]
+fn stages_inherit_parent_args() {
+    // As the build does: the child's environment starts from the parent's, ARG values
+    // included, and a redeclared `ARG V` with no value (nor build arg or global) keeps it.
+    let text = "FROM a AS base\nARG V=1\nFROM base\nIF ${V} == 1\nRUN one\nEND\nARG V\nIF ${V} == 1\nRUN still\nEND\n";
+    let out = run(text, &[]).unwrap();
+    assert_eq!(out[3..], ["RUN one", "ARG V", "RUN still"]);
+    // A build arg reaches the parent's ARG, and so the child.
+    let out = run(text, &[("V", "2")]).unwrap();
+    assert_eq!(out[3..], ["ARG V"]);
+}
+
+#[test]
+fn a_redeclared_arg_without_a_value_still_varies() {
+    // `ARG X` keeps the parent's ENV value, but a build arg can override it: the
+    // condition is not known for every build.
+    let text = "FROM a AS p\nENV X=1\nFROM p\nIF ${X} == 1\nEND\nARG X\nIF ${X} == 1\nEND\n";
+    let known: Vec<_> = facts(text).iter().map(|f| f.2).collect();
+    assert_eq!(known, [Some(true), None]);
+}
+
+#[test]
+fn a_global_arg_without_a_value_keeps_the_platform_arg() {
+    // `ARG TARGETARCH` at top level changes nothing (as the plan computes the globals),
+    // so the stage's `ARG TARGETARCH` gets the platform's value; an earlier global keeps
+    // its value the same way.
+    let text = "ARG TARGETARCH\nARG G=g\nARG G\nIF ${TARGETARCH} == amd64 && ${G} == g\nFROM a\nEND\nARG TARGETARCH\nARG G\nIF ${TARGETARCH} == amd64 && ${G} == g\nRUN amd\nEND\n";
+    let out = run(text, &[]).unwrap();
+    assert_eq!(out.last().unwrap(), "RUN amd");
+    assert_eq!(out[3], "FROM a");
+}
+
+#[test]
 fn for_instantiates_each_item() {
     let text = "ARG PYS=\"3.11 3.12\"\nFOR PY IN ${PYS} 3.13\nFROM python:${PY}-slim AS test-$PY\nIF $PY != 3.12\nRUN echo '$PY' \\$PY $PY\nEND\nEND\n";
     assert_eq!(

@@ -1,7 +1,8 @@
 //! The walk that resolves blocks: it follows the stages in order with the variables each
-//! point sees (platform args, global and stage `ARG`s, `ENV`s, a parent stage's `ENV`s),
-//! takes the `IF` arm the build takes, runs every `FOR` body once per item, and records
-//! what each block head showed (the facts lint reads).
+//! point sees (platform args, global and stage `ARG`s, `ENV`s, a parent stage's `ARG`s and
+//! `ENV`s, under the rules of [`crate::scope`] that convert applies too), takes the `IF` arm
+//! the build takes, runs every `FOR` body once per item, and records what each block head
+//! showed (the facts lint reads).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,22 +12,21 @@ use super::bounds::Budget;
 use super::facts::{BlockFact, BlockKind};
 use super::{cond, params, MAX_INSTRUCTIONS};
 use crate::error::{Error, Result};
-use crate::expand::{is_valid_name, ExpandError, Expanded, Lexer};
+use crate::expand::{is_valid_name, Env, ExpandError, Expanded, Lexer};
 use crate::options::BuildOptions;
+use crate::scope::{self, Vars};
 use crate::syntax::{Args, Instruction, Span};
 
 /// A stage as far as the walk has seen it.
 #[derive(Clone, Debug, Default)]
 struct StageVars {
-    /// `ENV`s, inherited by stages built on this one.
-    envs: Vec<(String, String)>,
-    /// What a condition sees: `ARG`s and `ENV`s, later entries win.
-    vars: Vec<(String, String)>,
+    /// What a condition sees: the environment of the stage as the build keeps it (the
+    /// `ARG` values and `ENV`s so far, a parent stage's included), which a stage built on
+    /// this one inherits whole.
+    vars: Vars,
     /// Names in `vars` whose value depends on build args or the platform (every `ARG`,
     /// and `ENV`s computed from one or declared in a block chosen by one).
     varying: BTreeSet<String>,
-    /// The names of `envs` among them, inherited with `envs`.
-    varying_envs: BTreeSet<String>,
 }
 
 pub(super) struct Walker<'a> {
@@ -92,7 +92,7 @@ impl<'a> Walker<'a> {
     /// args or the platform. Every global is (build args override them all).
     fn varies(&self, name: &str) -> bool {
         let set = match &self.stage {
-            Some(s) => s.vars.iter().any(|(k, _)| k == name),
+            Some(s) => s.vars.contains(name),
             None => self.meta.iter().any(|(k, _)| k == name),
         };
         match &self.stage {
@@ -115,7 +115,7 @@ impl<'a> Walker<'a> {
         Ok(known)
     }
 
-    fn env(&self) -> &Vec<(String, String)> {
+    fn env(&self) -> &dyn Env {
         match &self.stage {
             Some(s) => &s.vars,
             None => &self.meta,
@@ -316,14 +316,15 @@ impl<'a> Walker<'a> {
         self.in_template = params::is_definition(ins);
         if let Some(base) = words.first() {
             if let Some(parent) = self.stages.get(&base.text.to_ascii_lowercase()) {
-                // Two copies of the parent's ENVs: stages built on stages must not
-                // multiply a large value unbounded.
-                let bytes: usize = parent.envs.iter().map(|(k, v)| k.len() + v.len()).sum();
+                // A stage built on a stage starts from its environment, `ARG` values
+                // included, as BuildKit's state does. Counted twice (the count the walk
+                // has always made for an inherited environment, and the bound's tests
+                // assume): stages built on stages must not multiply a large value
+                // unbounded.
+                let bytes: usize = parent.vars.iter().map(|(k, v)| k.len() + v.len()).sum();
                 self.budget.charge(2 * bytes, ins.span)?;
-                stage.envs = parent.envs.clone();
-                stage.vars = parent.envs.clone();
-                stage.varying_envs = parent.varying_envs.clone();
-                stage.varying = parent.varying_envs.clone();
+                stage.vars = parent.vars.clone();
+                stage.varying = parent.varying.clone();
             }
         }
         if let [_, as_kw, name] = words {
@@ -370,44 +371,43 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// An `ARG` line, each name in turn (a default sees the names before it). In a stage,
+    /// the value is [`scope::stage_arg`]'s; at top level the same rule with the global
+    /// scope so far as the fallback: a build arg, else the default, else the value the name
+    /// already has (a platform arg or an earlier global keeps it), as the plan computes
+    /// the globals. A name that gets no value leaves the environment as it is.
     pub(super) fn arg(&mut self, ins: &Instruction) -> Result<()> {
         let Args::KeyValues(kvs) = &ins.args else {
             return Ok(());
         };
         for kv in kvs {
             let name = kv.key.text.clone();
+            // The default is computed (and counted) even when a build arg overrides it.
             let default = match &kv.value {
                 Some(v) => {
                     let got = self.lexer().expand_word(&v.text, self.env());
-                    self.counted(got, v.span)?.map(|e| e.value)
+                    Some(self.counted(got, v.span)?.map(|e| e.value))
                 }
                 None => None,
             };
-            let global = match &self.stage {
-                Some(_) => self.meta.get_last(&name),
-                None => None,
-            };
-            let value = self
-                .opts
-                .build_args
-                .get(&name)
-                .cloned()
-                .or(default)
-                .or(global);
+            let (value, _) =
+                scope::stage_arg(self.opts, &name, default, Ok::<_, Error>, &self.meta)?;
             // The copy kept (a global's value in every stage that declares it).
             self.budget
                 .charge(value.as_ref().map_or(0, String::len), kv.key.span)?;
-            let vars = match &mut self.stage {
-                Some(s) => {
-                    // A build arg can always override it.
+            match (&mut self.stage, value) {
+                (Some(s), value) => {
+                    // A build arg can always override it, even where it has no value.
                     s.varying.insert(name.clone());
-                    &mut s.vars
+                    if let Some(v) = value.filter(|_| scope::is_env_arg(&name)) {
+                        s.vars.set(&name, &v);
+                    }
                 }
-                None => &mut self.meta,
-            };
-            vars.retain(|(k, _)| *k != name);
-            if let Some(v) = value {
-                vars.push((name, v));
+                (None, Some(v)) => {
+                    self.meta.retain(|(k, _)| *k != name);
+                    self.meta.push((name, v));
+                }
+                (None, None) => {}
             }
         }
         Ok(())
@@ -440,7 +440,7 @@ impl<'a> Walker<'a> {
             }
         }
         let uncertain = self.uncertain + self.varying_loops > 0;
-        let varies = |n: &String| match stage.vars.iter().any(|(k, _)| k == n) {
+        let varies = |n: &String| match stage.vars.contains(n) {
             true => stage.varying.contains(n),
             false => self.declared.contains(n),
         };
@@ -453,29 +453,13 @@ impl<'a> Walker<'a> {
             return Ok(());
         };
         for (name, value, varying) in set {
-            stage.vars.push((name.clone(), value.clone()));
-            stage.envs.push((name.clone(), value));
+            stage.vars.set(&name, &value);
             if varying {
-                stage.varying.insert(name.clone());
-                stage.varying_envs.insert(name);
+                stage.varying.insert(name);
             } else {
                 stage.varying.remove(&name);
-                stage.varying_envs.remove(&name);
             }
         }
         Ok(())
-    }
-}
-
-trait LastValue {
-    fn get_last(&self, name: &str) -> Option<String>;
-}
-
-impl LastValue for Vec<(String, String)> {
-    fn get_last(&self, name: &str) -> Option<String> {
-        self.iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
     }
 }
