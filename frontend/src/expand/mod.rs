@@ -138,8 +138,9 @@ pub enum ExpandError {
     /// `${}`, `${{…}`, `${:…}`.
     #[error("syntax error: bad substitution")]
     BadSubstitution,
-    /// The processed word would be longer than [`Lexer::max_len`] (a bound the template
-    /// layer sets, so `${A//?/$A}` cannot square its way out of memory).
+    /// The processed word would be longer than [`Lexer::max_len`] ([`MAX_WORD_LEN`], or
+    /// the template layer's budget), so `${A//?/$A}` or `ENV A=$A$A` cannot grow out of
+    /// memory.
     #[error("the expanded text is longer than {limit} bytes")]
     TooLong {
         /// The bound, in bytes.
@@ -206,9 +207,15 @@ pub struct Lexer {
     /// Treat `'` and `"` as ordinary characters (heredoc bodies).
     pub skip_process_quotes: bool,
     /// The longest result (in bytes, of the word and of each `${…}` in it) before
-    /// processing stops with [`ExpandError::TooLong`]. Unbounded by default, as upstream.
+    /// processing stops with [`ExpandError::TooLong`]: [`MAX_WORD_LEN`] by default; the
+    /// template layer lowers it to what its budget has left.
     pub max_len: usize,
 }
+
+/// The longest word any expansion may produce: 1 MiB. Upstream has no bound, but there
+/// `ENV A=$A$A` repeated 28 times asks for 256 MiB of one value and a shared builder runs
+/// out of memory; no real build arg, path or command line comes near a mebibyte.
+pub const MAX_WORD_LEN: usize = 1 << 20;
 
 /// `\` escape, all options off: what most instructions use.
 impl Default for Lexer {
@@ -226,7 +233,7 @@ impl Lexer {
             raw_escapes: false,
             skip_unset_env: false,
             skip_process_quotes: false,
-            max_len: usize::MAX,
+            max_len: MAX_WORD_LEN,
         }
     }
 

@@ -682,10 +682,19 @@ fn max_len_stops_growing_results_early() {
         let got = bounded.expand_word(word, &env).map(|e| e.value.len());
         assert_eq!(got, too_long.clone(), "{word}");
     }
-    // Within the bound, and without one, nothing changes.
+    // Within the bound nothing changes. The default bound is MAX_WORD_LEN (1 MiB): the
+    // 4 MB square stops there, a 1 MiB word is still whole.
     assert_eq!(bounded.expand_word("$A$A", &env).unwrap().value.len(), 4000);
-    let squared = Lexer::default().expand_word("${A//?/$A}", &env).unwrap();
-    assert_eq!(squared.value.len(), 4_000_000);
+    let squared = Lexer::default().expand_word("${A//?/$A}", &env);
+    assert_eq!(
+        squared.map(|e| e.value.len()),
+        Err(ExpandError::TooLong {
+            limit: super::MAX_WORD_LEN
+        })
+    );
+    let mib = vec![("M".to_owned(), "m".repeat(super::MAX_WORD_LEN))];
+    let whole = Lexer::default().expand_word("$M", &mib).unwrap();
+    assert_eq!(whole.value.len(), super::MAX_WORD_LEN);
     assert_eq!(
         ExpandError::TooLong { limit: 10_000 }.to_string(),
         "the expanded text is longer than 10000 bytes"

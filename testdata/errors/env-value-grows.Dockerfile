@@ -1,0 +1,32 @@
+# ENV doubling its own value: 2^28 bytes without a bound; stops at the first word over 1 MiB.
+FROM busybox:local
+ENV A=x
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+ENV A=$A$A
+RUN echo $A
