@@ -3,7 +3,8 @@
 //! Every directory `testdata/e2e/<case>/` with a `Dockerfile` is built twice, once by the
 //! builtin frontend and once by Strata (`--build-arg BUILDKIT_SYNTAX=$STRATA_IMAGE`, or the
 //! case's own `# syntax=` line), and the two results must agree: the exported rootfs tars
-//! entry by entry (everything but mtimes) and the image config of `--load`ed images.
+//! entry by entry (everything but mtimes) and the image config and history of `--load`ed
+//! images (history on Docker ≥ 28 only: older builtins predate docker/dockerfile 1.26's forms).
 //! Optional files in a case:
 //!   `args`    one extra `docker buildx build` argument per line (both builds get them)
 //!   `expect`  `log-contains: <text>` / `log-lacks: <text>` on Strata's progress log
@@ -132,6 +133,7 @@ cases! {
     compat_add_unpack => "add-unpack",
     compat_add_url => "add-url",
     compat_arg_buildkit_args => "arg-buildkit-args",
+    compat_arg_inherited => "arg-inherited",
     compat_arg_defaults_overrides => "arg-defaults-overrides",
     compat_arg_meta => "arg-meta",
     compat_arg_predefined_platform => "arg-predefined-platform",
@@ -881,7 +883,64 @@ fn image_config(tag: &str) -> BTreeMap<String, Value> {
     for f in ["Os", "Architecture", "Variant", "Author"] {
         fields.insert(f.to_owned(), img[f].clone());
     }
+    if builtin_writes_current_history() {
+        fields.insert("History".to_owned(), image_history(tag));
+    }
     fields
+}
+
+/// Whether the daemon's builtin frontend writes history as docker/dockerfile 1.26 does, so
+/// that both histories must agree: Docker ≥ 28 (BuildKit 0.25, ≈ dockerfile 1.19, the test
+/// bed's primary daemon). dockerd 26.1.5's builtin (BuildKit 0.13) predates 1.26's forms
+/// (`EXPOSE map[80/tcp:{}]`, ARGs repeated in `RUN |N`, base-stage ARGs not inherited), so
+/// on the oldest daemon only the config fields are compared.
+fn builtin_writes_current_history() -> bool {
+    static CURRENT: OnceLock<bool> = OnceLock::new();
+    *CURRENT.get_or_init(|| {
+        let out = Command::new("docker")
+            .args(["version", "--format", "{{.Server.Version}}"])
+            .output()
+            .expect("docker version");
+        let version = String::from_utf8_lossy(&out.stdout);
+        let major: u32 = version
+            .trim()
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| panic!("docker version: {version:?}"));
+        if major < 28 {
+            eprintln!(
+                "e2e: dockerd {} is older than 28: history not compared",
+                version.trim()
+            );
+        }
+        major >= 28
+    })
+}
+
+/// The image's history, newest first, as `docker history` lists it: what each step records
+/// (`RUN |1 V=1 /bin/sh -c …`) and whether it made a layer; creation times left out.
+fn image_history(tag: &str) -> Value {
+    let out = Command::new("docker")
+        .args([
+            "history",
+            "--no-trunc",
+            "--format",
+            "{{json .CreatedBy}} {{json .Comment}} {{.Size}}",
+            tag,
+        ])
+        .output()
+        .expect("docker history");
+    assert!(
+        out.status.success(),
+        "docker history {tag}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| Value::String(l.to_owned()))
+        .collect();
+    Value::Array(lines)
 }
 
 /// A readable diff of two maps (absent keys and JSON nulls are the same); empty if equal.

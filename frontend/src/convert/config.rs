@@ -136,7 +136,7 @@ pub(crate) fn dispatch_config(
                         d.add_env(&name, v);
                     }
                 }
-                // Every declaration counts in `RUN |N …` history, re-declarations too.
+                // `RUN |N …` history names each declared ARG once (`run_history`).
                 d.args.push((name, value));
             }
             d.image
@@ -160,8 +160,13 @@ pub(crate) fn dispatch_config(
             d.image.add_history(format!("USER {user}"), true);
         }
         CommandKind::Expose(words) => {
+            // As docker/dockerfile: the words are sorted as written (before expansion),
+            // then each expands to its ports in order; history lists them all, duplicates
+            // included (`EXPOSE 9000-9001/udp 80` → `EXPOSE [80/tcp 9000/udp 9001/udp]`).
+            let mut sorted: Vec<_> = words.iter().collect();
+            sorted.sort_by(|a, b| a.text.cmp(&b.text));
             let mut ports = Vec::new();
-            for w in words {
+            for w in sorted {
                 let expanded = ctx
                     .lexer
                     .expand_words(&w.text, &d.env)
@@ -178,12 +183,8 @@ pub(crate) fn dispatch_config(
             for p in &ports {
                 set.insert(p.clone(), Empty {});
             }
-            let mut keys: Vec<&String> = ports.iter().collect();
-            keys.sort();
-            keys.dedup();
-            let shown: Vec<String> = keys.iter().map(|k| format!("{k}:{{}}")).collect();
             d.image
-                .add_history(format!("EXPOSE map[{}]", shown.join(" ")), true);
+                .add_history(format!("EXPOSE [{}]", ports.join(" ")), true);
         }
         CommandKind::Volume(words) => {
             let mut vols = Vec::new();

@@ -30,10 +30,12 @@ pub(crate) fn dispatch_copy(
         sources.push((ctx.expand(d, &w.text, w.span)?, w.span));
     }
     let dest_text = ctx.expand(d, &c.dest.text, c.dest.span)?;
-    let owner = match &c.chown {
-        Some(f) => Some(parse_chown(&ctx.expand(d, &f.text, f.span)?)),
+    // Expanded once: the owner, and the history line (which shows it expanded, as upstream).
+    let chown_text = match &c.chown {
+        Some(f) => Some(ctx.expand(d, &f.text, f.span)?),
         None => None,
     };
+    let owner = chown_text.as_deref().map(parse_chown);
     // 1.26 expands `--chmod` and rejects what is neither octal nor chmod(1)'s symbolic form.
     let chmod_text = match &c.chmod {
         Some(f) => ctx.expand(d, &f.text, f.span)?,
@@ -233,8 +235,8 @@ pub(crate) fn dispatch_copy(
     if c.parents {
         history.push_str(" --parents");
     }
-    if let Some(f) = &c.chown {
-        history.push_str(&format!(" --chown={}", f.text));
+    if let Some(text) = &chown_text {
+        history.push_str(&format!(" --chown={text}"));
     }
     if !chmod_text.is_empty() {
         history.push_str(&format!(" --chmod={chmod_text}"));

@@ -321,7 +321,8 @@ fn convert_with(
                 let mut d = parent;
                 d.names = names::StepNames::new(stage_label, counted);
                 d.cmd_set = false;
-                d.args.clear();
+                // The base stage's ARGs stay: its child's `RUN` history names them too
+                // (docker/dockerfile ≥ 1.9 initialises a stage's build args from its base).
                 d.checks.clear();
                 d.downloads.clear();
                 // Image env entries move after inherited ARG values.

@@ -204,15 +204,20 @@ fn command_args(d: &Dispatch, r: &Run) -> Result<(Vec<String>, Option<Mount>)> {
                         .meta(llb::OpMeta::named("[internal] preparing inline document"))
                         .build();
                     let mount = Mount::bind("/dev/pipes/", script);
-                    return Ok((vec![format!("/dev/pipes/{}", h.name)], Some(mount)));
+                    // The script runs under the stage's shell, as upstream runs it
+                    // (`/bin/sh -c /dev/pipes/EOF`): the shebang line is the script's
+                    // business, the shell form stays a shell form.
+                    args.push(format!("/dev/pipes/{}", h.name));
+                    return Ok((args, Some(mount)));
                 }
                 args.push(body);
                 return Ok((args, None));
             }
-            // A command that feeds heredocs to programs: the shell gets the whole script.
+            // A command that feeds heredocs to programs: the shell gets the whole script,
+            // each body as written (a `<<-` body keeps its tabs: the shell strips them).
             let mut script = cmd.text.clone();
             for h in &r.heredocs {
-                let body = h.body();
+                let body = h.content.clone();
                 script.push('\n');
                 script.push_str(&body);
                 if !body.ends_with('\n') && !body.is_empty() {
@@ -289,21 +294,29 @@ fn display_name(d: &Dispatch, src: &Source, escape: char, masked: &[&str]) -> St
     uppercase_cmd(&text)
 }
 
-/// `RUN |2 A=1 B= /bin/sh -c make # buildkit`: the history entry, naming every ARG the stage
-/// declared (their values are part of what the step did).
+/// `RUN |2 A=1 B= /bin/sh -c make # buildkit`: the history entry, naming every ARG in the
+/// stage's scope (its base stage's and its own; their values are part of what the step did),
+/// each name once at its first place with its last value, as docker/dockerfile ≥ 1.12 does.
 fn run_history(d: &Dispatch, args: &[String]) -> String {
+    let mut shown: Vec<(&str, String)> = Vec::new();
+    for (k, v) in &d.args {
+        let value = d
+            .env
+            .iter()
+            .rev()
+            .find(|(ek, _)| ek == k)
+            .map(|(_, ev)| ev.clone())
+            .or_else(|| v.clone())
+            .unwrap_or_default();
+        match shown.iter_mut().find(|(sk, _)| sk == k) {
+            Some(slot) => slot.1 = value,
+            None => shown.push((k, value)),
+        }
+    }
     let mut s = "RUN ".to_owned();
-    if !d.args.is_empty() {
-        s.push_str(&format!("|{} ", d.args.len()));
-        for (k, v) in &d.args {
-            let value = d
-                .env
-                .iter()
-                .rev()
-                .find(|(ek, _)| ek == k)
-                .map(|(_, ev)| ev.clone())
-                .or_else(|| v.clone())
-                .unwrap_or_default();
+    if !shown.is_empty() {
+        s.push_str(&format!("|{} ", shown.len()));
+        for (k, value) in &shown {
             s.push_str(&format!("{k}={value} "));
         }
     }
