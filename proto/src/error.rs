@@ -11,7 +11,7 @@
 pub enum Error {
     /// The HTTP/2 connection over stdin/stdout could not be set up or broke.
     #[error("gateway transport: {0}")]
-    Transport(#[from] tonic::transport::Error),
+    Transport(#[from] hyper::Error),
 
     /// BuildKit answered an RPC with a gRPC error status. The status keeps its code,
     /// message and binary details (which may carry `errdefs.Source`, see

@@ -1,6 +1,6 @@
 //! The LLBBridge client: how a frontend talks to BuildKit over its stdin/stdout.
 //!
-//! [`Bridge`] wraps bollard's generated `LlbBridgeClient` with what BuildKit's own Go
+//! [`Bridge`] wraps the LLBBridge RPCs (`client.rs`) with what BuildKit's own Go
 //! client (`frontend/gateway/grpcclient`) adds on top: the `Ping` handshake and its
 //! capabilities, 16 MiB message limits, the flags `Solve` must carry, and cap checks
 //! with the same fallbacks. Requests and answers stay protobuf types
@@ -13,6 +13,7 @@
 //! as `ReadFile` may still be up to 16 MiB).
 
 pub mod caps;
+mod client;
 pub mod env;
 pub mod errdefs;
 pub mod stdio;
@@ -22,11 +23,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tonic::transport::Channel;
-
 use crate::error::{Error, Result};
-use crate::gateway_pb::llb_bridge_client::LlbBridgeClient;
 use crate::{gateway_pb, pb, rpc};
+use client::Client;
+use stdio::Channel;
 
 /// File metadata returned by `StatFile`/`ReadDir` (fsutil's `Stat`).
 pub use bollard_buildkit_proto::fsutil::types::Stat as FileStat;
@@ -43,7 +43,7 @@ pub const PING_TIMEOUT: Duration = Duration::from_secs(15);
 /// share the one HTTP/2 connection and may issue calls concurrently.
 #[derive(Clone)]
 pub struct Bridge {
-    client: LlbBridgeClient<Channel>,
+    client: Client,
     caps: Arc<Caps>,
     session_id: String,
 }
@@ -112,13 +112,10 @@ impl Bridge {
     /// [`Bridge::with_session_id`] to set it explicitly.
     pub async fn from_channel(channel: Channel) -> Result<Bridge> {
         let session_id = std::env::var(env::SESSION_ID_VAR).unwrap_or_default();
-        let mut client = LlbBridgeClient::new(channel)
-            .max_decoding_message_size(MAX_MESSAGE_SIZE)
-            .max_encoding_message_size(MAX_MESSAGE_SIZE);
+        let client = Client::new(channel, MAX_MESSAGE_SIZE);
         let pong = tokio::time::timeout(PING_TIMEOUT, client.ping(gateway_pb::PingRequest {}))
             .await
-            .map_err(|_| Error::Timeout(format!("no Ping answer within {PING_TIMEOUT:?}")))??
-            .into_inner();
+            .map_err(|_| Error::Timeout(format!("no Ping answer within {PING_TIMEOUT:?}")))??;
         Ok(Bridge {
             client,
             caps: Arc::new(Caps::from_pong(pong)),
@@ -140,10 +137,6 @@ impl Bridge {
     /// The session id sent with image resolution.
     pub fn session_id(&self) -> &str {
         &self.session_id
-    }
-
-    fn client(&self) -> LlbBridgeClient<Channel> {
-        self.client.clone()
     }
 
     fn require(&self, cap: &str) -> Result<()> {
@@ -192,7 +185,7 @@ impl Bridge {
             evaluate: evaluate_inline,
             ..Default::default()
         };
-        let resp = self.client().solve(req).await?.into_inner();
+        let resp = self.client.solve(req).await?;
         let out = solve_output(resp);
         if opts.evaluate && !evaluate_inline {
             for id in out.reference.iter().chain(out.refs.values()) {
@@ -217,7 +210,7 @@ impl Bridge {
             range: range.map(|(offset, length)| gateway_pb::FileRange { offset, length }),
             mount_index: 0,
         };
-        Ok(self.client().read_file(req).await?.into_inner().data)
+        Ok(self.client.read_file(req).await?.data)
     }
 
     /// Stats a path in a solved reference (cap `statfile`).
@@ -228,10 +221,9 @@ impl Bridge {
             path: path.to_owned(),
             mount_index: 0,
         };
-        self.client()
+        self.client
             .stat_file(req)
             .await?
-            .into_inner()
             .stat
             .ok_or_else(|| Error::Protocol(format!("StatFile {path:?} answered without a stat")))
     }
@@ -251,7 +243,7 @@ impl Bridge {
             include_pattern: include_pattern.to_owned(),
             mount_index: 0,
         };
-        Ok(self.client().read_dir(req).await?.into_inner().entries)
+        Ok(self.client.read_dir(req).await?.entries)
     }
 
     /// Resolves an image reference to its digest and config.
@@ -276,7 +268,7 @@ impl Bridge {
             session_id: self.session_id.clone(),
             ..Default::default()
         };
-        let resp = self.client().resolve_image_config(req).await?.into_inner();
+        let resp = self.client.resolve_image_config(req).await?;
         Ok(ResolvedImage {
             digest: resp.digest,
             config: resp.config,
@@ -295,7 +287,7 @@ impl Bridge {
             let req = gateway_pb::EvaluateRequest {
                 r#ref: reference.to_owned(),
             };
-            self.client().evaluate(req).await?;
+            self.client.evaluate(req).await?;
             Ok(())
         } else {
             self.stat_file(reference, ".").await.map(|_| ())
@@ -309,7 +301,7 @@ impl Bridge {
         if !self.caps.has_frontend(caps::ids::WARNINGS) {
             return Ok(());
         }
-        self.client().warn(req).await?;
+        self.client.warn(req).await?;
         Ok(())
     }
 
@@ -319,7 +311,7 @@ impl Bridge {
             result: Some(result),
             error: None,
         };
-        self.client().r#return(req).await?;
+        self.client.r#return(req).await?;
         Ok(())
     }
 
@@ -330,7 +322,7 @@ impl Bridge {
             result: None,
             error: Some(status),
         };
-        self.client().r#return(req).await?;
+        self.client.r#return(req).await?;
         Ok(())
     }
 
@@ -338,11 +330,7 @@ impl Bridge {
     /// named contexts given as LLB); cap `frontend.inputs`.
     pub async fn inputs(&self) -> Result<BTreeMap<String, pb::Definition>> {
         self.require(caps::ids::FRONTEND_INPUTS)?;
-        let resp = self
-            .client()
-            .inputs(gateway_pb::InputsRequest {})
-            .await?
-            .into_inner();
+        let resp = self.client.inputs(gateway_pb::InputsRequest {}).await?;
         Ok(resp.definitions.into_iter().collect())
     }
 }
