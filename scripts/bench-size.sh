@@ -8,7 +8,8 @@
 # Per binary: file size; callgrind's instruction count (repeatable on a noisy machine) and
 # hyperfine's mean wall time of `strata llb` on (a) testdata/e2e/calculator/Dockerfile.multi
 # and (b) a generated fan-in Dockerfile of 1,000 stages (FROM, ENV, WORKDIR, RUN each; the
-# final stage copies from all). Every binary must print the same LLB as the first.
+# final stage copies from all). Every binary must print the same LLB as the first. After two
+# or more binaries, a row per later binary gives each figure as a ratio to the first's.
 # Environment: BENCH_RUNS (hyperfine runs, default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,10 +43,21 @@ mean_ms() {
   python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["mean"] * 1e3))' "$work/h.json"
 }
 printf '%-40s %10s %14s %14s %10s %10s\n' binary bytes 'instr (a)' 'instr (b)' 'ms (a)' 'ms (b)'
+rows=()
 for b in "${bins[@]}"; do
   for f in "$small" "$large"; do
     cmp -s <("${bins[0]}" llb "$f") <("$b" llb "$f") || { echo "bench-size: $b prints other LLB for $f" >&2; exit 1; }
   done
-  printf '%-40s %10s %14s %14s %10s %10s\n' "$b" "$(stat -c %s "$b")" "$(instr "$b" "$small")" \
-    "$(instr "$b" "$large")" "$(mean_ms "$b" "$small")" "$(mean_ms "$b" "$large")"
+  row="$(stat -c %s "$b") $(instr "$b" "$small") $(instr "$b" "$large") $(mean_ms "$b" "$small") $(mean_ms "$b" "$large")"
+  rows+=("$row")
+  # shellcheck disable=SC2086 # the row is five numbers
+  printf '%-40s %10s %14s %14s %10s %10s\n' "$b" $row
+done
+for ((i = 1; i < ${#rows[@]}; i++)); do
+  python3 - "$((i + 1)) ÷ 1 (ratio)" ${rows[0]} ${rows[i]} <<'PY'
+import sys
+name, nums = sys.argv[1], list(map(float, sys.argv[2:]))
+first, this = nums[:5], nums[5:]
+print(f"{name:<40} " + " ".join(f"{t / f:>{w}.2f}" for t, f, w in zip(this, first, (10, 14, 14, 10, 10))))
+PY
 done
