@@ -24,7 +24,9 @@
 # strata), REGISTRY, PLATFORMS (default: all six), SEED (default strata:seed), SOURCE (the
 # org.opencontainers.image.source label; default the git remote `origin`, else this checkout
 # as a file:// URL), BUILDX_ARGS (more `docker buildx build` arguments for the release build,
-# split on spaces: provenance, cache; see .github/workflows/release.yml).
+# split on spaces: provenance, cache; see .github/workflows/release.yml), PRUNE_CROSS=1 (delete
+# each foreign target's build directory once its binary is placed: ~0.3-0.5 GB each, for
+# machines with little disk such as CI's; the next release build then starts from scratch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,6 +79,7 @@ for p in $platforms; do
   scripts/cross.sh "$t"
   cargo build --quiet --release --locked --target "$t" -p strata
   place "$p" "target/$t/release/strata"
+  [[ ${PRUNE_CROSS:-0} != 1 ]] || rm -rf "target/$t"
 done
 
 version_line=$("$NATIVE_BIN" --version)            # strata 0.1.0 (0123456789ab)
