@@ -229,3 +229,31 @@ fn dump_is_readable_and_stable() {
     assert!(text.contains("docker-image://docker.io/library/busybox:local"));
     assert_eq!(v.as_array().unwrap().len(), 3);
 }
+
+/// A chain of 100,000 ops (what a fan-in of that many `COPY --from` lines gives) marshals
+/// and drops on a thread with a 256 KiB stack: neither walk recurses once per op. With a
+/// recursive walk this overflows at a few hundred ops.
+#[test]
+fn a_long_chain_needs_no_deep_stack() {
+    let worker = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let mut state = busybox();
+            for i in 0..100_000 {
+                state = FileOp::new(state)
+                    .mkdir(llb::MkdirAction {
+                        path: format!("/d{i}"),
+                        mode: 0o755,
+                        ..Default::default()
+                    })
+                    .build();
+            }
+            let def = llb::marshal(&state);
+            drop(state);
+            let ops = assert_valid(&def);
+            // The image, 100,000 file ops, the terminal.
+            assert_eq!(ops.len(), 100_002);
+        })
+        .unwrap();
+    worker.join().unwrap();
+}

@@ -84,19 +84,47 @@ struct Marshaller {
 }
 
 impl Marshaller {
-    fn visit(&mut self, node: &Arc<Node>) -> String {
-        let key = Arc::as_ptr(node);
-        if let Some(d) = self.done.get(&key) {
-            return d.clone();
+    /// The digest of `root`'s op, after every op it depends on: a post-order walk that
+    /// visits inputs in the order the op lists them. Iterative, with its own stack: a chain
+    /// of thousands of ops (one `COPY` per stage of a large fan-in) must not need a deep
+    /// call stack (a tokio worker thread has 2 MiB).
+    fn visit(&mut self, root: &Arc<Node>) -> String {
+        // (node, digests of the inputs done so far)
+        let mut stack: Vec<(&Arc<Node>, Vec<pb::Input>)> = vec![(root, Vec::new())];
+        loop {
+            let Some((node, inputs)) = stack.last_mut() else {
+                unreachable!("the walk returns when it pops the root")
+            };
+            let node: &Arc<Node> = node;
+            let known = match inputs.is_empty() {
+                true => self.done.get(&Arc::as_ptr(node)).cloned(),
+                false => None,
+            };
+            let digest = match known {
+                Some(digest) => digest,
+                None => match node.inputs.get(inputs.len()) {
+                    Some(next) => {
+                        stack.push((&next.node, Vec::new()));
+                        continue;
+                    }
+                    None => {
+                        let inputs = std::mem::take(inputs);
+                        self.emit(node, inputs)
+                    }
+                },
+            };
+            stack.pop();
+            let Some((parent, inputs)) = stack.last_mut() else {
+                return digest;
+            };
+            let index = parent.inputs[inputs.len()].index;
+            inputs.push(pb::Input { digest, index });
         }
-        let inputs = node
-            .inputs
-            .iter()
-            .map(|o| pb::Input {
-                digest: self.visit(&o.node),
-                index: o.index,
-            })
-            .collect();
+    }
+
+    /// Encodes `node` with its inputs' digests, records it once per digest, and returns
+    /// the digest.
+    fn emit(&mut self, node: &Arc<Node>, inputs: Vec<pb::Input>) -> String {
         let mut op = node.op.clone();
         op.inputs = inputs;
         let bytes = encode_op(&op);
@@ -108,7 +136,7 @@ impl Marshaller {
                 self.def.push(bytes);
             }
         }
-        self.done.insert(key, digest.clone());
+        self.done.insert(Arc::as_ptr(node), digest.clone());
         digest
     }
 

@@ -30,6 +30,20 @@ pub(crate) struct Node {
     pub(crate) meta: OpMeta,
 }
 
+/// Dropping the last handle to a long chain of ops (one `COPY` per stage of a large fan-in)
+/// would recurse once per op; this unlinks the chain with a loop instead, so no graph size
+/// needs a deep call stack.
+impl Drop for Node {
+    fn drop(&mut self) {
+        let mut pending = std::mem::take(&mut self.inputs);
+        while let Some(out) = pending.pop() {
+            if let Some(mut node) = Arc::into_inner(out.node) {
+                pending.append(&mut node.inputs);
+            }
+        }
+    }
+}
+
 impl State {
     /// The empty filesystem.
     pub fn scratch() -> State {
