@@ -315,6 +315,12 @@ impl FakeHandle {
     pub fn recorded(&self) -> Recorded {
         lock(&self.recorded).clone()
     }
+
+    /// The `Return` requests so far: what [`FakeHandle::recorded`] gives without copying
+    /// everything else (a benchmark's check after a large build).
+    pub fn returns(&self) -> Vec<g::ReturnRequest> {
+        lock(&self.recorded).returns.clone()
+    }
 }
 
 impl Drop for FakeHandle {
@@ -326,6 +332,15 @@ impl Drop for FakeHandle {
 /// Starts `fake` on an in-memory pipe and returns a connected (and pinged)
 /// [`Bridge`] with session id `fake-session`. Needs a tokio runtime.
 pub async fn spawn(fake: FakeBridge) -> Result<(Bridge, FakeHandle)> {
+    spawn_on(fake, &tokio::runtime::Handle::current()).await
+}
+
+/// [`spawn`] with the fake served by the runtime `server`: on another thread's runtime,
+/// the fake's work stays off the frontend's thread (a benchmark counts that thread alone).
+pub async fn spawn_on(
+    fake: FakeBridge,
+    server: &tokio::runtime::Handle,
+) -> Result<(Bridge, FakeHandle)> {
     let (client_io, server_io) = tokio::io::duplex(1 << 20);
     let recorded = Arc::new(Mutex::new(Recorded::default()));
     let service = LlbBridgeServer::new(Service {
@@ -336,7 +351,7 @@ pub async fn spawn(fake: FakeBridge) -> Result<(Bridge, FakeHandle)> {
     })
     .max_decoding_message_size(MAX_MESSAGE_SIZE)
     .max_encoding_message_size(MAX_MESSAGE_SIZE);
-    let server = tokio::spawn(async move {
+    let server = server.spawn(async move {
         let incoming = tokio_stream::once(Ok::<_, std::io::Error>(server_io));
         // The server ends when the client side of the pipe is dropped; its result
         // carries nothing a test needs.

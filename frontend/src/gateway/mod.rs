@@ -22,6 +22,7 @@ mod resolve;
 mod serve;
 mod solve;
 mod sources;
+mod stats;
 mod warn;
 
 pub use serve::{is_gateway, serve, serve_stdio, serve_with, Site};

@@ -51,10 +51,16 @@ pub fn is_gateway() -> bool {
 
 /// Serves the one build request of a frontend process, over stdin/stdout: what `main`
 /// runs when [`is_gateway`] says BuildKit started us.
+/// With the build arg `STRATA_STATS=1`, it then prints its own cost on stderr (see
+/// [`super::stats`]).
 pub async fn serve_stdio() -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let env = GatewayEnv::from_process()?;
     let bridge = Bridge::connect_stdio().await?;
     serve(&bridge, &env).await?;
+    if super::stats::wanted(&env.opts) {
+        eprintln!("{}", super::stats::line(started));
+    }
     Ok(())
 }
 

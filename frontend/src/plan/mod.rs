@@ -8,9 +8,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod names;
 mod reads;
 mod reference;
 
+use names::StageNames;
 use reads::{stage_reads, trigger_refs};
 pub(crate) use reference::check_reference;
 
@@ -182,7 +184,7 @@ impl Plan {
 pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan> {
     let lexer = Lexer::new(escape);
     let meta_args = meta_args(lowered, opts, &lexer)?;
-    let names: Vec<Option<&str>> = lowered.stages.iter().map(|s| s.name.as_deref()).collect();
+    let names = StageNames::new(lowered.stages.iter().map(|s| s.name.as_deref()).collect());
 
     let mut stages = Vec::with_capacity(lowered.stages.len());
     for (i, stage) in lowered.stages.iter().enumerate() {
@@ -223,10 +225,7 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
             Base::Context(c)
         } else if base_name.eq_ignore_ascii_case("scratch") {
             Base::Scratch
-        } else if let Some(j) = names[..i]
-            .iter()
-            .rposition(|n| *n == Some(base_name.as_str()))
-        {
+        } else if let Some(j) = names.find_exact_before(&base_name, i) {
             Base::Stage(j)
         } else if let Some(c) = named_context(opts, &base_name, &context_platform) {
             Base::Context(c)
@@ -284,7 +283,8 @@ pub fn plan(lowered: &Lowered, opts: &BuildOptions, escape: char) -> Result<Plan
 
     let target = match &opts.target {
         None => lowered.stages.len() - 1,
-        Some(t) => find_stage(&names, t)
+        Some(t) => names
+            .find(t)
             .ok_or_else(|| Error::Input(format!("target stage {t:?} could not be found")))?,
     };
     let epoch = crate::epoch::resolve(&opts.build_args, &meta_args).map_err(|e| {
@@ -370,7 +370,7 @@ impl Plan {
         triggers: impl Fn(&str, &Platform) -> Option<Vec<String>>,
         resolved: &BTreeSet<(String, Platform)>,
     ) -> Result<bool> {
-        let names: Vec<Option<&str>> = lowered.stages.iter().map(|s| s.name.as_deref()).collect();
+        let names = StageNames::new(lowered.stages.iter().map(|s| s.name.as_deref()).collect());
         let mut changed = false;
         // A stage a trigger makes needed may have an image with triggers too.
         loop {
@@ -438,14 +438,6 @@ pub fn named_context(opts: &BuildOptions, name: &str, platform: &Platform) -> Op
                 value: value.clone(),
             })
         })
-}
-
-/// A stage by name (case-insensitive) among `names`; with duplicate names the last one
-/// wins, as in BuildKit (its stages live in a map keyed by name).
-fn find_stage(names: &[Option<&str>], name: &str) -> Option<usize> {
-    names
-        .iter()
-        .rposition(|n| n.is_some_and(|n| n.eq_ignore_ascii_case(name)))
 }
 
 /// The predefined platform args and `TARGETSTAGE`, then the global `ARG`s with build-arg

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{check_reference, find_stage, named_context, FromRef};
+use super::names::StageNames;
+use super::{check_reference, named_context, FromRef};
 use crate::error::{Error, Result};
 use crate::expand::Lexer;
 use crate::instructions::{CommandKind, Lowered};
@@ -24,7 +25,7 @@ pub(super) type Reads = BTreeMap<usize, Vec<FromRef>>;
 pub(super) fn stage_reads(
     lowered: &Lowered,
     i: usize,
-    names: &[Option<&str>],
+    names: &StageNames<'_>,
     opts: &BuildOptions,
     platform: &Platform,
     escape: char,
@@ -48,12 +49,13 @@ pub(super) fn stage_reads(
 fn command_reads(
     cmd: &crate::instructions::Command,
     i: usize,
-    names: &[Option<&str>],
+    names: &StageNames<'_>,
     opts: &BuildOptions,
     platform: &Platform,
     escape: char,
 ) -> Result<(Vec<FromRef>, Deferred)> {
-    let current = names[i]
+    let current = names
+        .name(i)
         .map(str::to_owned)
         .unwrap_or_else(|| format!("stage-{i}"));
     let mut deferred: Option<(Span, String)> = None;
@@ -61,7 +63,7 @@ fn command_reads(
     let resolve = |text: &str, target: Option<&str>| -> std::result::Result<FromRef, String> {
         let index = match text.parse::<usize>() {
             Ok(n) => Some(n),
-            Err(_) => find_stage(names, text),
+            Err(_) => names.find(text),
         };
         match index {
             Some(j) if j < i => Ok(FromRef::Stage(j)),
@@ -142,7 +144,7 @@ pub(super) fn trigger_refs(
     expr: &str,
     lowered: &Lowered,
     i: usize,
-    names: &[Option<&str>],
+    names: &StageNames<'_>,
     opts: &BuildOptions,
     platform: &Platform,
     escape: char,
