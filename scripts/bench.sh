@@ -31,6 +31,16 @@
 #                stages' times is 6 x 2 s = 12 s; wall time near 2 s shows they ran in
 #                parallel.
 #
+# (e) scale    scripts/fan-in.sh's Dockerfile at BENCH_STAGES (default 10, 1000, 5000)
+#                stages (FROM busybox, ENV, WORKDIR each; a final stage copies them all):
+#                built once per frontend, then rebuilt fully cached BENCH_SCALE_RUNS times
+#                per frontend, interleaved; medians of: wall time; dockerd's CPU time
+#                (/proc/<pid>/stat, 10 ms ticks; BuildKit runs in dockerd, the builtin
+#                frontend too); and Strata's own process (a gateway container, not in
+#                dockerd): CPU time and peak RSS, which it prints to the daemon log under
+#                --build-arg STRATA_STATS=1 (given to both frontends: an undeclared build
+#                arg changes no cache key).
+#
 # Output choice: every timed build uses `--output type=cacheonly`. Both
 # frontends then run the same solve (same LLB, same cache keys) and BuildKit
 # exports nothing, so neither image export nor `--load`'s tarball transfer into
@@ -43,7 +53,10 @@
 # Strata was faster).
 #
 # Environment: STRATA_IMAGE (default strata:dev), BENCH_PAR_RUNS (default 3),
-#              BENCH_CACHED_RUNS (default 10), BENCH_CI (default 1).
+#              BENCH_CACHED_RUNS (default 10), BENCH_CI (default 1), BENCH_STAGES
+#              (default "10 1000 5000"), BENCH_SCALE_RUNS (default 5), BENCH_DAEMON_LOG
+#              (default /var/log/strata-dockerd.log), BENCH_DAEMON_PID (default the pid
+#              in /var/run/docker.pid).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,6 +64,10 @@ FRONTEND=${STRATA_IMAGE:-strata:dev}
 PAR_RUNS=${BENCH_PAR_RUNS:-3}
 CACHED_RUNS=${BENCH_CACHED_RUNS:-10}
 CI=${BENCH_CI:-1}
+STAGES=${BENCH_STAGES:-10 1000 5000}
+SCALE_RUNS=${BENCH_SCALE_RUNS:-5}
+DAEMON_LOG=${BENCH_DAEMON_LOG:-/var/log/strata-dockerd.log}
+DAEMON_PID=${BENCH_DAEMON_PID:-$(cat /var/run/docker.pid 2>/dev/null || true)}
 PAR_CTX="$ROOT/testdata/bench/parallel"
 CALC_CTX="$ROOT/testdata/e2e/calculator"
 # The side-by-side figures build the demo without its CHECK line (the builtin frontend does
@@ -129,6 +146,40 @@ for ((i = 1; i <= PAR_RUNS; i++)); do
 done
 tp=$(median "${tpl[@]}")
 
+# daemon_ticks: dockerd's user + system CPU time, in clock ticks.
+daemon_ticks() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
+TICK_MS=$(python3 -c "import os; print(1000 / os.sysconf('SC_CLK_TCK'))")
+echo "==> (e) fan-in at $STAGES stages: built once, then fully cached, $SCALE_RUNS runs each (interleaved)"
+[[ -r /proc/$DAEMON_PID/stat ]] || die "dockerd's pid ($DAEMON_PID) is unknown: set BENCH_DAEMON_PID"
+[[ -r $DAEMON_LOG ]] || die "the daemon log $DAEMON_LOG is unreadable: set BENCH_DAEMON_LOG"
+SCALE_CTX=$(mktemp -d)
+scale_rows=()
+for n in $STAGES; do
+  "$ROOT/scripts/fan-in.sh" "$n" >"$SCALE_CTX/Dockerfile"
+  for kind in builtin strata; do
+    t=$(build "$kind" "$SCALE_CTX" "$SCALE_CTX/Dockerfile" --build-arg STRATA_STATS=1)
+    printf '    %5d stages, first build: %-7s %6.2f s\n' "$n" "$kind" "$t"
+  done
+  wb=() ws=() db=() ds=() fc=() fr=()
+  for ((i = 1; i <= SCALE_RUNS; i++)); do
+    for kind in builtin strata; do
+      lines=$(wc -l <"$DAEMON_LOG") ticks=$(daemon_ticks)
+      t=$(build "$kind" "$SCALE_CTX" "$SCALE_CTX/Dockerfile" --build-arg STRATA_STATS=1)
+      d=$(python3 -c "print(f'{($(daemon_ticks) - $ticks) * $TICK_MS:.0f}')")
+      if [[ $kind == builtin ]]; then wb+=("$t") db+=("$d"); continue; fi
+      ws+=("$t") ds+=("$d")
+      stats=$(tail -n +"$((lines + 1))" "$DAEMON_LOG" | grep -o 'strata: stats: .*' | tail -1)
+      [[ -n $stats ]] || die "no 'strata: stats:' line in $DAEMON_LOG after a Strata build"
+      fc+=("$(sed -E 's/.*cpu_ms=([0-9.]+).*/\1/' <<<"$stats")")
+      fr+=("$(sed -E 's/.*peak_rss_kb=([0-9]+).*/\1/' <<<"$stats")")
+    done
+    printf '    %5d stages, cached run %d: builtin %6.2f s  strata %6.2f s  (strata process %s ms CPU, %s KiB)\n' \
+      "$n" "$i" "${wb[-1]}" "${ws[-1]}" "${fc[-1]}" "${fr[-1]}"
+  done
+  scale_rows+=("$n $(median "${wb[@]}") $(median "${ws[@]}") $(median "${db[@]}") $(median "${ds[@]}") $(median "${fc[@]}") $(median "${fr[@]}")")
+done
+rm -rf "$SCALE_CTX"
+
 pb=$(median "${par_b[@]}") ps=$(median "${par_s[@]}")
 cb=$(median "${cac_b[@]}") cs=$(median "${cac_s[@]}")
 
@@ -147,6 +198,14 @@ echo
 echo "| Strata templates (median of $PAR_RUNS, --no-cache) | sum of stage times | wall time | wall / sum |"
 echo "|---|---:|---:|---:|"
 echo "| 4 FOR stages + 2 parameterised instances × \`sleep 2\` | 12.00 s | ${tp} s | $(ratio 12 "$tp") |"
+echo
+echo "| fan-in stages, fully cached (median of $SCALE_RUNS) | builtin | strata | ratio | dockerd CPU builtin | dockerd CPU strata | strata process CPU | strata process peak RSS |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+for row in "${scale_rows[@]}"; do
+  read -r n wb ws db ds fc fr <<<"$row"
+  printf '| %d | %s s | %s s | %s | %.0f ms | %.0f ms | %.1f ms | %.1f MiB |\n' \
+    "$n" "$wb" "$ws" "$(ratio "$wb" "$ws")" "$db" "$ds" "$fc" "$(python3 -c "print($fr / 1024)")"
+done
 echo
 echo "bench: timed builds use --output type=cacheonly (no export); see the script header."
 rm -f "$LOG"

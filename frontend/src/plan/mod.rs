@@ -152,7 +152,8 @@ impl Plan {
 
     /// Whether stage `i` is built.
     pub fn is_reachable(&self, i: usize) -> bool {
-        self.order.contains(&i)
+        // `order` is ascending (file order): a lookup, not a scan per stage.
+        self.order.binary_search(&i).is_ok()
     }
 
     /// Stage `i` and every stage it builds on or reads from, directly or not: what must be
