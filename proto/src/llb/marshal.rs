@@ -81,6 +81,9 @@ struct Marshaller {
     def: Vec<Vec<u8>>,
     metadata: BTreeMap<String, OpMeta>,
     files: Vec<Arc<SourceFile>>,
+    /// `files` positions by pointer (no `SourceFile` is allocated while marshalling, so a
+    /// pointer seen names one file).
+    file_by_ptr: HashMap<*const SourceFile, i32>,
 }
 
 impl Marshaller {
@@ -140,19 +143,22 @@ impl Marshaller {
         digest
     }
 
+    /// The index of `file` among the definition's source infos, adding it on first use.
+    /// Known by pointer first: comparing contents (the whole Dockerfile) once per
+    /// location made a 5,000-stage file quadratic.
     fn file_index(&mut self, file: &Arc<SourceFile>) -> i32 {
-        let idx = match self
-            .files
-            .iter()
-            .position(|f| Arc::ptr_eq(f, file) || **f == **file)
-        {
+        if let Some(&i) = self.file_by_ptr.get(&Arc::as_ptr(file)) {
+            return i;
+        }
+        let idx = match self.files.iter().position(|f| **f == **file) {
             Some(i) => i,
             None => {
                 self.files.push(file.clone());
                 self.files.len() - 1
             }
-        };
-        idx as i32
+        } as i32;
+        self.file_by_ptr.insert(Arc::as_ptr(file), idx);
+        idx
     }
 
     fn finish(mut self) -> pb::Definition {
