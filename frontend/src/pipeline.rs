@@ -3,6 +3,8 @@
 //! [`prepare_stages`] is the first half without a plan, for the `frontend.targets` subrequest.
 //! Both the gateway edge and the CLI call these, so they cannot drift apart.
 
+use std::sync::Arc;
+
 use crate::convert::{self, BaseImages, Converted, DepsFiles, Inputs};
 use crate::error::{Error, Result};
 use crate::includes::{self, Loader, Sources};
@@ -23,6 +25,9 @@ pub struct Prepared {
     pub lowered: Lowered,
     /// The stage graph for this build.
     pub plan: Plan,
+    /// The file as parsed, `INCLUDE`s spliced in, before `IF`/`FOR`: lint reads it
+    /// instead of parsing the text again.
+    pub parsed: Arc<Dockerfile>,
 }
 
 /// Parses, lowers and plans `text` (the file called `filename`), which includes nothing.
@@ -42,6 +47,7 @@ pub fn prepare_with(
     let (sources, file) = includes::expand(text, filename, loader);
     let planned = file.and_then(|mut file| {
         first_error(&file)?;
+        let parsed = Arc::new(file.clone());
         let templates = templates(&file);
         let instance = template::expand(&mut file, opts)?;
         let lowered = instructions::lower(&file)?;
@@ -63,14 +69,15 @@ pub fn prepare_with(
             }
             None => plan::plan(&lowered, opts, file.escape)?,
         };
-        Ok((file.escape, lowered, plan))
+        Ok((file.escape, lowered, plan, parsed))
     });
     match planned {
-        Ok((escape, lowered, plan)) => Ok(Prepared {
+        Ok((escape, lowered, plan, parsed)) => Ok(Prepared {
             sources,
             escape,
             lowered,
             plan,
+            parsed,
         }),
         Err(e) => Err((e, sources)),
     }

@@ -36,6 +36,7 @@ fn lint_file(path: &Path) -> (String, Report) {
         images: &Default::default(),
         // As `strata lint` and `--call=check`: every stage unless a target is given.
         all_stages: opts.target.is_none(),
+        parsed: None,
     });
     (text, report)
 }
@@ -143,6 +144,7 @@ fn invalid_base_image_platform_needs_the_resolved_image() {
             opts: &opts,
             images,
             all_stages: true,
+            parsed: None,
         });
         report
             .findings
@@ -175,6 +177,7 @@ fn error_true_fails_at_the_first_finding_naming_every_rule() {
         opts: &BuildOptions::new(Platform::linux_amd64()),
         images: &Default::default(),
         all_stages: true,
+        parsed: None,
     });
     let e = report.violation().unwrap();
     assert_eq!(

@@ -52,7 +52,7 @@ pub fn is_gateway() -> bool {
 /// Serves the one build request of a frontend process, over stdin/stdout: what `main`
 /// runs when [`is_gateway`] says BuildKit started us.
 /// With the build arg `STRATA_STATS=1`, it then prints its own cost on stderr (see
-/// [`super::stats`]).
+/// `gateway/stats.rs`).
 pub async fn serve_stdio() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let env = GatewayEnv::from_process()?;
@@ -237,7 +237,16 @@ async fn build_for(
         .await
         .map_err(located)?;
     if let Some(digest) = lint_digest {
-        lint(bridge, opts, text, &prepared.sources, &images, &digest).await?;
+        lint(
+            bridge,
+            opts,
+            text,
+            &prepared.sources,
+            &prepared.parsed,
+            &images,
+            &digest,
+        )
+        .await?;
     }
     // One conversion without `COPY --deps` files: the policy reads it (`--deps` only adds
     // files, so its config, users and downloads are final), its `--deps` requests are the

@@ -20,6 +20,7 @@ pub(super) async fn lint(
     opts: &BuildOptions,
     text: &str,
     sources: &Sources,
+    parsed: &crate::syntax::Dockerfile,
     images: &crate::convert::BaseImages,
     digest: &str,
 ) -> Result<(), Failure> {
@@ -30,6 +31,7 @@ pub(super) async fn lint(
         opts,
         images,
         all_stages: false,
+        parsed: Some((sources, parsed)),
     });
     for (f, req) in report.findings.iter().zip(warn_requests(&report, digest)) {
         send_warning(bridge, &report.short(f), req).await;

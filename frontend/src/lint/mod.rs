@@ -101,6 +101,9 @@ pub struct Input<'a> {
     /// --target`) dispatches them. Rules about how instructions are written, stage names
     /// and `FROM` lines look at every stage either way, as upstream's.
     pub all_stages: bool,
+    /// The file already parsed by the build ([`crate::pipeline::Prepared::parsed`]) with
+    /// its sources: lint then does not parse `text` again.
+    pub parsed: Option<(&'a Sources, &'a syntax::Dockerfile)>,
 }
 
 /// The outcome of [`lint`].
@@ -271,7 +274,13 @@ impl Report {
 /// Lints a Dockerfile; see the module docs. Never fails: a Dockerfile that would not build
 /// gives the findings made up to that point and [`Report::error`].
 pub fn lint(input: &Input<'_>) -> Report {
-    let (sources, file) = includes::expand(input.text, input.filename, input.loader);
+    let (sources, file) = match input.parsed {
+        Some((sources, file)) => (sources.clone(), Ok(std::borrow::Cow::Borrowed(file))),
+        None => {
+            let (sources, file) = includes::expand(input.text, input.filename, input.loader);
+            (sources, file.map(std::borrow::Cow::Owned))
+        }
+    };
     let indexes = sources
         .files()
         .map(|f| LineIndex::new(&String::from_utf8_lossy(&f.data)))
