@@ -199,6 +199,14 @@ echo "| Strata templates (median of $PAR_RUNS, --no-cache) | sum of stage times 
 echo "|---|---:|---:|---:|"
 echo "| 4 FOR stages + 2 parameterised instances × \`sleep 2\` | 12.00 s | ${tp} s | $(ratio 12 "$tp") |"
 echo
+size=$(docker image inspect "$FRONTEND" --format '{{.Size}}')
+echo "| frontend image | builtin | strata |"
+echo "|---|---:|---:|"
+printf '| size, compressed (docker image inspect, containerd store) | in dockerd | %.2f MB |\n' "$(python3 -c "print($size / 1e6)")"
+bin=$ROOT/target/x86_64-unknown-linux-gnu/release/strata
+[[ -f $bin ]] && printf '| size, uncompressed (its one file, %s) | in dockerd | %.2f MB |\n' \
+  "${bin#"$ROOT"/}" "$(python3 -c "print($(stat -c %s "$bin") / 1e6)")"
+echo
 echo "| fan-in stages, fully cached (median of $SCALE_RUNS) | builtin | strata | ratio | dockerd CPU builtin | dockerd CPU strata | strata process CPU | strata process peak RSS |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for row in "${scale_rows[@]}"; do
