@@ -17,10 +17,6 @@ use strata_proto::testing::{gateway_env, spawn_on, FakeBridge};
 /// The busybox image config the fake answers for every stage's base.
 const BUSYBOX: &str = r#"{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]}}"#;
 
-/// The allocator the shipped binary uses (`src/main.rs`), so the count is the shipped one.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     // `cargo bench` passes `--bench`; the Dockerfile is the first other argument.
     let path = std::env::args()

@@ -6,12 +6,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use strata::{cli, gateway};
 
-/// mimalloc rather than glibc's malloc: a build allocates and frees many small strings and
-/// ops, and glibc's allocator was 41% of the instructions of a 1,000-stage request
-/// (`scripts/bench-pipeline.sh`); mimalloc halves the wall time of that request.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
