@@ -29,14 +29,10 @@ impl<'a> StageNames<'a> {
         self.names.get(i).copied().flatten()
     }
 
-    /// The last stage named `name`, ignoring ASCII case (`COPY --from`, `--target`).
+    /// The last stage named `name`, ignoring ASCII case (`COPY --from`, `--target`): every
+    /// position under the ASCII-lower-cased key is such a stage.
     pub(crate) fn find(&self, name: &str) -> Option<usize> {
-        let positions = self.positions(name)?;
-        positions
-            .iter()
-            .rev()
-            .copied()
-            .find(|&j| self.names[j].is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        self.positions(name)?.last().copied()
     }
 
     /// The last stage before `before` named exactly `name` (`FROM <stage>`).

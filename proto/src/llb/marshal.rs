@@ -99,9 +99,11 @@ impl Marshaller {
                 unreachable!("the walk returns when it pops the root")
             };
             let node: &Arc<Node> = node;
-            let known = match inputs.is_empty() {
-                true => self.done.get(&Arc::as_ptr(node)).cloned(),
-                false => None,
+            // Only a node not yet started can have been emitted through another path.
+            let known = if inputs.is_empty() {
+                self.done.get(&Arc::as_ptr(node)).cloned()
+            } else {
+                None
             };
             let digest = match known {
                 Some(digest) => digest,
