@@ -7,6 +7,8 @@ use clap::Parser;
 use strata::{cli, gateway};
 
 fn main() -> ExitCode {
+    // Before anything else: the frontend's cost line counts from here (`gateway/stats.rs`).
+    let started = gateway::ProcessStart::now();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -19,7 +21,7 @@ fn main() -> ExitCode {
         }
     };
     if gateway::is_gateway() {
-        let code = runtime.block_on(serve());
+        let code = runtime.block_on(serve(started));
         // Exit right away: tokio's stdin reader sits on a blocking thread and BuildKit closes
         // the pipe only after we exit, so returning from main would hang the build.
         std::process::exit(code);
@@ -41,8 +43,8 @@ fn main() -> ExitCode {
 }
 
 /// Serves one build over stdin/stdout. Diagnostics go to stderr (the daemon's log).
-async fn serve() -> i32 {
-    match gateway::serve_stdio().await {
+async fn serve(started: gateway::ProcessStart) -> i32 {
+    match gateway::serve_stdio(started).await {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("strata: {e:#}");

@@ -26,6 +26,7 @@ mod stats;
 mod warn;
 
 pub use serve::{is_gateway, serve, serve_stdio, serve_with, Site};
+pub use stats::ProcessStart;
 
 /// A file as BuildKit's `SourceInfo`: the text buildx shows the lines of, for an error
 /// (`failure`) or a warning (`warn`).

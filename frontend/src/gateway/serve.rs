@@ -17,6 +17,7 @@ use super::sources::{
     prepare_with_includes, read_dockerfile, read_dockerfile_only, read_named_dockerignore,
     with_includes,
 };
+use super::stats::ProcessStart;
 use super::warn::{lint, warn};
 use crate::error::Error;
 use crate::options::BuildOptions;
@@ -52,9 +53,8 @@ pub fn is_gateway() -> bool {
 /// Serves the one build request of a frontend process, over stdin/stdout: what `main`
 /// runs when [`is_gateway`] says BuildKit started us.
 /// With the build arg `STRATA_STATS=1`, it then prints its own cost on stderr (see
-/// `gateway/stats.rs`).
-pub async fn serve_stdio() -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
+/// `gateway/stats.rs`), counted from `started`.
+pub async fn serve_stdio(started: ProcessStart) -> anyhow::Result<()> {
     let env = GatewayEnv::from_process()?;
     let bridge = Bridge::connect_stdio().await?;
     serve(&bridge, &env).await?;
