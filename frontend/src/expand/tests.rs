@@ -700,3 +700,52 @@ fn max_len_stops_growing_results_early() {
         "the expanded text is longer than 10000 bytes"
     );
 }
+
+#[test]
+fn plain_words_take_the_short_way_to_the_same_result() {
+    let words = [
+        "",
+        "/app",
+        "busybox:local",
+        "a b\tc\n d  ",
+        "  ",
+        "x=1,y=2",
+        "ünïcode wörds",
+        "a{b}c",
+        "${A}",
+        "$A b",
+        "a\\ b",
+        "'a b'",
+        "\"a b\"",
+        "<<EOF",
+        "\u{feff}bom",
+        "`a b",
+    ];
+    let env = env();
+    for escape in ['\\', '`'] {
+        for max_len in [MAX_WORD_LEN, 3] {
+            let mut lexer = Lexer::new(escape);
+            lexer.max_len = max_len;
+            for word in words {
+                let mut p = Processor::new(&lexer, word, &env);
+                let slow = p.until(None, false).map(|(value, split)| {
+                    let expanded = Expanded {
+                        value,
+                        used: p.used.clone(),
+                        unset: p.unset.clone(),
+                    };
+                    (expanded, split)
+                });
+                let fast = lexer
+                    .expand_word(word, &env)
+                    .and_then(|e| Ok((e, lexer.expand_words(word, &env)?)));
+                assert_eq!(fast, slow, "{word:?} escape {escape:?} max_len {max_len}");
+                assert_eq!(
+                    lexer.is_plain(word),
+                    !word.contains(['$', '<', '\'', '"', escape]) && !word.starts_with('\u{feff}'),
+                    "{word:?}"
+                );
+            }
+        }
+    }
+}
