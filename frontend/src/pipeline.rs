@@ -28,6 +28,11 @@ pub struct Prepared {
     /// The file as parsed, `INCLUDE`s spliced in, before `IF`/`FOR`: lint reads it
     /// instead of parsing the text again.
     pub parsed: Arc<Dockerfile>,
+    /// What each `IF`/`FOR` head evaluated to, for lint's block rules.
+    pub facts: Vec<template::BlockFact>,
+    /// The parameterised stage instance `--target` named, if it named one: the `plan`'s
+    /// target then.
+    pub instance: Option<String>,
 }
 
 /// Parses, lowers and plans `text` (the file called `filename`), which includes nothing.
@@ -49,12 +54,13 @@ pub fn prepare_with(
         first_error(&file)?;
         let parsed = Arc::new(file.clone());
         let templates = templates(&file);
-        let instance = template::expand(&mut file, opts)?;
+        let mut facts = Vec::new();
+        let instance = template::expand_recording(&mut file, opts, &mut facts)?;
         let lowered = instructions::lower(&file)?;
         if instance.is_none() {
             template_target(opts, &templates, &lowered)?;
         }
-        let plan = match instance {
+        let plan = match &instance {
             // `--target 'build(GOOS=linux)'` builds that instance of the stage.
             Some(target) => {
                 let mut opts = opts.clone();
@@ -64,20 +70,22 @@ pub fn prepare_with(
                         .entry("TARGETSTAGE".to_owned())
                         .or_insert(given);
                 }
-                opts.target = Some(target);
+                opts.target = Some(target.clone());
                 plan::plan(&lowered, &opts, file.escape)?
             }
             None => plan::plan(&lowered, opts, file.escape)?,
         };
-        Ok((file.escape, lowered, plan, parsed))
+        Ok((file.escape, lowered, plan, parsed, facts, instance))
     });
     match planned {
-        Ok((escape, lowered, plan, parsed)) => Ok(Prepared {
+        Ok((escape, lowered, plan, parsed, facts, instance)) => Ok(Prepared {
             sources,
             escape,
             lowered,
             plan,
             parsed,
+            facts,
+            instance,
         }),
         Err(e) => Err((e, sources)),
     }

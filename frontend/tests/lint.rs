@@ -21,6 +21,12 @@ use strata::options::BuildOptions;
 use strata::platform::Platform;
 
 fn lint_file(path: &Path) -> (String, Report) {
+    lint_file_with(path, false)
+}
+
+/// [`lint_file`]; with `reuse`, handing lint the build's own pass over the file (as the
+/// gateway does) when the pipeline accepts the file.
+fn lint_file_with(path: &Path, reuse: bool) -> (String, Report) {
     let text = std::fs::read_to_string(path).unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let mut opts = options_for(path);
@@ -28,15 +34,19 @@ fn lint_file(path: &Path) -> (String, Report) {
     if let Ok(ignore) = std::fs::read_to_string(format!("{}.dockerignore", path.display())) {
         opts.dockerignore = strata::pipeline::dockerignore_patterns(&ignore);
     }
+    let loader = DirLoader(path.parent().unwrap().to_path_buf());
+    let prepared = reuse
+        .then(|| strata::pipeline::prepare_with(&text, &name, &opts, &loader).ok())
+        .flatten();
     let report = lint::lint(&Input {
         text: &text,
         filename: &name,
-        loader: &DirLoader(path.parent().unwrap().to_path_buf()),
+        loader: &loader,
         opts: &opts,
         images: &Default::default(),
         // As `strata lint` and `--call=check`: every stage unless a target is given.
         all_stages: opts.target.is_none(),
-        parsed: None,
+        prepared: prepared.as_ref(),
     });
     (text, report)
 }
@@ -81,6 +91,42 @@ fn golden_lint() {
         );
         insta::assert_json_snapshot!(report.located());
     });
+}
+
+/// The gateway hands lint the build's parse, `IF`/`FOR` expansion, stages and plan instead
+/// of letting it make its own: the report must not change.
+#[test]
+fn lint_given_the_builds_pass_reports_the_same() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/lint");
+    let mut reused = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "Dockerfile") {
+            continue;
+        }
+        let (text, own) = lint_file_with(&path, false);
+        let opts = options_for(&path);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let loader = DirLoader(path.parent().unwrap().to_path_buf());
+        if strata::pipeline::prepare_with(&text, &name, &opts, &loader).is_err() {
+            continue;
+        }
+        reused += 1;
+        let (_, given) = lint_file_with(&path, true);
+        assert_eq!(
+            serde_json::to_value(given.located()).unwrap(),
+            serde_json::to_value(own.located()).unwrap(),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            given.error.map(|e| e.to_string()),
+            own.error.map(|e| e.to_string()),
+            "{}",
+            path.display()
+        );
+    }
+    assert!(reused >= 20, "only {reused} fixtures prepare");
 }
 
 #[test]
@@ -144,7 +190,7 @@ fn invalid_base_image_platform_needs_the_resolved_image() {
             opts: &opts,
             images,
             all_stages: true,
-            parsed: None,
+            prepared: None,
         });
         report
             .findings
@@ -177,7 +223,7 @@ fn error_true_fails_at_the_first_finding_naming_every_rule() {
         opts: &BuildOptions::new(Platform::linux_amd64()),
         images: &Default::default(),
         all_stages: true,
-        parsed: None,
+        prepared: None,
     });
     let e = report.violation().unwrap();
     assert_eq!(

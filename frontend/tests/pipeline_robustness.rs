@@ -107,7 +107,7 @@ fn check(text: &str, opts: &BuildOptions) {
         opts,
         images: &Default::default(),
         all_stages: true,
-        parsed: None,
+        prepared: None,
     });
     let prepared = pipeline::prepare(text, "Dockerfile", opts);
     assert_eq!(

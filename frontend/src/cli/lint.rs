@@ -83,7 +83,7 @@ pub(crate) fn run(args: &LintArgs) -> Output {
         opts: &opts,
         images: &BaseImages::new(),
         all_stages: opts.target.is_none(),
-        parsed: None,
+        prepared: None,
     });
     let located = shown_paths(report.located(), path, &local.dir);
     let stdout = match args.format {

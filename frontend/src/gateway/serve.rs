@@ -237,16 +237,7 @@ async fn build_for(
         .await
         .map_err(located)?;
     if let Some(digest) = lint_digest {
-        lint(
-            bridge,
-            opts,
-            text,
-            &prepared.sources,
-            &prepared.parsed,
-            &images,
-            &digest,
-        )
-        .await?;
+        lint(bridge, opts, text, &prepared, &images, &digest).await?;
     }
     // One conversion without `COPY --deps` files: the policy reads it (`--deps` only adds
     // files, so its config, users and downloads are final), its `--deps` requests are the

@@ -8,7 +8,6 @@ use strata_proto::llb::{self, OpMeta};
 
 use super::failure::Failure;
 use super::source_info;
-use crate::includes::Sources;
 use crate::lint::Report;
 use crate::options::BuildOptions;
 
@@ -19,19 +18,18 @@ pub(super) async fn lint(
     bridge: &Bridge,
     opts: &BuildOptions,
     text: &str,
-    sources: &Sources,
-    parsed: &crate::syntax::Dockerfile,
+    prepared: &crate::pipeline::Prepared,
     images: &crate::convert::BaseImages,
     digest: &str,
 ) -> Result<(), Failure> {
     let report = crate::lint::lint(&crate::lint::Input {
         text,
         filename: &opts.filename,
-        loader: sources,
+        loader: &prepared.sources,
         opts,
         images,
         all_stages: false,
-        parsed: Some((sources, parsed)),
+        prepared: Some(prepared),
     });
     for (f, req) in report.findings.iter().zip(warn_requests(&report, digest)) {
         send_warning(bridge, &report.short(f), req).await;

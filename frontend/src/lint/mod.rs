@@ -23,6 +23,7 @@ pub mod rules;
 mod stages;
 mod starttool;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -101,9 +102,9 @@ pub struct Input<'a> {
     /// --target`) dispatches them. Rules about how instructions are written, stage names
     /// and `FROM` lines look at every stage either way, as upstream's.
     pub all_stages: bool,
-    /// The file already parsed by the build ([`crate::pipeline::Prepared::parsed`]) with
-    /// its sources: lint then does not parse `text` again.
-    pub parsed: Option<(&'a Sources, &'a syntax::Dockerfile)>,
+    /// The build's own pass over the file, which succeeded: lint then does not parse,
+    /// expand, lower or plan it again, and checks what the build will convert.
+    pub prepared: Option<&'a crate::pipeline::Prepared>,
 }
 
 /// The outcome of [`lint`].
@@ -274,8 +275,11 @@ impl Report {
 /// Lints a Dockerfile; see the module docs. Never fails: a Dockerfile that would not build
 /// gives the findings made up to that point and [`Report::error`].
 pub fn lint(input: &Input<'_>) -> Report {
-    let (sources, file) = match input.parsed {
-        Some((sources, file)) => (sources.clone(), Ok(std::borrow::Cow::Borrowed(file))),
+    let (sources, file) = match input.prepared {
+        Some(p) => (
+            p.sources.clone(),
+            Ok(std::borrow::Cow::Borrowed(&*p.parsed)),
+        ),
         None => {
             let (sources, file) = includes::expand(input.text, input.filename, input.loader);
             (sources, file.map(std::borrow::Cow::Owned))
@@ -339,9 +343,6 @@ fn run_rules(
     {
         return Err(Error::at(d.span, d.message.clone()));
     }
-    let mut expanded = file.clone();
-    let mut facts = Vec::new();
-    let instance = template::expand_recording(&mut expanded, input.opts, &mut facts);
     let heads: BTreeMap<u32, &syntax::Instruction> = file
         .instructions
         .iter()
@@ -353,27 +354,48 @@ fn run_rules(
         let words: Vec<&str> = ins.original.split_whitespace().skip(skip).collect();
         Some(words.join(" "))
     };
-    blocks::check(&facts, &written, out);
-    let instance = instance?;
-    let lowered = instructions::lower(&expanded).inspect_err(|e| {
-        *parse_failed = failing_instruction(&expanded, e);
-    })?;
-    stages::check_names(&lowered, out);
-    stages::check_from(&lowered, input.opts, file.escape, out);
+    // The build's pass when it is given (it succeeded), else the same steps here, which
+    // stop at the build's error with the findings made before it.
+    let (lowered, instance) = match input.prepared {
+        Some(p) => {
+            blocks::check(&p.facts, &written, out);
+            (Cow::Borrowed(&p.lowered), p.instance.clone())
+        }
+        None => {
+            let mut expanded = file.clone();
+            let mut facts = Vec::new();
+            let instance = template::expand_recording(&mut expanded, input.opts, &mut facts);
+            blocks::check(&facts, &written, out);
+            let instance = instance?;
+            let lowered = instructions::lower(&expanded).inspect_err(|e| {
+                *parse_failed = failing_instruction(&expanded, e);
+            })?;
+            (Cow::Owned(lowered), instance)
+        }
+    };
+    let lowered = &*lowered;
+    stages::check_names(lowered, out);
+    stages::check_from(lowered, input.opts, file.escape, out);
     let mut opts = input.opts.clone();
     match instance {
         Some(target) => opts.target = Some(target),
+        // The build made this check already.
+        None if input.prepared.is_some() => {}
         None => crate::pipeline::template_target(
             input.opts,
             &crate::pipeline::templates(file),
-            &lowered,
+            lowered,
         )?,
     }
-    let plan = plan::plan(&lowered, &opts, file.escape)?;
+    let plan = match input.prepared {
+        Some(p) => Cow::Borrowed(&p.plan),
+        None => Cow::Owned(plan::plan(lowered, &opts, file.escape)?),
+    };
+    let plan = &*plan;
     let ignore = ignored::Ignore::new(&input.opts.dockerignore);
     let ctx = stages::Context {
-        lowered: &lowered,
-        plan: &plan,
+        lowered,
+        plan,
         opts: &opts,
         images: input.images,
         escape: file.escape,
@@ -382,9 +404,9 @@ fn run_rules(
     stages::check(&ctx, out);
     baseplatform::check(&ctx, out);
     if !input.all_stages {
-        only_dispatched(&lowered, &plan, out);
+        only_dispatched(lowered, plan, out);
     }
-    include::check(sources, &lowered, &plan, out);
+    include::check(sources, lowered, plan, out);
     starttool::check(&ctx, out);
     Ok(())
 }

@@ -139,7 +139,7 @@ pub fn answer(
         opts,
         images: &BaseImages::new(),
         all_stages: opts.target.is_none(),
-        parsed: None,
+        prepared: None,
     });
     reply(&results(&report)).map_err(|e| (e, Some(report.sources.clone())))
 }

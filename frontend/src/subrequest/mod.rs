@@ -137,7 +137,7 @@ pub fn answer(
                 opts,
                 images: &crate::convert::BaseImages::new(),
                 all_stages: false,
-                parsed: None,
+                prepared: None,
             });
             if report.config_failed() {
                 if let Some(e) = report.error.take() {
