@@ -9,18 +9,28 @@ use strata::{cli, gateway};
 fn main() -> ExitCode {
     // Before anything else: the frontend's cost line counts from here (`gateway/stats.rs`).
     let started = gateway::ProcessStart::now();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let gateway = gateway::is_gateway();
+    // A frontend serves one request, mostly waiting on BuildKit: one thread does it all
+    // (no cross-thread wake-ups, one malloc arena). The CLI may run CHECK-free work
+    // concurrently, so it keeps two workers.
+    let runtime = if gateway {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("strata: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    if gateway::is_gateway() {
+    if gateway {
         let code = runtime.block_on(serve(started));
         // Exit right away: tokio's stdin reader sits on a blocking thread and BuildKit closes
         // the pipe only after we exit, so returning from main would hang the build.
