@@ -239,6 +239,9 @@ async fn build_for(
     if let Some(digest) = lint_digest {
         lint(bridge, opts, text, &prepared, &images, &digest).await?;
     }
+    // Only lint reads the file as parsed; an empty one takes its place (memory: the
+    // conversion below is the frontend's busiest moment).
+    prepared.parsed = std::sync::Arc::new(crate::syntax::parse(""));
     // One conversion without `COPY --deps` files: the policy reads it (`--deps` only adds
     // files, so its config, users and downloads are final), its `--deps` requests are the
     // first ones to resolve, and without any it is the build.
@@ -256,7 +259,7 @@ async fn build_for(
         .map_err(located)?,
         None => Vec::new(),
     };
-    let converted = if provisional.deps_requests.is_empty() {
+    let mut converted = if provisional.deps_requests.is_empty() {
         provisional
     } else {
         let deps = resolve_deps(
@@ -276,6 +279,10 @@ async fn build_for(
         pipeline::convert_with_deps(&prepared, opts, &images, ignore, &deps, true)
             .map_err(located)?
     };
+    // From here on the build needs the sources, the image config and the marshalled
+    // graphs: the file's AST, stages and plan go now, and the final LLB state once it is
+    // marshalled, so the solve request is encoded (the frontend's peak memory) without them.
+    drop(prepared);
     // Every CHECK of the needed stages runs beside the main solve; the result is returned
     // only once all of them passed.
     let mut checks = tokio::task::JoinSet::new();
@@ -285,14 +292,17 @@ async fn build_for(
         let cache_imports = cache.clone();
         checks.spawn(async move { solve_now(&bridge, def, cache_imports).await.map(|_| ()) });
     }
-    let def = llb::marshal(&converted.state);
+    let def = llb::marshal(&std::mem::replace(
+        &mut converted.state,
+        llb::State::scratch(),
+    ));
     let final_digest = def
         .def
         .last()
         .map(|op| llb::digest_of(op))
         .unwrap_or_default();
     for v in &policy_warnings {
-        let (file, lines) = prepared.sources.lines_of(v.span);
+        let (file, lines) = sources.lines_of(v.span);
         let message = format!("{}:{}: policy {}", file.filename, lines.0, v.text());
         warn(bridge, &final_digest, &message, Some((file, lines))).await;
     }
@@ -308,7 +318,7 @@ async fn build_for(
         &reference,
         &final_digest,
         &converted,
-        &prepared.sources,
+        &sources,
     )
     .await
     .map_err(located)?;
