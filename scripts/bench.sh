@@ -37,9 +37,10 @@
 #                per frontend, interleaved; medians of: wall time; dockerd's CPU time
 #                (/proc/<pid>/stat, 10 ms ticks; BuildKit runs in dockerd, the builtin
 #                frontend too); and Strata's own process (a gateway container, not in
-#                dockerd): CPU time and peak RSS, which it prints to the daemon log under
-#                --build-arg STRATA_STATS=1 (given to both frontends: an undeclared build
-#                arg changes no cache key).
+#                dockerd): CPU time since its main() began (not the ~20 ms its task
+#                inherits from the container runtime's init) and peak RSS, which it prints
+#                to the daemon log under --build-arg STRATA_STATS=1 (given to both
+#                frontends: an undeclared build arg changes no cache key).
 #
 # Output choice: every timed build uses `--output type=cacheonly`. Both
 # frontends then run the same solve (same LLB, same cache keys) and BuildKit
@@ -170,7 +171,7 @@ for n in $STAGES; do
       ws+=("$t") ds+=("$d")
       stats=$(tail -n +"$((lines + 1))" "$DAEMON_LOG" | grep -o 'strata: stats: .*' | tail -1)
       [[ -n $stats ]] || die "no 'strata: stats:' line in $DAEMON_LOG after a Strata build"
-      fc+=("$(sed -E 's/.*cpu_ms=([0-9.]+).*/\1/' <<<"$stats")")
+      fc+=("$(sed -E 's/.* cpu_ms=([0-9.]+).*/\1/' <<<"$stats")")
       fr+=("$(sed -E 's/.*peak_rss_kb=([0-9]+).*/\1/' <<<"$stats")")
     done
     printf '    %5d stages, cached run %d: builtin %6.2f s  strata %6.2f s  (strata process %s ms CPU, %s KiB)\n' \
