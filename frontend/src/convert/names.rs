@@ -57,24 +57,38 @@ impl StepNames {
 
     /// The current step's name for `text` again (a step made of two ops: `LINK COPY`).
     pub fn current(&self, text: &str) -> String {
+        use std::fmt::Write as _;
         if self.total == 0 {
             return text.to_owned();
         }
-        let width = self.total.to_string().len();
-        let mut label = match &self.platform {
-            Some(p) => format!("{p} "),
-            None => String::new(),
-        };
-        if !self.label.is_empty() {
-            label.push_str(&self.label);
-            label.push(' ');
+        // One allocation: a step is named per op, thousands of times in a large build.
+        let platform = self.platform.as_deref().map_or(0, |p| p.len() + 1);
+        let mut name = String::with_capacity(
+            platform + self.label.len() + text.len() + 2 * digits(self.total) + 13,
+        );
+        name.push('[');
+        if let Some(p) = &self.platform {
+            name.push_str(p);
+            name.push(' ');
         }
-        let onbuild = if self.onbuild { "ONBUILD " } else { "" };
-        format!(
-            "[{label}{:>width$}/{}] {onbuild}{text}",
-            self.index, self.total
-        )
+        if !self.label.is_empty() {
+            name.push_str(&self.label);
+            name.push(' ');
+        }
+        let width = digits(self.total);
+        // Writing to a String cannot fail.
+        let _ = write!(name, "{:>width$}/{}] ", self.index, self.total);
+        if self.onbuild {
+            name.push_str("ONBUILD ");
+        }
+        name.push_str(text);
+        name
     }
+}
+
+/// How many decimal digits `n` has.
+fn digits(n: usize) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 /// Upper-cases the instruction keyword of an original line (`run x` → `RUN x`).
@@ -102,5 +116,15 @@ mod tests {
         n.set_platform("linux/arm64".into());
         assert_eq!(n.next("RUN y"), "[linux/arm64 build 1/2] RUN y");
         assert_eq!(uppercase_cmd("  run   echo a"), "RUN   echo a");
+        let mut n = StepNames::new("s".into(), 1000);
+        n.set_onbuild(true);
+        assert_eq!(n.next("COPY a b"), "[s    1/1000] ONBUILD COPY a b");
+    }
+
+    #[test]
+    fn digits_are_the_decimal_width() {
+        for n in [0, 1, 9, 10, 99, 100, 999, 1000, 12345, usize::MAX] {
+            assert_eq!(digits(n), n.to_string().len(), "{n}");
+        }
     }
 }
