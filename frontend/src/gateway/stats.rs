@@ -92,26 +92,16 @@ mod tests {
         assert!(busy > 0);
         let line = line(start);
         assert!(line.starts_with("strata: stats: wall_ms="), "{line}");
-        let cpu: f64 = line
-            .split("cpu_ms=")
-            .nth(1)
-            .unwrap()
-            .split(' ')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let inherited: f64 = line
-            .split("inherited_cpu_ms=")
-            .nth(1)
-            .unwrap()
-            .split(' ')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let rss: u64 = line.split("peak_rss_kb=").nth(1).unwrap().parse().unwrap();
-        assert!(cpu > 0.0 && inherited >= 0.0 && rss > 0, "{line}");
+        let field = |key: &str| -> f64 {
+            let after = line.split(&format!(" {key}=")).nth(1).unwrap();
+            after.split(' ').next().unwrap().parse().unwrap()
+        };
+        let (cpu, inherited, rss) = (
+            field("cpu_ms"),
+            field("inherited_cpu_ms"),
+            field("peak_rss_kb"),
+        );
+        assert!(cpu > 0.0 && inherited >= 0.0 && rss > 0.0, "{line}");
     }
 
     #[test]
