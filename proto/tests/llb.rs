@@ -257,3 +257,71 @@ fn a_long_chain_needs_no_deep_stack() {
         .unwrap();
     worker.join().unwrap();
 }
+
+/// Ops that deduplicate into one digest (every stage `FROM` one image) merge their source
+/// locations: each distinct location once, in first-seen order, a file equal by content
+/// counting as the same file. Thousands of them stay linear: this takes a set, not a scan.
+#[test]
+fn merged_ops_keep_each_location_once_in_order() {
+    let file = |data: &[u8]| {
+        Arc::new(SourceFile {
+            filename: "Dockerfile".into(),
+            data: data.to_vec(),
+            language: "Dockerfile".into(),
+        })
+    };
+    let (a, same_as_a, other) = (file(b"FROM x\n"), file(b"FROM x\n"), file(b"FROM y\n"));
+    let at = |f: &Arc<SourceFile>, line: u32| SourceLines {
+        file: f.clone(),
+        ranges: vec![(line, line)],
+    };
+    let from = |locations: Vec<SourceLines>| {
+        let meta = locations
+            .into_iter()
+            .fold(OpMeta::named("FROM"), |m, l| m.at(l));
+        llb::image(llb::ImageSource {
+            reference: "busybox:local".into(),
+            meta,
+            ..Default::default()
+        })
+    };
+    let stages = [
+        from(vec![at(&a, 1), at(&a, 1)]),
+        from(vec![at(&same_as_a, 1), at(&a, 2)]),
+        from(vec![at(&other, 1), at(&a, 2), at(&a, 3)]),
+    ];
+    let mut fan = FileOp::new(State::scratch());
+    for s in &stages {
+        fan = fan.copy(
+            s,
+            CopyAction {
+                src: "/".into(),
+                dest: "/".into(),
+                ..Default::default()
+            },
+        );
+    }
+    let def = llb::marshal(&fan.build());
+    let digest = llb::digest_of(&def.def[0]);
+    let source = def.source.expect("source map");
+    let lines: Vec<(String, i32)> = source.locations[&digest]
+        .locations
+        .iter()
+        .map(|l| {
+            let info = &source.infos[l.source_index as usize];
+            let text = String::from_utf8(info.data.clone()).unwrap();
+            (text, l.ranges[0].start.as_ref().unwrap().line)
+        })
+        .collect();
+    let x = "FROM x\n".to_owned();
+    assert_eq!(
+        lines,
+        [
+            (x.clone(), 1),
+            (x.clone(), 1),
+            (x.clone(), 2),
+            ("FROM y\n".to_owned(), 1),
+            (x, 3)
+        ]
+    );
+}

@@ -77,8 +77,10 @@ impl OpMeta {
         self
     }
 
-    /// Merges another op's metadata into this one, for ops that deduplicate into one digest.
-    pub(crate) fn merge(&mut self, other: &OpMeta) {
+    /// Merges another op's metadata into this one, for ops that deduplicate into one digest;
+    /// `is_new` says whether a location of `other` is not among this one's yet (and records
+    /// it): the caller keeps a set, as thousands of stages `FROM` one image share one op.
+    pub(crate) fn merge(&mut self, other: &OpMeta, mut is_new: impl FnMut(&SourceLines) -> bool) {
         for (k, v) in &other.description {
             self.description
                 .entry(k.clone())
@@ -87,7 +89,7 @@ impl OpMeta {
         self.ignore_cache |= other.ignore_cache;
         self.caps.extend(other.caps.iter().cloned());
         for loc in &other.locations {
-            if !self.locations.contains(loc) {
+            if is_new(loc) {
                 self.locations.push(loc.clone());
             }
         }
