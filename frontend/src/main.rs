@@ -7,9 +7,10 @@ use clap::Parser;
 use strata::{cli, gateway};
 
 fn main() -> ExitCode {
-    // Before anything else: the frontend's cost line counts from here (`gateway/stats.rs`).
-    let started = gateway::ProcessStart::now();
     let gateway = gateway::is_gateway();
+    // Before anything else (an environment lookup aside): the frontend's cost line counts
+    // from here (`gateway/stats.rs`). The CLI has no such line and does not read it.
+    let started = gateway.then(gateway::ProcessStart::now);
     // A frontend serves one request, mostly waiting on BuildKit: one thread does it all
     // (no cross-thread wake-ups, one malloc arena). The CLI may run CHECK-free work
     // concurrently, so it keeps two workers.
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if gateway {
+    if let Some(started) = started {
         let code = runtime.block_on(serve(started));
         // Exit right away: tokio's stdin reader sits on a blocking thread and BuildKit closes
         // the pipe only after we exit, so returning from main would hang the build.
