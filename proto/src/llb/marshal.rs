@@ -80,46 +80,48 @@ struct Marshaller {
     done: HashMap<*const Node, String>,
     def: Vec<Vec<u8>>,
     metadata: BTreeMap<String, OpMeta>,
-    files: Vec<Arc<SourceFile>>,
-    /// `files` positions by pointer (no `SourceFile` is allocated while marshalling, so a
-    /// pointer seen names one file).
-    file_by_ptr: HashMap<*const SourceFile, i32>,
+    /// The definition's source infos, numbered in first-use order by `finish`.
+    infos: FileNumbers,
     /// The locations of each op that others merged into, for [`OpMeta::merge`]: a set,
     /// not a scan of the list (quadratic when 5,000 stages share one `FROM` op).
     merged_locations: HashMap<String, HashSet<LocationKey>>,
-    /// Files numbered by content, for [`LocationKey`].
-    same_files: SameFiles,
+    /// Files numbered for [`LocationKey`] (apart from `infos`, whose order is the output's).
+    merge_files: FileNumbers,
 }
 
 /// A location as `SourceLines` compares it: the file (by content) and the ranges.
 type LocationKey = (usize, Vec<(u32, u32)>);
 
-/// Numbers files so that two with the same content get the same number: equal
-/// `SourceLines` are equal by content, and this makes them equal keys.
+/// Files numbered in first-use order, two with the same content getting one number.
+/// Known by pointer first: comparing contents (the whole Dockerfile) once per location
+/// made a 5,000-stage file quadratic (no `SourceFile` is allocated while marshalling, so a
+/// pointer seen names one file).
 #[derive(Default)]
-struct SameFiles {
+struct FileNumbers {
     files: Vec<Arc<SourceFile>>,
     by_ptr: HashMap<*const SourceFile, usize>,
 }
 
-impl SameFiles {
-    fn key(&mut self, loc: &SourceLines) -> LocationKey {
-        let ptr = Arc::as_ptr(&loc.file);
-        let id = match self.by_ptr.get(&ptr) {
-            Some(&id) => id,
+impl FileNumbers {
+    /// The number of `file`, adding it on first use.
+    fn number(&mut self, file: &Arc<SourceFile>) -> usize {
+        if let Some(&n) = self.by_ptr.get(&Arc::as_ptr(file)) {
+            return n;
+        }
+        let n = match self.files.iter().position(|f| **f == **file) {
+            Some(n) => n,
             None => {
-                let id = match self.files.iter().position(|f| **f == *loc.file) {
-                    Some(i) => i,
-                    None => {
-                        self.files.push(loc.file.clone());
-                        self.files.len() - 1
-                    }
-                };
-                self.by_ptr.insert(ptr, id);
-                id
+                self.files.push(file.clone());
+                self.files.len() - 1
             }
         };
-        (id, loc.ranges.clone())
+        self.by_ptr.insert(Arc::as_ptr(file), n);
+        n
+    }
+
+    /// `loc` as a set key: equal `SourceLines` (equal by content) give equal keys.
+    fn key(&mut self, loc: &SourceLines) -> LocationKey {
+        (self.number(&loc.file), loc.ranges.clone())
     }
 }
 
@@ -173,18 +175,12 @@ impl Marshaller {
         let digest = digest_of(&bytes);
         match self.metadata.get_mut(&digest) {
             Some(existing) => {
-                let same_files = &mut self.same_files;
+                let files = &mut self.merge_files;
                 let seen = self
                     .merged_locations
                     .entry(digest.clone())
-                    .or_insert_with(|| {
-                        existing
-                            .locations
-                            .iter()
-                            .map(|l| same_files.key(l))
-                            .collect()
-                    });
-                existing.merge(&node.meta, |loc| seen.insert(same_files.key(loc)));
+                    .or_insert_with(|| existing.locations.iter().map(|l| files.key(l)).collect());
+                existing.merge(&node.meta, |loc| seen.insert(files.key(loc)));
             }
             None => {
                 self.metadata.insert(digest.clone(), node.meta.clone());
@@ -195,24 +191,6 @@ impl Marshaller {
         digest
     }
 
-    /// The index of `file` among the definition's source infos, adding it on first use.
-    /// Known by pointer first: comparing contents (the whole Dockerfile) once per
-    /// location made a 5,000-stage file quadratic.
-    fn file_index(&mut self, file: &Arc<SourceFile>) -> i32 {
-        if let Some(&i) = self.file_by_ptr.get(&Arc::as_ptr(file)) {
-            return i;
-        }
-        let idx = match self.files.iter().position(|f| **f == **file) {
-            Some(i) => i,
-            None => {
-                self.files.push(file.clone());
-                self.files.len() - 1
-            }
-        } as i32;
-        self.file_by_ptr.insert(Arc::as_ptr(file), idx);
-        idx
-    }
-
     fn finish(mut self) -> pb::Definition {
         let mut locations = BTreeMap::new();
         let mut metadata = BTreeMap::new();
@@ -221,7 +199,7 @@ impl Marshaller {
                 .locations
                 .iter()
                 .map(|l| pb::Location {
-                    source_index: self.file_index(&l.file),
+                    source_index: self.infos.number(&l.file) as i32,
                     ranges: l
                         .ranges
                         .iter()
@@ -247,9 +225,10 @@ impl Marshaller {
                 },
             );
         }
-        let source = (!self.files.is_empty()).then(|| pb::Source {
+        let source = (!self.infos.files.is_empty()).then(|| pb::Source {
             locations,
             infos: self
+                .infos
                 .files
                 .iter()
                 .map(|f| pb::SourceInfo {
