@@ -23,6 +23,7 @@ pub mod pipeline;
 pub(crate) mod plan;
 pub mod platform;
 pub(crate) mod policy;
+pub mod remote_context;
 pub mod resolve;
 pub(crate) mod scope;
 pub(crate) mod startcheck;

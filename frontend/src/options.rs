@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::platform::Platform;
+use crate::remote_context::{self, Remote};
 
 /// Everything about a build request that changes what we emit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +16,17 @@ pub struct BuildOptions {
     pub dockerfile_key: String,
     /// Name of the local holding the build context (`contextkey`, default `context`).
     pub context_key: String,
+    /// `dockerfilekey` was given: the Dockerfile comes from that local even when the
+    /// context is a URL (buildx sets it for `-f /abs/Dockerfile` with a remote context).
+    pub dockerfile_key_forced: bool,
+    /// The context as a URL (the opt named by `contextkey`, e.g. `context=https://…/x.git`):
+    /// the URL as given and what it names. `None` for the client's directory.
+    pub remote_context: Option<(String, Remote)>,
+    /// `BUILDKIT_CONTEXT_KEEP_GIT_DIR`: keep `.git` in a git context's checkout.
+    pub keep_git_dir: bool,
+    /// `contextsubdir`: build from this directory of a context that is not the client's
+    /// directory (a URL or a frontend input).
+    pub context_subdir: Option<String>,
     /// The stage to build (`target`); `None` builds the last stage.
     pub target: Option<String>,
     /// `--build-arg` values (`build-arg:NAME`).
@@ -63,6 +75,9 @@ pub struct BuildOptions {
     /// The client's `context` frontend input (an encoded `pb::Definition`), which replaces
     /// the `context` local. Not a frontend opt: the gateway edge fetches it.
     pub context_input: Option<Vec<u8>>,
+    /// The solved ref the Dockerfile was read from when it came from a frontend input or a
+    /// URL context: `INCLUDE`d files are read from it. Not a frontend opt: the edge sets it.
+    pub include_ref: Option<String>,
     /// Every frontend input by name (encoded `pb::Definition`s), for `input:<name>` named
     /// contexts. Not a frontend opt: the gateway edge fetches them.
     pub named_inputs: BTreeMap<String, Vec<u8>>,
@@ -100,6 +115,10 @@ impl BuildOptions {
             filename: "Dockerfile".to_owned(),
             dockerfile_key: "dockerfile".to_owned(),
             context_key: "context".to_owned(),
+            dockerfile_key_forced: false,
+            remote_context: None,
+            keep_git_dir: false,
+            context_subdir: None,
             target: None,
             build_args: BTreeMap::new(),
             labels: BTreeMap::new(),
@@ -118,6 +137,7 @@ impl BuildOptions {
             merge_op: false,
             llb_caps: None,
             context_input: None,
+            include_ref: None,
             named_inputs: BTreeMap::new(),
             input_metadata: BTreeMap::new(),
             request_id: None,
@@ -150,12 +170,25 @@ impl BuildOptions {
         if let Some(f) = opts.get("filename").filter(|f| !f.is_empty()) {
             o.filename = f.clone();
         }
-        if let Some(k) = opts.get("dockerfilekey").filter(|k| !k.is_empty()) {
-            o.dockerfile_key = k.clone();
+        if let Some(k) = opts.get("dockerfilekey") {
+            o.dockerfile_key_forced = true;
+            if !k.is_empty() {
+                o.dockerfile_key = k.clone();
+            }
         }
         if let Some(k) = opts.get("contextkey").filter(|k| !k.is_empty()) {
             o.context_key = k.clone();
         }
+        if let Some(url) = opts.get(&o.context_key) {
+            o.remote_context = remote_context::detect(url)
+                .map_err(|e| Error::Input(format!("invalid context {url}: {e}")))?
+                .map(|r| (url.clone(), r));
+        }
+        o.keep_git_dir = opts
+            .get("build-arg:BUILDKIT_CONTEXT_KEEP_GIT_DIR")
+            .and_then(|v| parse_bool(v))
+            .unwrap_or(false);
+        o.context_subdir = opts.get("contextsubdir").cloned();
         o.target = opts.get("target").filter(|t| !t.is_empty()).cloned();
         if let Some(p) = opts.get("platform").filter(|p| !p.is_empty()) {
             for one in p.split(',') {

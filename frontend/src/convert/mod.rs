@@ -10,7 +10,7 @@ mod config;
 mod copy;
 mod names;
 pub mod paths;
-pub(crate) mod remote;
+pub mod remote;
 mod run;
 mod sources;
 

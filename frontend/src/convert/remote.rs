@@ -7,7 +7,7 @@
 
 /// A source word that names a git repository.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct GitRef {
+pub struct GitRef {
     /// The remote as git fetches it (no fragment).
     pub remote: String,
     /// `host[:port]`, the first part of the source identifier.

@@ -1,5 +1,6 @@
 //! Where a stage's inputs come from: earlier stages, images named by `--from`, and named
-//! contexts (`docker-image://`, local directories, `input:` bake links), as LLB states.
+//! contexts (`docker-image://`, local directories, `input:` bake links, git and HTTP URLs),
+//! as LLB states.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,6 +12,7 @@ use crate::image::Image;
 use crate::instructions::Source;
 use crate::plan::{FromRef, NamedContext, Plan};
 use crate::platform::Platform;
+use crate::remote_context::{self, Remote};
 
 /// Images named by `COPY --from`/`--mount from=` anywhere: BuildKit counts each as a stage
 /// when deciding whether progress names carry a stage name.
@@ -91,6 +93,23 @@ pub(super) fn named_context_state(
         });
         return Ok((state, config));
     }
+    if let Some(layout) = nc.oci_layout() {
+        let (store, digest) = crate::plan::split_oci_layout(layout).map_err(Error::Input)?;
+        let config = nc.config_reference().and_then(|key| {
+            ctx.inputs
+                .images
+                .get(&(key.to_owned(), platform.clone()))
+                .cloned()
+        });
+        let state = llb::oci_layout(llb::OciLayoutSource {
+            reference: format!("{}@{digest}", oci_layout_name(&nc.name)),
+            session_id: ctx.inputs.opts.session_id.clone(),
+            store_id: store.to_owned(),
+            platform: Some(platform.to_pb()),
+            meta: OpMeta::named(format!("[context {}] OCI load from client", nc.name)),
+        });
+        return Ok((state, config));
+    }
     if let Some(local) = nc.value.strip_prefix("local:") {
         let state = llb::local(llb::LocalSource {
             name: local.to_owned(),
@@ -126,10 +145,48 @@ pub(super) fn named_context_state(
         };
         return Ok((state, config));
     }
+    if let Some(state) = remote_named_context(nc)? {
+        return Ok((state, None));
+    }
+    let kind = nc
+        .value
+        .split_once(':')
+        .map_or(nc.value.as_str(), |(k, _)| k);
     Err(Error::Input(format!(
-        "named context {} ({}) is not supported by Strata: use a docker-image://, input: or local directory context",
-        nc.name, nc.value
+        "unsupported context source {kind} for {}",
+        nc.name
     )))
+}
+
+/// The name an OCI layout image is labelled with in its source op: the context's name
+/// (without its `::platform` suffix) as a normalised reference, without the `:latest` a
+/// bare name gets, as upstream labels it (the digest alone picks the image).
+fn oci_layout_name(context: &str) -> String {
+    let name = context.split("::").next().unwrap_or(context);
+    let full = llb::normalize_image_reference(name);
+    match full.strip_suffix(":latest") {
+        Some(bare) if !name.ends_with(":latest") => bare.to_owned(),
+        _ => full,
+    }
+}
+
+/// A `git` or `http(s)` named context, as upstream reads one: a git URL is a checkout, any
+/// other HTTP URL a download named `context` (never unpacked). `Ok(None)` for other kinds.
+fn remote_named_context(nc: &NamedContext) -> Result<Option<State>> {
+    let kind = nc.value.split_once(':').map(|(k, _)| k);
+    let git_kind = kind == Some("git") || kind.is_some_and(|k| k.starts_with("git@"));
+    if !git_kind && !matches!(kind, Some("http" | "https")) {
+        return Ok(None);
+    }
+    let invalid = |e: String| Error::Input(format!("invalid git context {}: {e}", nc.value));
+    match remote_context::detect(&nc.value).map_err(invalid)? {
+        Some(Remote::Git(git)) => Ok(Some(remote_context::git_state(&nc.value, &git, false))),
+        Some(Remote::Http(url)) if !git_kind => Ok(Some(remote_context::http_state(
+            &url,
+            format!("[context {}] {url}", nc.name),
+        ))),
+        _ => Err(Error::Input(format!("invalid git context {}", nc.value))),
+    }
 }
 
 /// The image config in an input's metadata: JSON of `name → base64 bytes`, as Go encodes a

@@ -7,6 +7,8 @@
 //! One file per job:
 //! - `serve`: a build request from start to `Return`, one conversion per platform, and
 //!   subrequest answers;
+//! - `remote`: the frontend inputs, and a context given as a URL (git, HTTP) as the same
+//!   inputs;
 //! - `sources`: the Dockerfile, `.dockerignore`s and `INCLUDE`d files from the client;
 //! - `solve`: solves (the build, its `CHECK`s, `COPY --deps` sources) and the entrypoint check;
 //! - `fs`: `BridgeFs`, an [`ImageFs`](crate::imagefs::ImageFs) over a solved ref;
@@ -18,6 +20,7 @@
 mod failure;
 mod fs;
 pub(crate) mod library;
+mod remote;
 mod resolve;
 mod serve;
 mod solve;

@@ -23,15 +23,22 @@ pub(crate) struct BridgeResolver {
 
 impl ImageResolver for BridgeResolver {
     async fn resolve(&self, reference: String, platform: Platform) -> Result<BaseImage> {
-        let normalized = strata_proto::llb::normalize_image_reference(&reference);
-        let log_name = format!(
-            "[{}] load metadata for {normalized}",
-            self.log_prefix.as_deref().unwrap_or("internal")
-        );
-        let resolved = self
-            .bridge
-            .resolve_image_config(&normalized, Some(platform.to_pb()), &self.mode, &log_name)
-            .await?;
+        let prefix = self.log_prefix.as_deref().unwrap_or("internal");
+        let resolved = if let Some(layout) = reference.strip_prefix("oci-layout://") {
+            // An image in the client's OCI layout store (`NamedContext::config_reference`).
+            let (store, digest) = crate::plan::split_oci_layout(layout).map_err(Error::Input)?;
+            let by_digest = format!("{store}@{digest}");
+            let log_name = format!("[{prefix}] load metadata for oci-layout://{by_digest}");
+            self.bridge
+                .resolve_oci_layout_config(&by_digest, Some(platform.to_pb()), store, &log_name)
+                .await?
+        } else {
+            let normalized = strata_proto::llb::normalize_image_reference(&reference);
+            let log_name = format!("[{prefix}] load metadata for {normalized}");
+            self.bridge
+                .resolve_image_config(&normalized, Some(platform.to_pb()), &self.mode, &log_name)
+                .await?
+        };
         let config: Image = serde_json::from_slice(&resolved.config)
             .map_err(|e| Error::Input(format!("{reference}: invalid image config: {e}")))?;
         Ok(BaseImage {

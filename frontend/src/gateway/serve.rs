@@ -2,15 +2,16 @@
 //! conversion and solve per target platform, and the result (or the failure) returned to
 //! BuildKit; a subrequest (`requestid`) is answered instead of building.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use prost::Message;
 use strata_proto::gateway::{Bridge, CacheImport, GatewayEnv};
-use strata_proto::{gateway_pb, llb, pb};
+use strata_proto::{gateway_pb, llb};
 
-use super::failure::{failure_status, gateway_message, Failure};
+use super::failure::{failure_status, Failure};
 use super::library::LIBRARY_DIR;
+use super::remote::frontend_sources;
 use super::resolve::BridgeResolver;
 use super::solve::{resolve_deps, solve_now, start_check};
 use super::sources::{
@@ -99,11 +100,15 @@ pub(crate) async fn build(
     // A broken policy fails every build: it must never let one through unchecked.
     let policy = Policy::load(&site.policy).map_err(Error::Input)?;
     // Frontend inputs (cap `frontend.inputs`): LLB the client built for the Dockerfile or
-    // the context, used instead of the `dockerfile` / `context` locals.
-    let mut inputs = frontend_inputs(bridge).await?;
-    let (text, ignore, loaded) =
-        read_dockerfile(bridge, &opts, inputs.remove("dockerfile")).await?;
+    // the context, used instead of the `dockerfile` / `context` locals; a URL context
+    // becomes the same inputs.
     let mut opts = opts;
+    let mut inputs = frontend_sources(bridge, &mut opts).await?;
+    let local_context = !inputs.contains_key("context");
+    let dockerfile =
+        read_dockerfile(bridge, &opts, inputs.remove("dockerfile"), local_context).await?;
+    let (text, ignore, loaded) = (dockerfile.text, dockerfile.ignore, dockerfile.loaded);
+    opts.include_ref = dockerfile.include_ref;
     opts.dockerignore = ignore.clone();
     opts.named_inputs = inputs
         .iter()
@@ -170,17 +175,20 @@ async fn answer_subrequest(
     let reply = if request == subrequest::Request::Describe {
         subrequest::describe::reply(subrequest::DESCRIBED)?
     } else {
-        let input = frontend_inputs(bridge).await?.remove("dockerfile");
+        let mut opts = opts.clone();
+        let mut inputs = frontend_sources(bridge, &mut opts).await?;
+        let local_context = !inputs.contains_key("context");
+        let input = inputs.remove("dockerfile");
         // Lint's `CopyIgnoredFile` needs the context's `.dockerignore`, as upstream's
         // `--call=check` reads it; the other answers do not.
-        let mut opts = opts.clone();
-        let text = if request == subrequest::Request::Lint {
-            let (text, ignore, _) = read_dockerfile(bridge, &opts, input).await?;
-            opts.dockerignore = ignore;
-            text
+        let dockerfile = if request == subrequest::Request::Lint {
+            read_dockerfile(bridge, &opts, input, local_context).await?
         } else {
-            read_dockerfile_only(bridge, &opts, input).await?.0
+            read_dockerfile_only(bridge, &opts, input).await?
         };
+        opts.dockerignore = dockerfile.ignore;
+        opts.include_ref = dockerfile.include_ref;
+        let text = dockerfile.text;
         with_includes(bridge, &opts, library, |loader| {
             subrequest::answer(request, &text, &opts.filename, &opts, loader)
         })
@@ -414,21 +422,3 @@ fn cache_imports(opts: &BuildOptions) -> Vec<CacheImport> {
         })
         .collect()
 }
-
-/// The client's frontend inputs (cap `frontend.inputs`), none on a daemon without the cap.
-/// A failed call fails the build, as upstream's: building the client's locals instead
-/// would build other files than the client sent.
-async fn frontend_inputs(bridge: &Bridge) -> Result<BTreeMap<String, pb::Definition>, Error> {
-    if !bridge.caps().has_frontend(FRONTEND_INPUTS_CAP) {
-        return Ok(BTreeMap::new());
-    }
-    bridge.inputs().await.map_err(|e| {
-        Error::Input(format!(
-            "failed to get frontend inputs: {}",
-            gateway_message(&e)
-        ))
-    })
-}
-
-/// The gateway cap that lets clients pass LLB as frontend inputs.
-const FRONTEND_INPUTS_CAP: &str = "frontend.inputs";

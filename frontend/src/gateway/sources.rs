@@ -81,25 +81,17 @@ impl Loader for Prefetched {
     }
 }
 
-/// Transfers `paths` from the `dockerfile` local and reads each (a missing one is an `Err`).
+/// Reads each of `paths` (a missing one is an `Err`) from where the Dockerfile came from:
+/// the ref of a frontend input or URL context, else a transfer from the `dockerfile` local.
 async fn fetch_includes(
     bridge: &Bridge,
     opts: &BuildOptions,
     paths: &[String],
 ) -> Result<Vec<(String, Result<String, String>)>> {
-    let local = llb::local(llb::LocalSource {
-        name: opts.dockerfile_key.clone(),
-        session_id: opts.session_id.clone(),
-        shared_key_hint: Some("dockerfile-include".to_owned()),
-        follow_paths: paths.to_vec(),
-        differ: Some("none".to_owned()),
-        meta: OpMeta::named(format!("[internal] load included {}", paths.join(", "))),
-        ..Default::default()
-    });
-    let out = bridge
-        .solve(llb::marshal(&local), SolveOptions::default())
-        .await?;
-    let reference = out.reference.unwrap_or_default();
+    let reference = match &opts.include_ref {
+        Some(reference) => reference.clone(),
+        None => transfer_includes(bridge, opts, paths).await?,
+    };
     let mut got = Vec::new();
     for p in paths {
         let r = bridge
@@ -112,37 +104,83 @@ async fn fetch_includes(
     Ok(got)
 }
 
+/// Transfers just `paths` from the `dockerfile` local; returns the ref holding them.
+async fn transfer_includes(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    paths: &[String],
+) -> Result<String> {
+    let local = llb::local(llb::LocalSource {
+        name: opts.dockerfile_key.clone(),
+        session_id: opts.session_id.clone(),
+        shared_key_hint: Some("dockerfile-include".to_owned()),
+        follow_paths: paths.to_vec(),
+        differ: Some("none".to_owned()),
+        meta: OpMeta::named(format!("[internal] load included {}", paths.join(", "))),
+        ..Default::default()
+    });
+    let out = bridge
+        .solve(llb::marshal(&local), SolveOptions::default())
+        .await?;
+    Ok(out.reference.unwrap_or_default())
+}
+
 /// Locks a mutex whose data stays consistent even if a holder panicked.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Reads the Dockerfile (and its `.dockerignore`) from the client, as BuildKit's own
-/// frontend does: one small transfer of just those files.
-///
-/// Also returns the digest of the vertex that loaded it, which lint warnings point at.
+/// The Dockerfile as read from the client (or a frontend input, or a URL context).
+pub(super) struct Dockerfile {
+    /// Its text.
+    pub text: String,
+    /// The `.dockerignore` patterns of the context (none for a context that is not the
+    /// client's directory, as upstream: it sends such a context whole).
+    pub ignore: Vec<String>,
+    /// The digest of the vertex that loaded it, which lint warnings point at.
+    pub loaded: String,
+    /// The solved ref it came from when that was a frontend input (a URL context
+    /// included): `INCLUDE`d files are read from the same place.
+    pub include_ref: Option<String>,
+}
+
+/// Reads the Dockerfile and the context's `.dockerignore`: `<Dockerfile>.dockerignore`
+/// beside it, else the one at the root of the client's `context` local (none when the
+/// context is not local), as BuildKit's own frontend does: one small transfer of just
+/// those files.
 pub(super) async fn read_dockerfile(
     bridge: &Bridge,
     opts: &BuildOptions,
     input: Option<pb::Definition>,
-) -> Result<(String, Vec<String>, String)> {
-    let (text, reference, loaded) = read_dockerfile_only(bridge, opts, input).await?;
-    let beside = format!("{}.dockerignore", opts.filename);
-    let ignore = match read_ignore_file(bridge, &reference, &beside, &beside).await? {
-        Some(patterns) => patterns,
-        None => read_context_dockerignore(bridge, opts).await?,
-    };
-    Ok((text, ignore, loaded))
+    local_context: bool,
+) -> Result<Dockerfile> {
+    let (mut dockerfile, reference) = read(bridge, opts, input).await?;
+    if local_context {
+        let beside = format!("{}.dockerignore", opts.filename);
+        dockerfile.ignore = match read_ignore_file(bridge, &reference, &beside, &beside).await? {
+            Some(patterns) => patterns,
+            None => read_context_dockerignore(bridge, opts).await?,
+        };
+    }
+    Ok(dockerfile)
 }
 
-/// Reads just the Dockerfile (subrequests need no `.dockerignore`); also returns the ref
-/// of the transfer, which holds `<Dockerfile>.dockerignore` when there is one, and the
-/// digest of the vertex that loaded it.
+/// Reads just the Dockerfile (subrequests need no `.dockerignore`).
 pub(super) async fn read_dockerfile_only(
     bridge: &Bridge,
     opts: &BuildOptions,
     input: Option<pb::Definition>,
-) -> Result<(String, String, String)> {
+) -> Result<Dockerfile> {
+    Ok(read(bridge, opts, input).await?.0)
+}
+
+/// Reads the Dockerfile from the `dockerfile` local (a transfer of just it and its
+/// `.dockerignore`) or from `input`; also returns the ref it was read from.
+async fn read(
+    bridge: &Bridge,
+    opts: &BuildOptions,
+    input: Option<pb::Definition>,
+) -> Result<(Dockerfile, String)> {
     let filename = opts.filename.clone();
     let mut follow = vec![filename.clone(), format!("{filename}.dockerignore")];
     let base = filename.rsplit('/').next().unwrap_or(&filename);
@@ -158,6 +196,7 @@ pub(super) async fn read_dockerfile_only(
         meta: OpMeta::named(format!("[internal] load build definition from {filename}")),
         ..Default::default()
     });
+    let from_input = input.is_some();
     let def = match input {
         Some(def) => def,
         None => llb::marshal(&local),
@@ -184,7 +223,13 @@ pub(super) async fn read_dockerfile_only(
     if text.trim().is_empty() {
         return Err(Error::Input("the Dockerfile cannot be empty".to_owned()));
     }
-    Ok((text, reference, loaded))
+    let dockerfile = Dockerfile {
+        text,
+        ignore: Vec::new(),
+        loaded,
+        include_ref: from_input.then(|| reference.clone()),
+    };
+    Ok((dockerfile, reference))
 }
 
 /// The `.dockerignore` of a named local context (`--build-context name=dir`), read the way

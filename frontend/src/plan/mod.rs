@@ -52,6 +52,24 @@ impl NamedContext {
         let rest = self.value.strip_prefix("docker-image:")?;
         Some(rest.strip_prefix("//").unwrap_or(rest))
     }
+
+    /// The `store[:tag]@digest` of an `oci-layout://` context: buildx attaches the layout
+    /// directory to the session as a content store and names it here.
+    pub fn oci_layout(&self) -> Option<&str> {
+        let rest = self.value.strip_prefix("oci-layout:")?;
+        Some(rest.strip_prefix("//").unwrap_or(rest))
+    }
+
+    /// What the config of this context's image is resolved by: the reference of a
+    /// `docker-image://` context (not `scratch`), or the whole `oci-layout://…` value,
+    /// which the resolver looks up in the client's store.
+    pub fn config_reference(&self) -> Option<&str> {
+        match self.image() {
+            Some("scratch") => None,
+            Some(r) => Some(r),
+            None => self.oci_layout().map(|_| self.value.as_str()),
+        }
+    }
 }
 
 /// A stage or image that a `COPY --from` / `RUN --mount from=` reads.
@@ -124,9 +142,9 @@ impl Plan {
         for &i in &self.order {
             let r = match &self.stages[i].base {
                 Base::Image(r) => r.as_str(),
-                Base::Context(c) => match c.image() {
-                    Some(r) if r != "scratch" => r,
-                    _ => continue,
+                Base::Context(c) => match c.config_reference() {
+                    Some(r) => r,
+                    None => continue,
                 },
                 _ => continue,
             };
@@ -413,6 +431,20 @@ impl Plan {
         }
         Ok(self.base_images().iter().any(|key| !resolved.contains(key)))
     }
+}
+
+/// The store and the digest of an `oci-layout://store[:tag]@digest` context (buildx
+/// resolves the tag to the digest before sending it; one without is an error, as
+/// upstream's).
+pub fn split_oci_layout(layout: &str) -> std::result::Result<(&str, &str), String> {
+    let (name, digest) = layout
+        .split_once('@')
+        .ok_or_else(|| format!("oci-layout reference {layout:?} has no digest"))?;
+    let store = name.split(':').next().unwrap_or(name);
+    if store.is_empty() || !digest.starts_with("sha256:") {
+        return Err(format!("could not parse oci-layout reference {layout:?}"));
+    }
+    Ok((store, digest))
 }
 
 /// The named context for `name` (an image reference or stage name), as BuildKit looks it

@@ -54,11 +54,13 @@ pub const LINT: &str = "frontend.lint";
 
 /// The capabilities a client may require through `frontend.caps`: the ones BuildKit's
 /// Dockerfile frontend declares, which Strata implements too (frontend inputs, named
-/// contexts, subrequests).
+/// contexts, subrequests, and git URLs with a query as the context: buildx asks for
+/// `gitquerystring` when it sends `context=https://…/x.git?ref=…`).
 pub const FRONTEND_CAPS: &[&str] = &[
     "moby.buildkit.frontend.inputs",
     "moby.buildkit.frontend.subrequests",
     "moby.buildkit.frontend.contexts",
+    "moby.buildkit.frontend.gitquerystring",
 ];
 
 /// A subrequest this frontend knows by name.

@@ -280,6 +280,33 @@ impl Bridge {
         })
     }
 
+    /// Resolves the config of an image in one of the client's OCI layout stores
+    /// (`--build-context name=oci-layout:///dir`): `reference` names it by digest,
+    /// `store_id` is the store the client attached to the session.
+    pub async fn resolve_oci_layout_config(
+        &self,
+        reference: &str,
+        platform: Option<pb::Platform>,
+        store_id: &str,
+        log_name: &str,
+    ) -> Result<ResolvedImage> {
+        let req = gateway_pb::ResolveImageConfigRequest {
+            r#ref: reference.to_owned(),
+            platform,
+            log_name: log_name.to_owned(),
+            resolver_type: RESOLVER_TYPE_OCI_LAYOUT,
+            session_id: self.session_id.clone(),
+            store_id: store_id.to_owned(),
+            ..Default::default()
+        };
+        let resp = self.client.resolve_image_config(req).await?;
+        Ok(ResolvedImage {
+            digest: resp.digest,
+            config: resp.config,
+            reference: reference.to_owned(),
+        })
+    }
+
     /// Forces a lazy reference to be computed, surfacing its build errors now.
     /// Uses `Evaluate` (cap `gateway.evaluate`), else a stat of `.` like upstream.
     pub async fn evaluate(&self, reference: &str) -> Result<()> {
@@ -337,6 +364,9 @@ impl Bridge {
 
 /// `sourceresolver.ResolverTypeRegistry` (first value of a Go `iota`).
 const RESOLVER_TYPE_REGISTRY: i32 = 0;
+
+/// `sourceresolver.ResolverTypeOCILayout` (the next value).
+const RESOLVER_TYPE_OCI_LAYOUT: i32 = 1;
 
 /// Flattens every form a `SolveResponse` can take into [`SolveOutput`]: the
 /// top-level deprecated `ref` (no `result`), `ref_deprecated`, `ref`, and the two

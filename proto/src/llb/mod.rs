@@ -30,8 +30,8 @@ pub use marshal::{digest_of, encode_op, head_digest, marshal};
 pub use merge::merge;
 pub use meta::{line_range, OpMeta, SourceFile, SourceLines};
 pub use source::{
-    git, http, image, local, normalize_image_reference, GitSource, HttpSource, ImageSource,
-    LocalSource,
+    git, http, image, local, normalize_image_reference, oci_layout, GitSource, HttpSource,
+    ImageSource, LocalSource, OciLayoutSource,
 };
 pub use state::State;
 

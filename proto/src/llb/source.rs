@@ -212,6 +212,50 @@ pub fn image(src: ImageSource) -> State {
     )
 }
 
+/// An `oci-layout://` source: an image from an OCI layout directory the client attached to
+/// its session as a content store (`--build-context name=oci-layout:///dir`).
+#[derive(Clone, Debug, Default)]
+pub struct OciLayoutSource {
+    /// `name@sha256:…`: the digest picks the manifest; the name only labels it.
+    pub reference: String,
+    /// The client session holding the store (`oci.session`).
+    pub session_id: String,
+    /// The store's id within the session (`oci.store`).
+    pub store_id: String,
+    /// Which platform's variant to take.
+    pub platform: Option<Platform>,
+    /// Progress name, caps and locations.
+    pub meta: OpMeta,
+}
+
+/// The root filesystem of an image in a client's OCI layout store.
+pub fn oci_layout(src: OciLayoutSource) -> State {
+    let mut attrs = BTreeMap::new();
+    if !src.session_id.is_empty() {
+        attrs.insert("oci.session".to_owned(), src.session_id);
+    }
+    if !src.store_id.is_empty() {
+        attrs.insert("oci.store".to_owned(), src.store_id);
+    }
+    let op = pb::Op {
+        platform: src.platform,
+        constraints: Some(pb::WorkerConstraints::default()),
+        op: Some(pb::op::Op::Source(pb::SourceOp {
+            identifier: format!("oci-layout://{}", src.reference),
+            attrs,
+        })),
+        ..Default::default()
+    };
+    State::from_node(
+        Arc::new(Node {
+            op,
+            inputs: vec![],
+            meta: src.meta.cap("source.ocilayout"),
+        }),
+        0,
+    )
+}
+
 /// Files from the client's machine.
 pub fn local(src: LocalSource) -> State {
     let mut attrs = BTreeMap::new();
