@@ -37,17 +37,15 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
+use support::rootfs::{diff_maps, rootfs};
 use support::Scratch;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// One `docker buildx build` may take this long before the test gives up on it.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
@@ -838,31 +836,6 @@ fn check_error_case(dir: &Path) {
     }
 }
 
-/// Every entry of an exported rootfs tar, by path: all metadata but the mtime.
-fn rootfs(path: &Path) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    support::tar_entries(path, |name, entry| {
-        let h = entry.header().clone();
-        let link = entry
-            .link_name()
-            .expect("tar link")
-            .map(|l| l.to_string_lossy().into_owned());
-        let mut content = Vec::new();
-        entry.read_to_end(&mut content).expect("tar content");
-        let fields = serde_json::json!({
-            "type": format!("{:?}", h.entry_type()),
-            "mode": format!("{:o}", h.mode().expect("mode")),
-            "uid": h.uid().expect("uid"),
-            "gid": h.gid().expect("gid"),
-            "size": h.size().expect("size"),
-            "sha256": hex::encode(Sha256::digest(&content)),
-            "link": link,
-        });
-        out.insert(name, fields);
-    });
-    out
-}
-
 /// The compared `docker image inspect` fields of `tag`.
 fn image_config(tag: &str) -> BTreeMap<String, Value> {
     let out = Command::new("docker")
@@ -941,22 +914,6 @@ fn image_history(tag: &str) -> Value {
         .map(|l| Value::String(l.to_owned()))
         .collect();
     Value::Array(lines)
-}
-
-/// A readable diff of two maps (absent keys and JSON nulls are the same); empty if equal.
-fn diff_maps(builtin: &BTreeMap<String, Value>, strata: &BTreeMap<String, Value>) -> String {
-    let mut out = String::new();
-    let keys: std::collections::BTreeSet<&String> = builtin.keys().chain(strata.keys()).collect();
-    for k in keys {
-        let (a, b) = (
-            builtin.get(k).unwrap_or(&Value::Null),
-            strata.get(k).unwrap_or(&Value::Null),
-        );
-        if a != b {
-            let _ = writeln!(out, "  {k}\n    builtin: {a}\n    strata:  {b}");
-        }
-    }
-    out
 }
 
 /// The comparison itself sees what it must: content, mode, ids and link targets, not mtimes.

@@ -328,3 +328,56 @@ async fn copy_deps_reads_the_stage_a_run_made() {
         "Dockerfile:4: COPY --deps: /bin/app does not exist in the source"
     );
 }
+
+// --- Remote contexts --------------------------------------------------------------------
+
+/// A git URL context: the Dockerfile and its `INCLUDE`s come from the checkout, and
+/// nothing is read from the client's locals (there are none; a remote context has no
+/// `.dockerignore` applied, as upstream's).
+#[tokio::test]
+async fn a_git_context_is_read_from_the_checkout_never_the_locals() {
+    let git = "git://example.com/app.git#v1";
+    let f = fake("FROM busybox:local\nRUNN the local Dockerfile is not this build's\n")
+        .with_llb_cap("source.git")
+        .with_llb_cap("source.git.fullurl")
+        .with_fs_file(
+            git,
+            "Dockerfile",
+            "FROM busybox:local\nINCLUDE inc/steps\nCOPY . /app\n",
+        )
+        .with_fs_file(git, "inc/steps", "RUN true\n")
+        .with_fs_file(git, ".dockerignore", "app\n");
+    let rec = serve(f, &[("context", "https://example.com/app.git#v1")]).await;
+    built(&rec);
+    assert_eq!(
+        rec.reads_from(git),
+        [
+            (ReadKind::File, "Dockerfile".to_owned()),
+            (ReadKind::File, "inc/steps".to_owned())
+        ]
+    );
+    assert_eq!(rec.reads_from(&local_key("dockerfile")), []);
+    assert_eq!(rec.reads_from(&local_key("context")), []);
+}
+
+/// An HTTP context that is no archive is the Dockerfile itself, named `context`: its
+/// first bytes are read to tell, then the whole file.
+#[tokio::test]
+async fn an_http_dockerfile_context_is_named_context() {
+    let url = "http://127.0.0.1:8080/Dockerfile";
+    let f = fake("RUNN not this one\n").with_fs_file(url, "context", "FROM busybox:local\n");
+    let rec = serve(f, &[("context", url)]).await;
+    built(&rec);
+    assert_eq!(
+        rec.reads_from(url),
+        [
+            (ReadKind::File, "context".to_owned()),
+            (ReadKind::File, "context".to_owned())
+        ]
+    );
+    let first = rec.read_files.iter().find(|r| r.file_path == "context");
+    let range = first
+        .and_then(|r| r.range.as_ref())
+        .map(|r| (r.offset, r.length));
+    assert_eq!(range, Some((0, 1024)));
+}

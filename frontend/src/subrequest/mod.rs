@@ -204,6 +204,25 @@ pub fn doc_comment(comments: &[String], name: &str) -> String {
 mod tests {
     use super::*;
 
+    /// BuildKit checks a client's `frontend.caps` against the frontend image's
+    /// `moby.buildkit.frontend.caps` label before Strata even starts: the label (in both
+    /// places the image is made from) must name exactly what `check_caps` accepts.
+    #[test]
+    fn the_image_label_declares_the_caps_strata_accepts() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for file in ["Dockerfile.frontend", "release/policy.toml"] {
+            let text = std::fs::read_to_string(root.join(file)).expect(file);
+            let line = text
+                .lines()
+                .find(|l| l.contains("moby.buildkit.frontend.caps"))
+                .unwrap_or_else(|| panic!("{file}: no caps label"));
+            let value = line.rsplit('=').next().unwrap_or_default();
+            let value = value.trim().trim_end_matches('\\').trim().trim_matches('"');
+            let declared: Vec<&str> = value.split(',').collect();
+            assert_eq!(declared, FRONTEND_CAPS, "{file}");
+        }
+    }
+
     #[test]
     fn request_ids_are_buildx_print_names_with_the_frontend_prefix() {
         assert_eq!(Request::parse("frontend.outline"), Ok(Request::Outline));

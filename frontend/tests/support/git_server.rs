@@ -17,6 +17,9 @@ pub struct GitServer {
     pub url: String,
     /// The full commit id `v1` (and `main`) point at.
     pub commit: String,
+    /// The directory holding `repo.git`, which is also ready to be served over git's dumb
+    /// HTTP protocol by a static server (`git update-server-info` has run).
+    pub dir: std::path::PathBuf,
 }
 
 impl GitServer {
@@ -56,6 +59,7 @@ impl GitServer {
         git(&work, &["add", "-A"]);
         git(&work, &["commit", "-q", "-m", "dev"]);
         git(&base, &["clone", "-q", "--bare", "work", "repo.git"]);
+        git(&base.join("repo.git"), &["update-server-info"]);
 
         // A free port: bound, then released for the daemon (loopback only).
         let port = TcpListener::bind("127.0.0.1:0")
@@ -87,6 +91,7 @@ impl GitServer {
             child,
             url: format!("git://127.0.0.1:{port}/repo.git"),
             commit,
+            dir: base.clone(),
         };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {

@@ -7,6 +7,8 @@
 #![allow(dead_code)]
 
 pub mod git_server;
+pub mod http_server;
+pub mod rootfs;
 
 use std::fs;
 use std::io::Read;
