@@ -26,6 +26,10 @@ TEST_REGISTRY := 127.0.0.1:5000
 OLDEST_E2E := multistage copy_rules run_forms mounts compat_heredoc_run compat_run_mount_cache \
 	compat_named_context error_failing_run error_unknown_instruction error_copy_missing_source \
 	include_nested template_if check_pass
+# ... and of e2e_sources (the named-context case needs the containerd store's oci exporter;
+# the query form needs a builtin frontend of BuildKit 0.24 or later to compare with).
+OLDEST_SOURCES := git_context_over_git_protocol git_context_over_dumb_http http_tarball_context \
+	http_dockerfile_context
 
 ## The static release binary (built once; everything else reuses it).
 release:
@@ -78,7 +82,10 @@ e2e-oldest: image-oldest
 	export DOCKER_HOST=$(OLDEST_HOST) STRATA_IMAGE=$(IMAGE); \
 	listed=$$(cargo test -p strata --features e2e --test e2e -- --list --exact $(OLDEST_E2E) | grep -c ': test$$'); \
 	[[ $$listed == $(words $(OLDEST_E2E)) ]] || { echo "e2e-oldest: $$listed of $(words $(OLDEST_E2E)) OLDEST_E2E cases exist"; exit 1; }; \
-	cargo test -p strata --features e2e --test e2e -- --nocapture --test-threads=1 --exact $(OLDEST_E2E)
+	cargo test -p strata --features e2e --test e2e -- --nocapture --test-threads=1 --exact $(OLDEST_E2E); \
+	listed=$$(cargo test -p strata --features e2e --test e2e_sources -- --list --exact $(OLDEST_SOURCES) | grep -c ': test$$'); \
+	[[ $$listed == $(words $(OLDEST_SOURCES)) ]] || { echo "e2e-oldest: $$listed of $(words $(OLDEST_SOURCES)) OLDEST_SOURCES cases exist"; exit 1; }; \
+	cargo test -p strata --features e2e --test e2e_sources -- --nocapture --test-threads=1 --exact $(OLDEST_SOURCES)
 
 ## The release image, pushed to the test bed's registry, run on every platform under
 ## qemu-user: `lint` and `llb` must print what the native binary prints.

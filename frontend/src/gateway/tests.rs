@@ -381,3 +381,39 @@ async fn an_http_dockerfile_context_is_named_context() {
         .map(|r| (r.offset, r.length));
     assert_eq!(range, Some((0, 1024)));
 }
+
+/// `contextsubdir` narrows a context that is not the client's directory to one of its
+/// directories: the build copies from that directory's contents, not the whole checkout.
+#[tokio::test]
+async fn contextsubdir_narrows_a_remote_context() {
+    let git = "git://example.com/app.git#v1";
+    let f = fake("")
+        .with_llb_cap("source.git")
+        .with_llb_cap("source.git.fullurl")
+        .with_fs_file(git, "Dockerfile", "FROM busybox:local\nCOPY . /app\n");
+    let opts = [
+        ("context", "https://example.com/app.git#v1"),
+        ("contextsubdir", "svc"),
+    ];
+    let rec = serve(f, &opts).await;
+    built(&rec);
+    let copies: Vec<(String, bool)> = rec
+        .solves
+        .iter()
+        .filter_map(|s| s.definition.as_ref())
+        .flat_map(|d| &d.def)
+        .filter_map(|b| <strata_proto::pb::Op as prost::Message>::decode(b.as_slice()).ok())
+        .filter_map(|op| match op.op {
+            Some(strata_proto::pb::op::Op::File(f)) => Some(f.actions),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|a| match a.action {
+            Some(strata_proto::pb::file_action::Action::Copy(c)) => {
+                Some((c.src, c.dir_copy_contents))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(copies.contains(&("svc".to_owned(), true)), "{copies:?}");
+}
