@@ -59,14 +59,26 @@ fn prerequisites(scratch: &Path) -> &'static str {
     })
 }
 
-/// Builds the fixture with `--sbom` and `args`, with Strata or the builtin frontend, and
-/// returns its SPDX documents (the predicates of the attestation manifest) by name.
-fn sbom_documents(strata: bool, args: &[&str], scratch: &Path) -> BTreeMap<String, Value> {
+/// Per platform, then by document name: the SPDX documents of one build.
+type Documents = BTreeMap<String, BTreeMap<String, Value>>;
+
+/// Builds the fixture (`-f <dockerfile>` in `testdata/sbom/context`) with `--sbom`, the
+/// CLI flags `flags` and the build args `args`, with Strata or the builtin frontend, and
+/// returns the SPDX documents of its attestation manifests.
+fn sbom_documents(
+    strata: bool,
+    dockerfile: &str,
+    flags: &[&str],
+    args: &[&str],
+    scratch: &Path,
+) -> Documents {
     let image = prerequisites(scratch);
     let who = if strata { "strata" } else { "builtin" };
     let tarball = scratch.join(format!("{who}.tar"));
     let output = format!("type=oci,dest={}", tarball.display());
     let syntax = format!("BUILDKIT_SYNTAX={image}");
+    let context = testdata().join("context");
+    let file = context.join(dockerfile);
     let mut cmd: Vec<&str> = vec![
         "buildx",
         "build",
@@ -75,14 +87,16 @@ fn sbom_documents(strata: bool, args: &[&str], scratch: &Path) -> BTreeMap<Strin
         "--sbom=generator=strata-sbom-generator:local",
         "--output",
         &output,
+        "-f",
+        file.to_str().expect("utf-8 path"),
     ];
+    cmd.extend_from_slice(flags);
     if strata {
         cmd.extend(["--build-arg", &syntax]);
     }
     for a in args {
         cmd.extend(["--build-arg", a]);
     }
-    let context = testdata().join("context");
     cmd.push(context.to_str().expect("utf-8 path"));
     let (ok, log) = docker(&cmd, &scratch.join(format!("{who}.log")));
     assert!(ok, "{who} build failed:\n{log}");
@@ -93,17 +107,21 @@ fn sbom_documents(strata: bool, args: &[&str], scratch: &Path) -> BTreeMap<Strin
         );
     }
     let docs = spdx_documents(&tarball);
-    assert!(
-        log.contains(
-            "[linux/amd64] generating sbom using docker.io/library/strata-sbom-generator:local"
-        ),
-        "{who}: no generator step in the log:\n{log}"
-    );
+    for platform in docs.keys() {
+        let step = format!(
+            "[{platform}] generating sbom using docker.io/library/strata-sbom-generator:local"
+        );
+        assert!(
+            log.contains(&step),
+            "{who}: no step {step:?} in the log:\n{log}"
+        );
+    }
     docs
 }
 
-/// The SPDX predicates of the attestation manifest in an OCI tarball, by document name.
-fn spdx_documents(tarball: &Path) -> BTreeMap<String, Value> {
+/// The SPDX predicates of each attestation manifest in an OCI tarball, by the platform of
+/// the image manifest it refers to (`os/arch`), then by document name.
+fn spdx_documents(tarball: &Path) -> BTreeMap<String, BTreeMap<String, Value>> {
     let mut blobs: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut archive = tar::Archive::new(fs::File::open(tarball).expect("open tarball"));
     for entry in archive.entries().expect("tar entries") {
@@ -126,75 +144,108 @@ fn spdx_documents(tarball: &Path) -> BTreeMap<String, Value> {
     };
     let index = blob(&json("index.json")["manifests"][0]["digest"]);
     let manifests = index["manifests"].as_array().expect("an image index");
-    let attestations: Vec<&Value> = manifests
-        .iter()
-        .filter(|m| {
-            m["annotations"]["vnd.docker.reference.type"].as_str() == Some("attestation-manifest")
-        })
-        .collect();
-    assert_eq!(attestations.len(), 1, "one attestation manifest: {index}");
-    let manifest = blob(&attestations[0]["digest"]);
-    let mut docs = BTreeMap::new();
-    for layer in manifest["layers"].as_array().expect("layers") {
-        assert_eq!(
-            layer["annotations"]["in-toto.io/predicate-type"].as_str(),
-            Some("https://spdx.dev/Document"),
-            "{layer}"
+    let platform_of = |digest: &Value| -> String {
+        let image = manifests
+            .iter()
+            .find(|m| &m["digest"] == digest)
+            .unwrap_or_else(|| panic!("no image manifest {digest} in {index}"));
+        format!(
+            "{}/{}",
+            image["platform"]["os"].as_str().unwrap_or_default(),
+            image["platform"]["architecture"]
+                .as_str()
+                .unwrap_or_default()
+        )
+    };
+    let mut out = BTreeMap::new();
+    for m in manifests {
+        if m["annotations"]["vnd.docker.reference.type"].as_str() != Some("attestation-manifest") {
+            continue;
+        }
+        let platform = platform_of(&m["annotations"]["vnd.docker.reference.digest"]);
+        let manifest = blob(&m["digest"]);
+        let mut docs = BTreeMap::new();
+        for layer in manifest["layers"].as_array().expect("layers") {
+            assert_eq!(
+                layer["annotations"]["in-toto.io/predicate-type"].as_str(),
+                Some("https://spdx.dev/Document"),
+                "{layer}"
+            );
+            let predicate = blob(&layer["digest"])["predicate"].clone();
+            let name = predicate["name"]
+                .as_str()
+                .expect("document name")
+                .to_owned();
+            docs.insert(name, predicate);
+        }
+        assert!(
+            out.insert(platform.clone(), docs).is_none(),
+            "two attestation manifests for {platform}: {index}"
         );
-        let statement = blob(&layer["digest"]);
-        let predicate = statement["predicate"].clone();
-        let name = predicate["name"]
-            .as_str()
-            .expect("document name")
-            .to_owned();
-        docs.insert(name, predicate);
     }
-    docs
+    out
 }
 
-/// Builds with both frontends, checks they agree, and returns what the generator saw:
-/// document name → (its marker, its paths).
-fn compare(case: &str, args: &[&str]) -> BTreeMap<String, (String, Vec<String>)> {
+/// Builds with both frontends, checks they agree document for document, and returns the
+/// builtin frontend's documents.
+fn compare(case: &str, dockerfile: &str, flags: &[&str], args: &[&str]) -> Documents {
     let scratch = support::Scratch::new("e2e-attest-sbom", case);
-    let builtin = sbom_documents(false, args, &scratch.0);
-    let strata = sbom_documents(true, args, &scratch.0);
+    let builtin = sbom_documents(false, dockerfile, flags, args, &scratch.0);
+    let strata = sbom_documents(true, dockerfile, flags, args, &scratch.0);
+    let shape = |d: &Documents| -> Vec<(String, Vec<String>)> {
+        d.iter()
+            .map(|(p, docs)| (p.clone(), docs.keys().cloned().collect()))
+            .collect()
+    };
     assert_eq!(
-        strata.keys().collect::<Vec<_>>(),
-        builtin.keys().collect::<Vec<_>>(),
-        "{case}: the scanned targets differ"
+        shape(&strata),
+        shape(&builtin),
+        "{case}: the platforms or scanned targets differ"
     );
-    for (name, doc) in &builtin {
-        assert_eq!(
-            &strata[name], doc,
-            "{case}: the SPDX document {name} differs"
-        );
+    for (platform, docs) in &builtin {
+        for (name, doc) in docs {
+            assert_eq!(
+                &strata[platform][name], doc,
+                "{case}: the SPDX document {name} of {platform} differs"
+            );
+        }
     }
     builtin
-        .iter()
-        .map(|(name, doc)| {
-            let marker = doc["comment"].as_str().unwrap_or_default().to_owned();
-            let files = doc["files"]
-                .as_array()
-                .expect("files")
-                .iter()
-                .map(|f| f["fileName"].as_str().unwrap_or_default().to_owned())
-                .collect();
-            (name.clone(), (marker, files))
-        })
-        .collect()
 }
 
-fn names(seen: &BTreeMap<String, (String, Vec<String>)>) -> Vec<&str> {
-    seen.keys().map(String::as_str).collect()
+/// [`compare`] of the single-platform fixture; its only platform's documents.
+fn compare_one(case: &str, args: &[&str]) -> BTreeMap<String, Value> {
+    let mut docs = compare(case, "Dockerfile", &[], args);
+    assert_eq!(docs.keys().collect::<Vec<_>>(), ["linux/amd64"], "{case}");
+    docs.remove("linux/amd64").unwrap_or_default()
+}
+
+fn names(docs: &BTreeMap<String, Value>) -> Vec<&str> {
+    docs.keys().map(String::as_str).collect()
+}
+
+/// The marker the generator found in a document's target.
+fn marker(doc: &Value) -> &str {
+    doc["comment"].as_str().unwrap_or_default()
+}
+
+/// The paths the generator found in a document's target.
+fn files(doc: &Value) -> Vec<&str> {
+    doc["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["fileName"].as_str().unwrap_or_default())
+        .collect()
 }
 
 /// Without the scan args only the final image is scanned, with the protocol's variables.
 #[test]
 fn sbom_default_scans_the_final_image() {
-    let seen = compare("default", &[]);
-    assert_eq!(names(&seen), ["sbom"]);
+    let docs = compare_one("default", &[]);
+    assert_eq!(names(&docs), ["sbom"]);
     assert_eq!(
-        seen["sbom"].1,
+        files(&docs["sbom"]),
         [
             "/built.txt",
             "/ctx",
@@ -203,36 +254,68 @@ fn sbom_default_scans_the_final_image() {
             "/tools-marker"
         ]
     );
+    assert_eq!(
+        docs["sbom"]["creationInfo"]["comment"],
+        "BUILDKIT_SCAN_DESTINATION=/run/out/ BUILDKIT_SCAN_SOURCE=/run/src/core/sbom BUILDKIT_SCAN_type=sbom"
+    );
 }
 
 /// `BUILDKIT_SBOM_SCAN_CONTEXT=true`: the context as the build sent it (only the paths it
 /// copies: `unused.txt` never reaches the generator).
 #[test]
 fn sbom_scan_context() {
-    let seen = compare("context", &["BUILDKIT_SBOM_SCAN_CONTEXT=true"]);
-    assert_eq!(names(&seen), ["sbom", "sbom-context"]);
-    assert_eq!(seen["sbom-context"].0, "marker: context");
-    assert_eq!(seen["sbom-context"].1, ["/app.txt", "/sbom-marker"]);
+    let docs = compare_one("context", &["BUILDKIT_SBOM_SCAN_CONTEXT=true"]);
+    assert_eq!(names(&docs), ["sbom", "sbom-context"]);
+    assert_eq!(marker(&docs["sbom-context"]), "marker: context");
+    assert_eq!(files(&docs["sbom-context"]), ["/app.txt", "/sbom-marker"]);
+    assert!(docs["sbom"]["creationInfo"]["comment"]
+        .as_str()
+        .is_some_and(|env| env.contains("BUILDKIT_SCAN_SOURCE_EXTRAS=/run/src/extras")));
 }
 
 /// `BUILDKIT_SBOM_SCAN_STAGE=true`: every stage the target needs; `unused`, which sets the
 /// arg to true itself, is not needed and never scanned.
 #[test]
 fn sbom_scan_stage_true() {
-    let seen = compare("stage-true", &["BUILDKIT_SBOM_SCAN_STAGE=true"]);
-    assert_eq!(names(&seen), ["sbom", "sbom-build", "sbom-tools"]);
-    assert_eq!(seen["sbom-build"].0, "marker: build");
-    assert_eq!(seen["sbom-tools"].0, "marker: tools");
-    assert!(seen["sbom-build"].1.contains(&"/built.txt".to_owned()));
+    let docs = compare_one("stage-true", &["BUILDKIT_SBOM_SCAN_STAGE=true"]);
+    assert_eq!(names(&docs), ["sbom", "sbom-build", "sbom-tools"]);
+    assert_eq!(marker(&docs["sbom-build"]), "marker: build");
+    assert_eq!(marker(&docs["sbom-tools"]), "marker: tools");
+    assert!(files(&docs["sbom-build"]).contains(&"/built.txt"));
 }
 
 /// A list of stages scans those named; one the target does not need is not scanned even
 /// when listed.
 #[test]
 fn sbom_scan_stage_list() {
-    let seen = compare("stage-list", &["BUILDKIT_SBOM_SCAN_STAGE=tools"]);
-    assert_eq!(names(&seen), ["sbom", "sbom-tools"]);
-    let seen = compare("stage-unneeded", &["BUILDKIT_SBOM_SCAN_STAGE=build,unused"]);
-    assert_eq!(names(&seen), ["sbom", "sbom-build"]);
-    assert_eq!(seen["sbom-build"].0, "marker: build");
+    let docs = compare_one("stage-list", &["BUILDKIT_SBOM_SCAN_STAGE=tools"]);
+    assert_eq!(names(&docs), ["sbom", "sbom-tools"]);
+    let docs = compare_one("stage-unneeded", &["BUILDKIT_SBOM_SCAN_STAGE=build,unused"]);
+    assert_eq!(names(&docs), ["sbom", "sbom-build"]);
+    assert_eq!(marker(&docs["sbom-build"]), "marker: build");
+}
+
+/// Two platforms (the stage cross-builds with `FROM --platform=$BUILDPLATFORM`): each
+/// image gets its own attestation manifest, scanned from its own stage.
+#[test]
+fn sbom_per_platform() {
+    let docs = compare(
+        "multi-platform",
+        "Dockerfile.multi",
+        &["--platform", "linux/amd64,linux/arm64"],
+        &[],
+    );
+    assert_eq!(
+        docs.keys().collect::<Vec<_>>(),
+        ["linux/amd64", "linux/arm64"]
+    );
+    for (platform, docs) in &docs {
+        assert_eq!(
+            names(docs),
+            ["sbom", "sbom-build", "sbom-context"],
+            "{platform}"
+        );
+        let arch = platform.trim_start_matches("linux/");
+        assert_eq!(marker(&docs["sbom-build"]), format!("marker: build-{arch}"));
+    }
 }
