@@ -52,9 +52,10 @@ pub(super) async fn scanner(
 ) -> Result<Scanner> {
     let platform = opts.build_platform.clone();
     let mode = opts.image_resolve_mode.as_deref().unwrap_or("default");
-    let log_name = format!("[internal] load metadata for {}", request.generator);
+    // No progress name: BuildKit then shows its own (`resolve image config for …`), as
+    // for the builtin frontend, which names none either.
     let resolved = bridge
-        .resolve_image_config(&request.generator, Some(platform.to_pb()), mode, &log_name)
+        .resolve_image_config(&request.generator, Some(platform.to_pb()), mode, "")
         .await?;
     let config: Image = serde_json::from_slice(&resolved.config).map_err(|e| {
         Error::Input(format!(
