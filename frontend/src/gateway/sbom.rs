@@ -116,7 +116,12 @@ impl Scanner {
 
     /// The generator's output directory after it scanned `core` (the target's filesystem)
     /// and `targets`' extras for the platform `id`.
-    pub(super) fn scan_state(&self, id: &str, core: &State, targets: &ScanTargets) -> State {
+    pub(super) fn scan_state(
+        &self,
+        id: &str,
+        core: &State,
+        targets: &ScanTargets,
+    ) -> Result<State> {
         let root = llb::image(llb::ImageSource {
             reference: self.generator.clone(),
             digest: None,
@@ -169,7 +174,7 @@ impl Scanner {
             .into_iter()
             .find(|(dest, _)| dest == OUT_DIR)
             .map(|(_, state)| state)
-            .unwrap_or_default()
+            .ok_or_else(|| Error::Input(format!("the sbom scan of {id} has no {OUT_DIR} output")))
     }
 
     /// Runs the scan of platform `id` and returns it as the attestation bundle BuildKit
@@ -181,7 +186,7 @@ impl Scanner {
         core: &State,
         targets: &ScanTargets,
     ) -> Result<gateway_pb::Attestation> {
-        let def = llb::marshal(&self.scan_state(id, core, targets));
+        let def = llb::marshal(&self.scan_state(id, core, targets)?);
         let reference = solve_now(bridge, def, Vec::new()).await?;
         Ok(attestation(reference))
     }
@@ -189,7 +194,7 @@ impl Scanner {
 
 /// The bundle of SBOMs in the solved output directory `reference`, as upstream marks it:
 /// reason `sbom`, and `sbom-core` naming the file of the target's own scan (`sbom.*`).
-pub(super) fn attestation(reference: String) -> gateway_pb::Attestation {
+fn attestation(reference: String) -> gateway_pb::Attestation {
     let metadata: HashMap<String, Vec<u8>> = [
         ("reason".to_owned(), b"sbom".to_vec()),
         ("sbom-core".to_owned(), b"sbom".to_vec()),
