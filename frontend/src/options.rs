@@ -94,7 +94,24 @@ pub struct BuildOptions {
     /// `STRATA_STRICT` (build arg `1`, `true` or `yes`): the entrypoint check fails the
     /// build instead of warning.
     pub strict: bool,
+    /// `attest:sbom` (buildx `--sbom`) or `build-arg:BUILDKIT_ATTEST_SBOM`: run this SBOM
+    /// generator on the result (and the stages and context the Dockerfile asks for) and
+    /// attach what it writes, as upstream's frontend does.
+    pub sbom: Option<SbomRequest>,
 }
+
+/// An SBOM the client asked for: the generator image and the parameters it is given
+/// (every attribute but `generator`, as `BUILDKIT_SCAN_<key>=<value>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SbomRequest {
+    /// The generator image, normalised (`docker.io/library/x:latest`).
+    pub generator: String,
+    /// The other attributes (buildx sends `type=sbom`), sorted by key.
+    pub params: BTreeMap<String, String>,
+}
+
+/// The generator upstream uses when the request names none.
+const DEFAULT_SBOM_GENERATOR: &str = "docker/buildkit-syft-scanner:stable-1";
 
 /// One cache source of `--cache-from` (a `CacheOptionsEntry`): its type (`registry`,
 /// `local`, `gha`, …) and attributes (`ref`, `src`, …), handed to BuildKit as they came.
@@ -144,6 +161,7 @@ impl BuildOptions {
             frontend_caps: Vec::new(),
             cache_imports: Vec::new(),
             strict: false,
+            sbom: None,
         }
     }
 
@@ -258,6 +276,7 @@ impl BuildOptions {
             .build_args
             .get("STRATA_STRICT")
             .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+        o.sbom = sbom_request(opts)?;
         Ok(o)
     }
 
@@ -320,8 +339,54 @@ fn cache_imports(opts: &BTreeMap<String, String>) -> Result<Vec<CacheSource>> {
         .unwrap_or_default())
 }
 
+/// The attestation requests (`attest:<type>`, or `build-arg:BUILDKIT_ATTEST_<TYPE>`) as
+/// upstream's `attestations.Parse` reads them, and the SBOM one among them: an unknown type
+/// or a generator that is no image reference is an error, as upstream's.
+fn sbom_request(opts: &BTreeMap<String, String>) -> Result<Option<SbomRequest>> {
+    let mut attests: BTreeMap<String, &str> = BTreeMap::new();
+    // The build-arg form first, so `attest:` (what buildx sends) wins over it.
+    for (key, value) in opts {
+        if let Some(kind) = key.strip_prefix("build-arg:BUILDKIT_ATTEST_") {
+            attests.insert(kind.to_ascii_lowercase(), value);
+        }
+    }
+    for (key, value) in opts {
+        if let Some(kind) = key.strip_prefix("attest:") {
+            attests.insert(kind.to_ascii_lowercase(), value);
+        }
+    }
+    if let Some(kind) = attests
+        .keys()
+        .find(|k| !matches!(k.as_str(), "sbom" | "provenance"))
+    {
+        return Err(Error::Input(format!("unknown attestation type {kind:?}")));
+    }
+    let Some(value) = attests.get("sbom") else {
+        return Ok(None);
+    };
+    let mut generator = DEFAULT_SBOM_GENERATOR.to_owned();
+    let mut params = BTreeMap::new();
+    if !value.is_empty() {
+        for field in csv_record(value) {
+            let (k, v) = field.split_once('=').unwrap_or((field.as_str(), ""));
+            if k == "generator" {
+                v.clone_into(&mut generator);
+            } else {
+                params.insert(k.to_owned(), v.to_owned());
+            }
+        }
+    }
+    if generator.is_empty() || crate::plan::check_reference(&generator).is_err() {
+        return Err(Error::Input(format!(
+            "failed to parse sbom scanner {generator}: invalid reference format"
+        )));
+    }
+    let generator = strata_proto::llb::normalize_image_reference(&generator);
+    Ok(Some(SbomRequest { generator, params }))
+}
+
 /// Go's `strconv.ParseBool`.
-fn parse_bool(v: &str) -> Option<bool> {
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
     match v {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
@@ -444,6 +509,74 @@ mod tests {
             e.starts_with("failed to unmarshal cache-imports (\"{\\\"Type\\\"\"): "),
             "{e}"
         );
+    }
+
+    #[test]
+    fn reads_the_sbom_request_as_upstream() {
+        let parse = |pairs: &[(&str, &str)]| {
+            let opts = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            BuildOptions::from_opts(&opts, Platform::linux_amd64(), "")
+        };
+        assert_eq!(parse(&[]).unwrap().sbom, None);
+        // Only provenance: BuildKit makes it; nothing for the frontend to scan.
+        let o = parse(&[("attest:provenance", "mode=min,inline-only=true")]).unwrap();
+        assert_eq!(o.sbom, None);
+        // buildx `--sbom=true`
+        let o = parse(&[("attest:sbom", "type=sbom")]).unwrap();
+        let sbom = o.sbom.unwrap();
+        assert_eq!(
+            sbom.generator,
+            "docker.io/docker/buildkit-syft-scanner:stable-1"
+        );
+        assert_eq!(sbom.params["type"], "sbom");
+        // buildx `--sbom=generator=…,x=1`; a field without `=` is a key with no value.
+        let o = parse(&[(
+            "attest:SBOM",
+            "type=sbom,generator=strata-sbom-generator:local,x=1,bare",
+        )])
+        .unwrap();
+        let sbom = o.sbom.unwrap();
+        assert_eq!(
+            sbom.generator,
+            "docker.io/library/strata-sbom-generator:local"
+        );
+        let params: Vec<_> = sbom.params.iter().collect();
+        assert_eq!(
+            params,
+            [
+                (&"bare".to_owned(), &String::new()),
+                (&"type".to_owned(), &"sbom".to_owned()),
+                (&"x".to_owned(), &"1".to_owned())
+            ]
+        );
+        // The build-arg form, and `attest:` winning over it.
+        let o = parse(&[("build-arg:BUILDKIT_ATTEST_SBOM", "generator=a")]).unwrap();
+        assert_eq!(o.sbom.unwrap().generator, "docker.io/library/a:latest");
+        let o = parse(&[
+            ("build-arg:BUILDKIT_ATTEST_SBOM", "generator=a"),
+            ("attest:sbom", "generator=b"),
+        ])
+        .unwrap();
+        assert_eq!(o.sbom.unwrap().generator, "docker.io/library/b:latest");
+        for (k, v, want) in [
+            (
+                "attest:sbom",
+                "generator=",
+                "failed to parse sbom scanner : ",
+            ),
+            (
+                "attest:sbom",
+                "generator=A:b",
+                "failed to parse sbom scanner A:b",
+            ),
+            ("attest:spdx", "", "unknown attestation type \"spdx\""),
+        ] {
+            let e = parse(&[(k, v)]).unwrap_err().to_string();
+            assert!(e.contains(want), "{k}={v}: {e}");
+        }
     }
 
     #[test]

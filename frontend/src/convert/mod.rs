@@ -12,8 +12,10 @@ mod names;
 pub mod paths;
 pub mod remote;
 mod run;
+mod sbom;
 mod sources;
 
+pub use sbom::ScanTargets;
 use sources::{implicit_images, named_context_state, resolve_reads};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -109,6 +111,8 @@ pub struct Converted {
     pub deps_requests: Vec<DepsRequest>,
     /// `SOURCE_DATE_EPOCH` in Unix seconds, for the exporter (`source.date.epoch`).
     pub epoch: Option<i64>,
+    /// What an SBOM generator scans besides `state` (empty unless an SBOM was asked for).
+    pub sbom: ScanTargets,
 }
 
 /// One `ADD` of an HTTP(S) URL.
@@ -448,6 +452,10 @@ fn convert_with(
         .filter_map(|&i| done[i].as_ref())
         .flat_map(|d| d.downloads.iter().cloned())
         .collect();
+    let sbom = match inputs.opts.sbom {
+        Some(_) => sbom::scan_targets(lowered, plan, &done, context, inputs.opts),
+        None => ScanTargets::default(),
+    };
     let d = done[plan.target]
         .take()
         .ok_or_else(|| Error::Input("target stage was not converted".to_owned()))?;
@@ -489,6 +497,7 @@ fn convert_with(
         downloads,
         deps_requests: std::mem::take(&mut used.deps),
         epoch: plan.epoch,
+        sbom,
     })
 }
 

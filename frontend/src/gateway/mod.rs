@@ -15,6 +15,7 @@
 //! - `warn`: warnings (`Warn`, or a named step on a daemon without it), lint findings;
 //! - `failure`: a failed build as the `google.rpc.Status` buildx prints;
 //! - `resolve`: base image configs through `ResolveImageConfig`;
+//! - `sbom`: the SBOM generator run on each platform's result, attached as an attestation;
 //! - `library`: the stage library in the frontend image's own filesystem.
 
 mod failure;
@@ -22,6 +23,7 @@ mod fs;
 pub(crate) mod library;
 mod remote;
 mod resolve;
+mod sbom;
 mod serve;
 mod solve;
 mod sources;

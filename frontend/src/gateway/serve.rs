@@ -13,6 +13,7 @@ use super::failure::{failure_status, Failure};
 use super::library::LIBRARY_DIR;
 use super::remote::frontend_sources;
 use super::resolve::BridgeResolver;
+use super::sbom::{scanner, Scanner};
 use super::solve::{resolve_deps, solve_now, start_check};
 use super::sources::{
     prepare_with_includes, read_dockerfile, read_dockerfile_only, read_named_dockerignore,
@@ -135,6 +136,12 @@ pub(crate) async fn build(
         opts.platforms.iter().cloned().map(Some).collect()
     };
     let cache = cache_imports(&opts);
+    // The SBOM generator is resolved once, before anything is built: one that cannot run
+    // fails the build early, as upstream's.
+    let scanner = match &opts.sbom {
+        Some(request) => Some(std::sync::Arc::new(scanner(bridge, &opts, request).await?)),
+        None => None,
+    };
     let mut set = tokio::task::JoinSet::new();
     for (i, target) in targets.into_iter().enumerate() {
         let mut popts = opts.clone();
@@ -143,11 +150,11 @@ pub(crate) async fn build(
         }
         let (bridge, text, ignore, cache) =
             (bridge.clone(), text.clone(), ignore.clone(), cache.clone());
-        let (policy, library) = (policy.clone(), site.library.clone());
+        let (policy, library, scanner) = (policy.clone(), site.library.clone(), scanner.clone());
         // Lint findings are reported once, by the first platform's build (as upstream).
         let lint_digest = (i == 0).then(|| loaded.clone());
         set.spawn(async move {
-            let site = (policy.as_ref(), library.as_path());
+            let site = (policy.as_ref(), library.as_path(), scanner.as_deref());
             let built = build_for(&bridge, &popts, &text, ignore, cache, site, lint_digest).await;
             (i, built)
         });
@@ -208,6 +215,8 @@ struct Built {
     config: Vec<u8>,
     base_config: Option<Vec<u8>>,
     epoch: Option<i64>,
+    /// The SBOM generator's output for this platform, when one was asked for.
+    sbom: Option<gateway_pb::Attestation>,
 }
 
 /// Converts and solves the build for the single target platform in `opts`; with
@@ -218,7 +227,7 @@ async fn build_for(
     text: &str,
     ignore: Vec<String>,
     cache: Vec<CacheImport>,
-    (policy, library): (Option<&Policy>, &Path),
+    (policy, library, scanner): (Option<&Policy>, &Path, Option<&Scanner>),
     lint_digest: Option<String>,
 ) -> Result<Built, Failure> {
     let mut prepared = prepare_with_includes(bridge, opts, text, library).await?;
@@ -300,6 +309,8 @@ async fn build_for(
         let cache_imports = cache.clone();
         checks.spawn(async move { solve_now(&bridge, def, cache_imports).await.map(|_| ()) });
     }
+    // The SBOM generator scans the target's state: kept only when there is one to run.
+    let core = scanner.map(|_| converted.state.clone());
     let def = llb::marshal(&std::mem::replace(
         &mut converted.state,
         llb::State::scratch(),
@@ -334,6 +345,13 @@ async fn build_for(
         done.map_err(|e| Error::Input(format!("a CHECK did not finish: {e}")))?
             .map_err(|e| Failure::from(Error::Gateway(e)))?;
     }
+    let sbom = match (scanner, core) {
+        (Some(scanner), Some(core)) => {
+            let id = platform.to_string();
+            Some(scanner.scan(bridge, &id, &core, &converted.sbom).await?)
+        }
+        _ => None,
+    };
     let config = serde_json::to_vec(&converted.image)
         .map_err(|e| Error::Input(format!("image config: {e}")))?;
     Ok(Built {
@@ -342,6 +360,7 @@ async fn build_for(
         config,
         base_config: converted.base_config,
         epoch: converted.epoch,
+        sbom,
     })
 }
 
@@ -351,8 +370,17 @@ fn result(built: &[Built], multi: bool) -> Result<gateway_pb::Result, Failure> {
     let mut metadata = HashMap::new();
     let mut platforms = Vec::new();
     let mut refs = HashMap::new();
+    let mut attestations = HashMap::new();
     for b in built {
         let id = b.platform.to_string();
+        if let Some(sbom) = &b.sbom {
+            attestations.insert(
+                id.clone(),
+                gateway_pb::Attestations {
+                    attestation: vec![sbom.clone()],
+                },
+            );
+        }
         let (config_key, base_key) = if multi {
             (
                 format!("containerimage.config/{id}"),
@@ -407,8 +435,8 @@ fn result(built: &[Built], multi: bool) -> Result<gateway_pb::Result, Failure> {
     };
     Ok(gateway_pb::Result {
         metadata,
+        attestations,
         result: Some(result),
-        ..Default::default()
     })
 }
 
