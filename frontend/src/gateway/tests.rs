@@ -235,12 +235,8 @@ async fn the_dockerfile_and_dockerignores_are_read_from_their_locals() {
         [(ReadKind::File, ".dockerignore".to_owned())]
     );
     // The context's patterns are the build's excludes.
-    let excludes: Vec<String> = rec
-        .solves
-        .iter()
-        .filter_map(|s| s.definition.as_ref())
-        .flat_map(|d| &d.def)
-        .filter_map(|b| <strata_proto::pb::Op as prost::Message>::decode(b.as_slice()).ok())
+    let excludes: Vec<String> = solved_ops(&rec)
+        .into_iter()
         .filter_map(|op| match op.op {
             Some(strata_proto::pb::op::Op::Source(s)) if s.identifier == "local://context" => {
                 s.attrs.get("local.excludepatterns").cloned()
@@ -331,26 +327,49 @@ async fn copy_deps_reads_the_stage_a_run_made() {
 
 // --- Remote contexts --------------------------------------------------------------------
 
+/// The checkout of `https://example.com/app.git#v1`, as the fake serves it.
+const GIT: &str = "git://example.com/app.git#v1";
+
+/// A daemon with git sources whose checkout of [`GIT`] holds `files`.
+fn git_fake(local_dockerfile: &str, files: &[(&str, &str)]) -> FakeBridge {
+    let f = fake(local_dockerfile)
+        .with_llb_cap("source.git")
+        .with_llb_cap("source.git.fullurl");
+    files
+        .iter()
+        .fold(f, |f, (path, data)| f.with_fs_file(GIT, *path, *data))
+}
+
+/// Every op of every definition the build solved.
+fn solved_ops(rec: &Recorded) -> Vec<strata_proto::pb::Op> {
+    rec.solves
+        .iter()
+        .filter_map(|s| s.definition.as_ref())
+        .flat_map(|d| &d.def)
+        .filter_map(|b| <strata_proto::pb::Op as prost::Message>::decode(b.as_slice()).ok())
+        .collect()
+}
+
 /// A git URL context: the Dockerfile and its `INCLUDE`s come from the checkout, and
 /// nothing is read from the client's locals (there are none; a remote context has no
 /// `.dockerignore` applied, as upstream's).
 #[tokio::test]
 async fn a_git_context_is_read_from_the_checkout_never_the_locals() {
-    let git = "git://example.com/app.git#v1";
-    let f = fake("FROM busybox:local\nRUNN the local Dockerfile is not this build's\n")
-        .with_llb_cap("source.git")
-        .with_llb_cap("source.git.fullurl")
-        .with_fs_file(
-            git,
-            "Dockerfile",
-            "FROM busybox:local\nINCLUDE inc/steps\nCOPY . /app\n",
-        )
-        .with_fs_file(git, "inc/steps", "RUN true\n")
-        .with_fs_file(git, ".dockerignore", "app\n");
+    let f = git_fake(
+        "FROM busybox:local\nRUNN the local Dockerfile is not this build's\n",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox:local\nINCLUDE inc/steps\nCOPY . /app\n",
+            ),
+            ("inc/steps", "RUN true\n"),
+            (".dockerignore", "app\n"),
+        ],
+    );
     let rec = serve(f, &[("context", "https://example.com/app.git#v1")]).await;
     built(&rec);
     assert_eq!(
-        rec.reads_from(git),
+        rec.reads_from(GIT),
         [
             (ReadKind::File, "Dockerfile".to_owned()),
             (ReadKind::File, "inc/steps".to_owned())
@@ -386,23 +405,15 @@ async fn an_http_dockerfile_context_is_named_context() {
 /// directories: the build copies from that directory's contents, not the whole checkout.
 #[tokio::test]
 async fn contextsubdir_narrows_a_remote_context() {
-    let git = "git://example.com/app.git#v1";
-    let f = fake("")
-        .with_llb_cap("source.git")
-        .with_llb_cap("source.git.fullurl")
-        .with_fs_file(git, "Dockerfile", "FROM busybox:local\nCOPY . /app\n");
+    let f = git_fake("", &[("Dockerfile", "FROM busybox:local\nCOPY . /app\n")]);
     let opts = [
         ("context", "https://example.com/app.git#v1"),
         ("contextsubdir", "svc"),
     ];
     let rec = serve(f, &opts).await;
     built(&rec);
-    let copies: Vec<(String, bool)> = rec
-        .solves
-        .iter()
-        .filter_map(|s| s.definition.as_ref())
-        .flat_map(|d| &d.def)
-        .filter_map(|b| <strata_proto::pb::Op as prost::Message>::decode(b.as_slice()).ok())
+    let copies: Vec<(String, bool)> = solved_ops(&rec)
+        .into_iter()
         .filter_map(|op| match op.op {
             Some(strata_proto::pb::op::Op::File(f)) => Some(f.actions),
             _ => None,

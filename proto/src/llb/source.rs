@@ -113,7 +113,7 @@ pub fn http(src: HttpSource) -> State {
         attrs.insert("http.gid".to_owned(), gid.to_string());
         meta = meta.cap("soruce.http.uidgid");
     }
-    source_state(src.url, attrs, meta.cap("source.http"))
+    source_state(src.url, attrs, None, meta.cap("source.http"))
 }
 
 /// A git checkout. Authentication secrets are named as BuildKit's own client names them
@@ -160,12 +160,18 @@ pub fn git(src: GitSource) -> State {
         id.push('#');
         id.push_str(&src.reference);
     }
-    source_state(id, attrs, meta.cap("source.git"))
+    source_state(id, attrs, None, meta.cap("source.git"))
 }
 
-/// A source op without a platform (only image sources carry one).
-fn source_state(identifier: String, attrs: BTreeMap<String, String>, meta: OpMeta) -> State {
+/// A source op; only image sources (`docker-image://`, `oci-layout://`) carry a platform.
+fn source_state(
+    identifier: String,
+    attrs: BTreeMap<String, String>,
+    platform: Option<Platform>,
+    meta: OpMeta,
+) -> State {
     let op = pb::Op {
+        platform,
         constraints: Some(pb::WorkerConstraints::default()),
         op: Some(pb::op::Op::Source(pb::SourceOp { identifier, attrs })),
         ..Default::default()
@@ -192,23 +198,11 @@ pub fn image(src: ImageSource) -> State {
     if let Some(mode) = src.resolve_mode {
         attrs.insert("image.resolvemode".to_owned(), mode);
     }
-    let op = pb::Op {
-        platform: src.platform,
-        constraints: Some(pb::WorkerConstraints::default()),
-        op: Some(pb::op::Op::Source(pb::SourceOp {
-            identifier: format!("docker-image://{reference}"),
-            attrs,
-        })),
-        ..Default::default()
-    };
-    let meta = src.meta.cap("source.image");
-    State::from_node(
-        Arc::new(Node {
-            op,
-            inputs: vec![],
-            meta,
-        }),
-        0,
+    source_state(
+        format!("docker-image://{reference}"),
+        attrs,
+        src.platform,
+        src.meta.cap("source.image"),
     )
 }
 
@@ -237,22 +231,11 @@ pub fn oci_layout(src: OciLayoutSource) -> State {
     if !src.store_id.is_empty() {
         attrs.insert("oci.store".to_owned(), src.store_id);
     }
-    let op = pb::Op {
-        platform: src.platform,
-        constraints: Some(pb::WorkerConstraints::default()),
-        op: Some(pb::op::Op::Source(pb::SourceOp {
-            identifier: format!("oci-layout://{}", src.reference),
-            attrs,
-        })),
-        ..Default::default()
-    };
-    State::from_node(
-        Arc::new(Node {
-            op,
-            inputs: vec![],
-            meta: src.meta.cap("source.ocilayout"),
-        }),
-        0,
+    source_state(
+        format!("oci-layout://{}", src.reference),
+        attrs,
+        src.platform,
+        src.meta.cap("source.ocilayout"),
     )
 }
 
@@ -296,22 +279,7 @@ pub fn local(src: LocalSource) -> State {
             meta = meta.cap(cap);
         }
     }
-    let op = pb::Op {
-        constraints: Some(pb::WorkerConstraints::default()),
-        op: Some(pb::op::Op::Source(pb::SourceOp {
-            identifier: format!("local://{}", src.name),
-            attrs,
-        })),
-        ..Default::default()
-    };
-    State::from_node(
-        Arc::new(Node {
-            op,
-            inputs: vec![],
-            meta,
-        }),
-        0,
-    )
+    source_state(format!("local://{}", src.name), attrs, None, meta)
 }
 
 /// Normalises an image reference the way Docker does: `busybox` becomes
