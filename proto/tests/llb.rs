@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use prost::Message;
 use strata_proto::llb::{
-    self, CopyAction, Exec, FileOp, Mount, OpMeta, SourceFile, SourceLines, State,
+    self, CopyAction, Exec, FileOp, Mount, MountKind, OpMeta, SourceFile, SourceLines, State,
 };
 use strata_proto::pb;
 
@@ -322,6 +322,60 @@ fn merged_ops_keep_each_location_once_in_order() {
             (x.clone(), 2),
             ("FROM y\n".to_owned(), 1),
             (x, 3)
+        ]
+    );
+}
+
+/// Mounts are laid out as upstream's `ExecOp.Marshal` does: filesystem mounts by
+/// destination, then secrets, then SSH sockets in the order given, those two with output 0
+/// and not read-only (the builtin frontend's bytes, so the same cache key).
+#[test]
+fn secret_and_ssh_mounts_come_last_as_upstream_writes_them() {
+    let client = |id: &str| llb::ClientMount {
+        id: id.into(),
+        uid: 0,
+        gid: 0,
+        mode: 0o400,
+        optional: false,
+    };
+    let socket = |dest: &str, kind: MountKind| Mount {
+        dest: dest.into(),
+        source: None,
+        selector: String::new(),
+        readonly: true,
+        capture: false,
+        kind,
+    };
+    let out = Exec::new(busybox(), vec!["true".into()])
+        .mount(socket("/a", MountKind::Ssh(client("agent"))))
+        .mount(socket("/s2", MountKind::Secret(client("two"))))
+        .mount(Mount::bind("/z", busybox()))
+        .mount(socket("/s1", MountKind::Secret(client("one"))))
+        .mount(Mount::bind("/b", busybox()))
+        .run()
+        .root;
+    let ops = assert_valid(&llb::marshal(&out));
+    let exec = ops
+        .iter()
+        .find_map(|o| match &o.op {
+            Some(pb::op::Op::Exec(e)) => Some(e.clone()),
+            _ => None,
+        })
+        .expect("an exec op");
+    let laid: Vec<(&str, i64, bool)> = exec
+        .mounts
+        .iter()
+        .map(|m| (m.dest.as_str(), m.output, m.readonly))
+        .collect();
+    assert_eq!(
+        laid,
+        [
+            ("/", 0, false),
+            ("/b", -1, true),
+            ("/z", -1, true),
+            ("/s2", 0, false),
+            ("/s1", 0, false),
+            ("/a", 0, false),
         ]
     );
 }

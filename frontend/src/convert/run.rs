@@ -431,6 +431,12 @@ fn mount_for(
             }
         }
         MountType::Tmpfs => {
+            // Upstream counts a tmpfs mount without `from` as reading the context at its
+            // `source` (the root: the whole context, so no `followpaths`); kept, so the
+            // context's source op (its cache key, the provenance's LLB) is the builtin's.
+            if spec.from.is_none() {
+                used.add(spec.source.as_deref().unwrap_or("/"));
+            }
             m.kind = MountKind::Tmpfs {
                 size: spec.size.unwrap_or(0),
             };
