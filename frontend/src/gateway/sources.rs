@@ -120,12 +120,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Reads the Dockerfile (and its `.dockerignore`) from the client, as BuildKit's own
 /// frontend does: one small transfer of just those files.
 ///
-/// Also returns the digest of the vertex that loaded it, which lint warnings point at.
+/// Also returns the definition that loaded it: lint warnings point at its vertex, and the
+/// Dockerfile's source info carries it (see [`llb::set_source_definition`]).
 pub(super) async fn read_dockerfile(
     bridge: &Bridge,
     opts: &BuildOptions,
     input: Option<pb::Definition>,
-) -> Result<(String, Vec<String>, String)> {
+) -> Result<(String, Vec<String>, pb::Definition)> {
     let (text, reference, loaded) = read_dockerfile_only(bridge, opts, input).await?;
     let beside = format!("{}.dockerignore", opts.filename);
     let ignore = match read_ignore_file(bridge, &reference, &beside, &beside).await? {
@@ -137,12 +138,12 @@ pub(super) async fn read_dockerfile(
 
 /// Reads just the Dockerfile (subrequests need no `.dockerignore`); also returns the ref
 /// of the transfer, which holds `<Dockerfile>.dockerignore` when there is one, and the
-/// digest of the vertex that loaded it.
+/// definition that loaded it.
 pub(super) async fn read_dockerfile_only(
     bridge: &Bridge,
     opts: &BuildOptions,
     input: Option<pb::Definition>,
-) -> Result<(String, String, String)> {
+) -> Result<(String, String, pb::Definition)> {
     let filename = opts.filename.clone();
     let mut follow = vec![filename.clone(), format!("{filename}.dockerignore")];
     let base = filename.rsplit('/').next().unwrap_or(&filename);
@@ -162,8 +163,7 @@ pub(super) async fn read_dockerfile_only(
         Some(def) => def,
         None => llb::marshal(&local),
     };
-    let loaded = llb::head_digest(&def).unwrap_or_default();
-    let out = bridge.solve(def, SolveOptions::default()).await?;
+    let out = bridge.solve(def.clone(), SolveOptions::default()).await?;
     let reference = out.reference.unwrap_or_default();
     let bytes = match bridge.read_file(&reference, &filename, None).await {
         Ok(b) => b,
@@ -184,7 +184,7 @@ pub(super) async fn read_dockerfile_only(
     if text.trim().is_empty() {
         return Err(Error::Input("the Dockerfile cannot be empty".to_owned()));
     }
-    Ok((text, reference, loaded))
+    Ok((text, reference, def))
 }
 
 /// The `.dockerignore` of a named local context (`--build-context name=dir`), read the way
