@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod git_server;
+pub mod oci;
 
 use std::fs;
 use std::io::Read;
