@@ -203,7 +203,9 @@ fn command_args(d: &Dispatch, r: &Run) -> Result<(Vec<String>, Option<Mount>)> {
                         })
                         .meta(llb::OpMeta::named("[internal] preparing inline document"))
                         .build();
-                    let mount = Mount::bind("/dev/pipes/", script);
+                    // Upstream names the scratch's root as the source path (selector `/`).
+                    let mut mount = Mount::bind("/dev/pipes/", script);
+                    mount.selector = "/".to_owned();
                     // The script runs under the stage's shell, as upstream runs it
                     // (`/bin/sh -c /dev/pipes/EOF`): the shebang line is the script's
                     // business, the shell form stays a shell form.
@@ -418,7 +420,8 @@ fn mount_for(
                     .mkdir(MkdirAction {
                         path: "/cache".to_owned(),
                         mode: spec.mode.unwrap_or(0o755),
-                        make_parents: true,
+                        // As upstream's `setCacheUIDGID` (the root exists anyway).
+                        make_parents: false,
                         owner: Some(Chown {
                             user: Some(UserRef::Id(spec.uid.unwrap_or(0))),
                             group: Some(UserRef::Id(spec.gid.unwrap_or(0))),
