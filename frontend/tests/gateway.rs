@@ -95,6 +95,18 @@ async fn builds_and_returns_the_image_config() {
         meta.env
     );
     assert_eq!(meta.cwd, "/home", "the base image's WorkingDir");
+    // The Dockerfile's source info carries the definition that read it, as upstream's
+    // (max-mode provenance shows it as the info's `llbDefinition`).
+    let info = &solve
+        .definition
+        .as_ref()
+        .unwrap()
+        .source
+        .as_ref()
+        .unwrap()
+        .infos[0];
+    assert_eq!(info.filename, "Dockerfile");
+    assert_eq!(info.definition.as_ref(), rec.solves[0].definition.as_ref());
 
     // Return: the ref and a config that inherited env and workdir, with CMD cleared by
     // ENTRYPOINT in a stage that set no CMD.

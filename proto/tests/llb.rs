@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use prost::Message;
 use strata_proto::llb::{
-    self, CopyAction, Exec, FileOp, Mount, OpMeta, SourceFile, SourceLines, State,
+    self, CopyAction, Exec, FileOp, Mount, MountKind, OpMeta, SourceFile, SourceLines, State,
 };
 use strata_proto::pb;
 
@@ -219,6 +219,58 @@ fn metadata_names_and_locates_ops() {
     assert_eq!(source.infos.len(), 1);
     let loc = &source.locations[&digest].locations[0];
     assert_eq!(loc.ranges[0].start.as_ref().unwrap().line, 2);
+    // The image source has no lines: an empty entry, as upstream's marshaller writes one
+    // for every op (max-mode provenance lists it); the terminal op has none.
+    let image = llb::digest_of(&def.def[0]);
+    assert_eq!(source.locations[&image], pb::Locations::default());
+    assert!(!source.locations.contains_key(&llb::digest_of(&def.def[2])));
+    assert_eq!(source.locations.len(), 2);
+}
+
+/// The Dockerfile's source info carries the definition that loaded it, the others none.
+#[test]
+fn a_source_info_gets_the_definition_that_loaded_its_file() {
+    let file = |name: &str, data: &[u8]| {
+        Arc::new(SourceFile {
+            filename: name.into(),
+            data: data.to_vec(),
+            language: "Dockerfile".into(),
+        })
+    };
+    let root = file("Dockerfile", b"FROM busybox\nINCLUDE x\n");
+    let included = file("x", b"RUN true\n");
+    let at = |file: &Arc<SourceFile>, line| SourceLines {
+        file: file.clone(),
+        ranges: vec![(line, line)],
+    };
+    let out = Exec::new(busybox(), vec!["true".into()])
+        .meta(
+            OpMeta::named("RUN true")
+                .at(at(&root, 1))
+                .at(at(&included, 1)),
+        )
+        .run()
+        .root;
+    let mut def = llb::marshal(&out);
+    let loaded = llb::marshal(&busybox());
+    assert!(!llb::set_source_definition(
+        &mut def,
+        "Dockerfile",
+        b"other",
+        &loaded
+    ));
+    assert!(llb::set_source_definition(
+        &mut def,
+        "Dockerfile",
+        &root.data,
+        &loaded
+    ));
+    let infos = &def.source.expect("source map").infos;
+    let defs: Vec<(&str, Option<&pb::Definition>)> = infos
+        .iter()
+        .map(|i| (i.filename.as_str(), i.definition.as_ref()))
+        .collect();
+    assert_eq!(defs, [("Dockerfile", Some(&loaded)), ("x", None)]);
 }
 
 #[test]
@@ -322,6 +374,89 @@ fn merged_ops_keep_each_location_once_in_order() {
             (x.clone(), 2),
             ("FROM y\n".to_owned(), 1),
             (x, 3)
+        ]
+    );
+}
+
+/// A location over several lines is one range per line, as upstream's parser gives an
+/// instruction's location (`toRanges`); the dump reads them as one block again.
+#[test]
+fn a_multi_line_location_is_one_range_per_line() {
+    let file = Arc::new(SourceFile {
+        filename: "Dockerfile".into(),
+        data: b"FROM busybox\nRUN a \\\n b \\\n c\n".to_vec(),
+        language: "Dockerfile".into(),
+    });
+    let out = Exec::new(busybox(), vec!["true".into()])
+        .meta(OpMeta::named("RUN").at(SourceLines {
+            file,
+            ranges: vec![(2, 4)],
+        }))
+        .run()
+        .root;
+    let def = llb::marshal(&out);
+    let digest = llb::digest_of(&def.def[1]);
+    let source = def.source.clone().expect("source map");
+    let lines: Vec<(i32, i32)> = source.locations[&digest].locations[0]
+        .ranges
+        .iter()
+        .map(|r| (r.start.as_ref().unwrap().line, r.end.as_ref().unwrap().line))
+        .collect();
+    assert_eq!(lines, [(2, 2), (3, 3), (4, 4)]);
+    let dump = llb::dump_definition(&def);
+    assert_eq!(dump[1]["source"], serde_json::json!(["Dockerfile:2-4"]));
+}
+
+/// Mounts are laid out as upstream's `ExecOp.Marshal` does: filesystem mounts by
+/// destination, then secrets, then SSH sockets in the order given, those two with output 0
+/// and not read-only (the builtin frontend's bytes, so the same cache key).
+#[test]
+fn secret_and_ssh_mounts_come_last_as_upstream_writes_them() {
+    let client = |id: &str| llb::ClientMount {
+        id: id.into(),
+        uid: 0,
+        gid: 0,
+        mode: 0o400,
+        optional: false,
+    };
+    let socket = |dest: &str, kind: MountKind| Mount {
+        dest: dest.into(),
+        source: None,
+        selector: String::new(),
+        readonly: true,
+        capture: false,
+        kind,
+    };
+    let out = Exec::new(busybox(), vec!["true".into()])
+        .mount(socket("/a", MountKind::Ssh(client("agent"))))
+        .mount(socket("/s2", MountKind::Secret(client("two"))))
+        .mount(Mount::bind("/z", busybox()))
+        .mount(socket("/s1", MountKind::Secret(client("one"))))
+        .mount(Mount::bind("/b", busybox()))
+        .run()
+        .root;
+    let ops = assert_valid(&llb::marshal(&out));
+    let exec = ops
+        .iter()
+        .find_map(|o| match &o.op {
+            Some(pb::op::Op::Exec(e)) => Some(e.clone()),
+            _ => None,
+        })
+        .expect("an exec op");
+    let laid: Vec<(&str, i64, bool)> = exec
+        .mounts
+        .iter()
+        .map(|m| (m.dest.as_str(), m.output, m.readonly))
+        .collect();
+    assert_eq!(
+        laid,
+        [
+            ("/", 0, false),
+            ("/b", -1, true),
+            ("/z", -1, true),
+            ("/s2", 0, false),
+            ("/s1", 0, false),
+            ("/a", 0, false),
         ]
     );
 }

@@ -35,7 +35,11 @@ pub(crate) fn dispatch_copy(
         Some(f) => Some(ctx.expand(d, &f.text, f.span)?),
         None => None,
     };
-    let owner = chown_text.as_deref().map(parse_chown);
+    // Empty after expansion is no `--chown` at all, as upstream.
+    let owner = chown_text
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(parse_chown);
     // 1.26 expands `--chmod` and rejects what is neither octal nor chmod(1)'s symbolic form.
     let chmod_text = match &c.chmod {
         Some(f) => ctx.expand(d, &f.text, f.span)?,
@@ -235,7 +239,7 @@ pub(crate) fn dispatch_copy(
     if c.parents {
         history.push_str(" --parents");
     }
-    if let Some(text) = &chown_text {
+    if let Some(text) = chown_text.as_ref().filter(|t| !t.is_empty()) {
         history.push_str(&format!(" --chown={text}"));
     }
     if !chmod_text.is_empty() {
@@ -435,26 +439,25 @@ fn is_heredoc_marker(word: &str, names: &[&str]) -> bool {
 }
 
 /// `--chown=user[:group]`: numbers and `root` are ids, anything else a name looked up in
-/// the destination's `/etc/passwd` / `/etc/group`.
+/// the destination's `/etc/passwd` / `/etc/group`. As upstream's `llb.WithUser`, an empty
+/// part is id 0 (`:staff` is root's, `app:` group 0): the same op bytes, and the same owner.
 pub(crate) fn parse_chown(s: &str) -> Chown {
-    let part = |p: &str| -> Option<UserRef> {
-        if p.is_empty() {
-            None
-        } else if let Ok(id) = p.parse::<u32>() {
-            Some(UserRef::Id(id))
-        } else if p == "root" {
-            Some(UserRef::Id(0))
+    let part = |p: &str| -> UserRef {
+        if let Ok(id) = p.parse::<u32>() {
+            UserRef::Id(id)
+        } else if p == "root" || p.is_empty() {
+            UserRef::Id(0)
         } else {
-            Some(UserRef::Name(p.to_owned()))
+            UserRef::Name(p.to_owned())
         }
     };
     match s.split_once(':') {
         Some((u, g)) => Chown {
-            user: part(u),
-            group: part(g),
+            user: Some(part(u)),
+            group: Some(part(g)),
         },
         None => Chown {
-            user: part(s),
+            user: Some(part(s)),
             group: None,
         },
     }
@@ -577,5 +580,47 @@ mod tests {
         assert_eq!(p("src/**/*.txt").2, Vec::<String>::new());
         // An escaped wildcard is no wildcard.
         assert_eq!(p("a\\*b").2, vec!["/a\\*b".to_owned()]);
+    }
+
+    /// `--chown` as upstream's `llb.WithUser` reads it: an empty part is id 0.
+    #[test]
+    fn chown_parts_are_ids_names_or_root() {
+        use super::parse_chown;
+        use strata_proto::llb::{Chown, UserRef};
+        let name = |n: &str| Some(UserRef::Name(n.to_owned()));
+        let id = |i: u32| Some(UserRef::Id(i));
+        let cases = [
+            (
+                "app",
+                Chown {
+                    user: name("app"),
+                    group: None,
+                },
+            ),
+            (
+                "1000:root",
+                Chown {
+                    user: id(1000),
+                    group: id(0),
+                },
+            ),
+            (
+                ":staff",
+                Chown {
+                    user: id(0),
+                    group: name("staff"),
+                },
+            ),
+            (
+                "app:",
+                Chown {
+                    user: name("app"),
+                    group: id(0),
+                },
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_chown(text), want, "{text}");
+        }
     }
 }

@@ -203,7 +203,9 @@ fn command_args(d: &Dispatch, r: &Run) -> Result<(Vec<String>, Option<Mount>)> {
                         })
                         .meta(llb::OpMeta::named("[internal] preparing inline document"))
                         .build();
-                    let mount = Mount::bind("/dev/pipes/", script);
+                    // Upstream names the scratch's root as the source path (selector `/`).
+                    let mut mount = Mount::bind("/dev/pipes/", script);
+                    mount.selector = "/".to_owned();
                     // The script runs under the stage's shell, as upstream runs it
                     // (`/bin/sh -c /dev/pipes/EOF`): the shebang line is the script's
                     // business, the shell form stays a shell form.
@@ -418,7 +420,8 @@ fn mount_for(
                     .mkdir(MkdirAction {
                         path: "/cache".to_owned(),
                         mode: spec.mode.unwrap_or(0o755),
-                        make_parents: true,
+                        // As upstream's `setCacheUIDGID` (the root exists anyway).
+                        make_parents: false,
                         owner: Some(Chown {
                             user: Some(UserRef::Id(spec.uid.unwrap_or(0))),
                             group: Some(UserRef::Id(spec.gid.unwrap_or(0))),
@@ -431,6 +434,12 @@ fn mount_for(
             }
         }
         MountType::Tmpfs => {
+            // Upstream counts a tmpfs mount without `from` as reading the context at its
+            // `source` (the root: the whole context, so no `followpaths`); kept, so the
+            // context's source op (its cache key, the provenance's LLB) is the builtin's.
+            if spec.from.is_none() {
+                used.add(spec.source.as_deref().unwrap_or("/"));
+            }
             m.kind = MountKind::Tmpfs {
                 size: spec.size.unwrap_or(0),
             };

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use prost::Message;
 use strata_proto::gateway::{Bridge, CacheImport, GatewayEnv};
-use strata_proto::{gateway_pb, llb};
+use strata_proto::{gateway_pb, llb, pb};
 
 use super::failure::{failure_status, Failure};
 use super::library::LIBRARY_DIR;
@@ -152,10 +152,11 @@ pub(crate) async fn build(
             (bridge.clone(), text.clone(), ignore.clone(), cache.clone());
         let (policy, library, scanner) = (policy.clone(), site.library.clone(), scanner.clone());
         // Lint findings are reported once, by the first platform's build (as upstream).
-        let lint_digest = (i == 0).then(|| loaded.clone());
+        let (loaded, first) = (loaded.clone(), i == 0);
         set.spawn(async move {
             let site = (policy.as_ref(), library.as_path(), scanner.as_deref());
-            let built = build_for(&bridge, &popts, &text, ignore, cache, site, lint_digest).await;
+            let read = (&loaded, first);
+            let built = build_for(&bridge, &popts, &text, ignore, cache, site, read).await;
             (i, built)
         });
     }
@@ -219,8 +220,10 @@ struct Built {
     sbom: Option<gateway_pb::Attestation>,
 }
 
-/// Converts and solves the build for the single target platform in `opts`; with
-/// `lint_digest`, lints too (see [`lint`]).
+/// Converts and solves the build for the single target platform in `opts`. `loaded` is the
+/// definition that read the Dockerfile: the build's source info for the file carries it,
+/// as upstream's does (max-mode provenance shows it); with `linted`, lints too (see [`lint`]),
+/// its warnings on that definition's vertex.
 async fn build_for(
     bridge: &Bridge,
     opts: &BuildOptions,
@@ -228,7 +231,7 @@ async fn build_for(
     ignore: Vec<String>,
     cache: Vec<CacheImport>,
     (policy, library, scanner): (Option<&Policy>, &Path, Option<&Scanner>),
-    lint_digest: Option<String>,
+    (loaded, linted): (&pb::Definition, bool),
 ) -> Result<Built, Failure> {
     let mut prepared = prepare_with_includes(bridge, opts, text, library).await?;
     let sources = prepared.sources.clone();
@@ -253,7 +256,8 @@ async fn build_for(
     let images = pipeline::resolve_images(&resolver, &mut prepared, opts)
         .await
         .map_err(located)?;
-    if let Some(digest) = lint_digest {
+    if linted {
+        let digest = llb::head_digest(loaded).unwrap_or_default();
         lint(bridge, opts, text, &prepared, &images, &digest).await?;
     }
     // Only lint reads the file as parsed; an empty one takes its place (memory: the
@@ -302,19 +306,25 @@ async fn build_for(
     drop(prepared);
     // Every CHECK of the needed stages runs beside the main solve; the result is returned
     // only once all of them passed.
+    // The Dockerfile's source info names the definition that loaded it (a definition
+    // without a located op has no source info, and nothing to name it in).
+    let with_loaded = |mut def: pb::Definition| {
+        llb::set_source_definition(&mut def, &opts.filename, text.as_bytes(), loaded);
+        def
+    };
     let mut checks = tokio::task::JoinSet::new();
     for state in &converted.checks {
         let bridge = bridge.clone();
-        let def = llb::marshal(state);
+        let def = with_loaded(llb::marshal(state));
         let cache_imports = cache.clone();
         checks.spawn(async move { solve_now(&bridge, def, cache_imports).await.map(|_| ()) });
     }
     // The SBOM generator scans the target's state: kept only when there is one to run.
     let core = scanner.map(|_| converted.state.clone());
-    let def = llb::marshal(&std::mem::replace(
+    let def = with_loaded(llb::marshal(&std::mem::replace(
         &mut converted.state,
         llb::State::scratch(),
-    ));
+    )));
     let final_digest = def
         .def
         .last()

@@ -137,8 +137,9 @@ pub(super) struct Dockerfile {
     /// The `.dockerignore` patterns of the context (none for a context that is not the
     /// client's directory, as upstream: it sends such a context whole).
     pub ignore: Vec<String>,
-    /// The digest of the vertex that loaded it, which lint warnings point at.
-    pub loaded: String,
+    /// The definition that loaded it: lint warnings point at its vertex, and the
+    /// Dockerfile's source info carries it (see [`llb::set_source_definition`]).
+    pub loaded: pb::Definition,
     /// The solved ref it came from when that was a frontend input (a URL context
     /// included): `INCLUDE`d files are read from the same place.
     pub include_ref: Option<String>,
@@ -201,8 +202,7 @@ async fn read(
         Some(def) => def,
         None => llb::marshal(&local),
     };
-    let loaded = llb::head_digest(&def).unwrap_or_default();
-    let out = bridge.solve(def, SolveOptions::default()).await?;
+    let out = bridge.solve(def.clone(), SolveOptions::default()).await?;
     let reference = out.reference.unwrap_or_default();
     let bytes = match bridge.read_file(&reference, &filename, None).await {
         Ok(b) => b,
@@ -226,7 +226,7 @@ async fn read(
     let dockerfile = Dockerfile {
         text,
         ignore: Vec::new(),
-        loaded,
+        loaded: def,
         include_ref: from_input.then(|| reference.clone()),
     };
     Ok((dockerfile, reference))

@@ -8,6 +8,7 @@
 
 pub mod git_server;
 pub mod http_server;
+pub mod oci;
 pub mod rootfs;
 
 use std::fs;

@@ -55,7 +55,9 @@ pub fn dump_definition(def: &pb::Definition) -> Value {
                 entry.insert("ignore_cache".into(), json!(true));
             }
         }
-        if let Some(locs) = def.source.as_ref().and_then(|s| s.locations.get(&digest)) {
+        // An op without lines has an empty entry (see `marshal`): nothing to show.
+        let located = def.source.as_ref().and_then(|s| s.locations.get(&digest));
+        if let Some(locs) = located.filter(|l| !l.locations.is_empty()) {
             let infos = def.source.as_ref().map(|s| &s.infos);
             let rendered: Vec<String> = locs
                 .locations
@@ -65,10 +67,9 @@ pub fn dump_definition(def: &pb::Definition) -> Value {
                         .and_then(|i| i.get(l.source_index as usize))
                         .map_or("?", |f| f.filename.as_str())
                         .to_owned();
-                    l.ranges.iter().map(move |r| {
-                        let line = |p: &Option<pb::Position>| p.as_ref().map_or(0, |p| p.line);
-                        format!("{}:{}-{}", file, line(&r.start), line(&r.end))
-                    })
+                    lines_of(&l.ranges)
+                        .into_iter()
+                        .map(move |(start, end)| format!("{file}:{start}-{end}"))
                 })
                 .collect();
             entry.insert("source".into(), json!(rendered));
@@ -76,6 +77,21 @@ pub fn dump_definition(def: &pb::Definition) -> Value {
         ops.push(Value::Object(entry));
     }
     Value::Array(ops)
+}
+
+/// A location's ranges as `(start, end)` lines, adjacent ones joined: `marshal` writes an
+/// instruction's lines one range each (as upstream does), read as one block.
+fn lines_of(ranges: &[pb::Range]) -> Vec<(i32, i32)> {
+    let line = |p: &Option<pb::Position>| p.as_ref().map_or(0, |p| p.line);
+    let mut out: Vec<(i32, i32)> = Vec::new();
+    for r in ranges {
+        let (start, end) = (line(&r.start), line(&r.end));
+        match out.last_mut() {
+            Some(last) if last.1 + 1 == start => last.1 = end,
+            _ => out.push((start, end)),
+        }
+    }
+    out
 }
 
 fn short(digest: &str) -> &str {

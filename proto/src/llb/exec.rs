@@ -246,10 +246,18 @@ impl Exec {
             capture: true,
             kind: MountKind::Bind,
         }];
-        let mut extra = self.mounts;
-        // Sorted by destination, stable, so option order never changes the digest.
-        extra.sort_by(|a, b| a.dest.cmp(&b.dest));
-        all.extend(extra);
+        // As upstream's `ExecOp.Marshal` lays them out, so the op (and its cache key) is
+        // the builtin frontend's: filesystem mounts sorted by destination (stable, so their
+        // option order never changes the digest), then secrets, then SSH sockets, each in
+        // the order given.
+        let (mut files, mut sockets): (Vec<Mount>, Vec<Mount>) = self
+            .mounts
+            .into_iter()
+            .partition(|m| !matches!(m.kind, MountKind::Secret(_) | MountKind::Ssh(_)));
+        files.sort_by(|a, b| a.dest.cmp(&b.dest));
+        sockets.sort_by_key(|m| matches!(m.kind, MountKind::Ssh(_)));
+        all.extend(files);
+        all.extend(sockets);
 
         let mut pb_mounts = Vec::with_capacity(all.len());
         let mut outputs = Vec::new();
@@ -260,11 +268,16 @@ impl Exec {
                 None => -1,
             };
             let writable_bind = m.kind == MountKind::Bind && !m.readonly && m.capture;
+            // Upstream writes secret and SSH mounts with output 0 and not read-only (fields
+            // BuildKit ignores for them): the same bytes give the same digest.
+            let socket = matches!(m.kind, MountKind::Secret(_) | MountKind::Ssh(_));
             let output = if writable_bind {
                 let o = next_output;
                 next_output += 1;
                 outputs.push(m.dest.clone());
                 o
+            } else if socket {
+                0
             } else {
                 -1
             };
@@ -273,7 +286,7 @@ impl Exec {
                 selector: m.selector.clone(),
                 dest: m.dest.clone(),
                 output,
-                readonly: m.readonly,
+                readonly: m.readonly && !socket,
                 ..Default::default()
             };
             match &m.kind {
@@ -295,8 +308,9 @@ impl Exec {
                 }
                 MountKind::Tmpfs { size } => {
                     pm.mount_type = pb::MountType::Tmpfs as i32;
+                    // Always present, as upstream writes it (an empty message without a size).
+                    pm.tmpfs_opt = Some(pb::TmpfsOpt { size: *size });
                     if *size > 0 {
-                        pm.tmpfs_opt = Some(pb::TmpfsOpt { size: *size });
                         meta = meta.cap("exec.mount.tmpfs.size");
                     }
                     meta = meta.cap("exec.mount.tmpfs");

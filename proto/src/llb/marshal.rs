@@ -50,6 +50,26 @@ pub fn marshal(state: &State) -> pb::Definition {
     m.finish()
 }
 
+/// Gives the source info of the file `filename` with content `data` the definition that
+/// loaded it. BuildKit's own frontend marshals its Dockerfile's source map with the state
+/// that read the file (`llb.NewSourceMap(&src, …)`), and max-mode provenance shows that as
+/// the info's `llbDefinition`; the marshaller cannot know it (the pure conversion never sees
+/// the transfer), so the edge that solved it adds it. Returns whether an info matched.
+pub fn set_source_definition(
+    def: &mut pb::Definition,
+    filename: &str,
+    data: &[u8],
+    loaded: &pb::Definition,
+) -> bool {
+    let mut matched = false;
+    let infos = def.source.iter_mut().flat_map(|s| s.infos.iter_mut());
+    for info in infos.filter(|i| i.filename == filename && i.data == data) {
+        info.definition = Some(loaded.clone());
+        matched = true;
+    }
+    matched
+}
+
 /// `op` as Go's protobuf (`google.golang.org/protobuf`, BuildKit ≥ 0.14) encodes it: `inputs`
 /// (1), `platform` (10), `constraints` (11), then the op itself (the oneof, 2–7). prost
 /// writes fields in field-number order, the oneof between `inputs` and `platform`, which
@@ -200,16 +220,20 @@ impl Marshaller {
                 .iter()
                 .map(|l| pb::Location {
                     source_index: self.infos.number(&l.file) as i32,
+                    // One range per line, as upstream's parser gives an instruction's
+                    // location (`toRanges`): a continued `RUN` is lines 8 and 9, not 8-9.
                     ranges: l
                         .ranges
                         .iter()
-                        .map(|&(start, end)| super::meta::line_range(start, end))
+                        .flat_map(|&(start, end)| start..=end.max(start))
+                        .map(|line| super::meta::line_range(line, line))
                         .collect(),
                 })
                 .collect();
-            if !locs.is_empty() {
-                locations.insert(digest.clone(), pb::Locations { locations: locs });
-            }
+            // Every op gets an entry, an empty one when it has no lines, as upstream's
+            // `sourceMapCollector` records each op it marshals: max-mode provenance lists
+            // them (`"step2": {}` for the context's local source).
+            locations.insert(digest.clone(), pb::Locations { locations: locs });
             metadata.insert(
                 digest,
                 pb::OpMetadata {

@@ -26,7 +26,7 @@ pub use file::{
     Chown, CopyAction, FileOp, MkdirAction, MkfileAction, RmAction, SymlinkAction, UserRef,
 };
 pub use import::from_definition;
-pub use marshal::{digest_of, encode_op, head_digest, marshal};
+pub use marshal::{digest_of, encode_op, head_digest, marshal, set_source_definition};
 pub use merge::merge;
 pub use meta::{line_range, OpMeta, SourceFile, SourceLines};
 pub use source::{
