@@ -22,18 +22,15 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
+use support::c8d::{c8d_host, strata_image};
 use support::oci::{Layout, REFERENCE_DIGEST, REFERENCE_TYPE};
 use support::Scratch;
 
 /// One `docker buildx build` may take this long before the test gives up on it.
 const TIMEOUT: Duration = Duration::from_secs(300);
-
-/// The primary dockerd's socket, unless `DOCKER_HOST` names another.
-const PRIMARY_HOST: &str = "unix:///var/run/docker.sock";
 
 /// The predicate's timestamps and the build's id: set per build by BuildKit (job start and
 /// completion, the job's unique id), never equal between two builds of either frontend.
@@ -393,47 +390,4 @@ fn build(fe: Frontend, dir: &Path, args: &[String], scratch: &Path, name: &str) 
 
 fn attest_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/attest")
-}
-
-/// The containerd-store dockerd the builds go to (checked once): the classic store
-/// exports no attestations.
-fn c8d_host() -> &'static str {
-    static HOST: OnceLock<String> = OnceLock::new();
-    HOST.get_or_init(|| {
-        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| PRIMARY_HOST.to_owned());
-        let out = Command::new("docker")
-            .args(["info", "--format", "{{json .DriverStatus}}"])
-            .env("DOCKER_HOST", &host)
-            .output()
-            .expect("run docker");
-        assert!(
-            out.status.success(),
-            "no dockerd answers on {host}: {}; run `make testbed image`",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("io.containerd.snapshotter"),
-            "the dockerd on {host} does not use the containerd image store"
-        );
-        host
-    })
-}
-
-/// The frontend image under test, which must be in that dockerd.
-fn strata_image() -> &'static str {
-    static IMAGE: OnceLock<String> = OnceLock::new();
-    IMAGE.get_or_init(|| {
-        let image = support::strata_image_name();
-        let out = Command::new("docker")
-            .args(["image", "inspect", "--format", "{{.Id}}", &image])
-            .env("DOCKER_HOST", c8d_host())
-            .output()
-            .expect("run docker image inspect");
-        assert!(
-            out.status.success(),
-            "frontend image {image} is missing on {}: run `make image`",
-            c8d_host()
-        );
-        image
-    })
 }

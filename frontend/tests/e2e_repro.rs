@@ -24,67 +24,18 @@ use std::fs;
 use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+use support::c8d::{c8d_host, strata_image};
 
 /// One `docker` command may take this long.
 const TIMEOUT: Duration = Duration::from_secs(600);
-
-/// The primary dockerd's socket, unless `DOCKER_HOST` names another.
-const PRIMARY_HOST: &str = "unix:///var/run/docker.sock";
-
-/// What the test bed must provide, and how to get it.
-const HINT: &str = "run `make testbed image` (or `make e2e`)";
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Frontend {
     Builtin,
     Strata,
-}
-
-/// The containerd-store dockerd the builds go to (checked once).
-fn c8d_host() -> &'static str {
-    static HOST: OnceLock<String> = OnceLock::new();
-    HOST.get_or_init(|| {
-        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| PRIMARY_HOST.to_owned());
-        let out = Command::new("docker")
-            .args(["info", "--format", "{{json .DriverStatus}}"])
-            .env("DOCKER_HOST", &host)
-            .output()
-            .expect("run docker");
-        assert!(
-            out.status.success(),
-            "no dockerd answers on {host}: {}; {HINT}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("io.containerd.snapshotter"),
-            "the dockerd on {host} does not use the containerd image store; {HINT}"
-        );
-        host
-    })
-}
-
-/// The frontend image under test, which must be in that dockerd (`make image` loads it).
-fn strata_image() -> &'static str {
-    static IMAGE: OnceLock<String> = OnceLock::new();
-    IMAGE.get_or_init(|| {
-        let image = support::strata_image_name();
-        let out = Command::new("docker")
-            .args(["image", "inspect", "--format", "{{.Id}}", &image])
-            .env("DOCKER_HOST", c8d_host())
-            .output()
-            .expect("run docker image inspect");
-        assert!(
-            out.status.success(),
-            "frontend image {image} is missing in {}: {}; {HINT}",
-            c8d_host(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        image
-    })
 }
 
 fn calculator_dir() -> PathBuf {

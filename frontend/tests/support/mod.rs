@@ -6,6 +6,7 @@
 //! them does not use would otherwise warn).
 #![allow(dead_code)]
 
+pub mod c8d;
 pub mod git_server;
 pub mod http_server;
 pub mod oci;
