@@ -3,7 +3,6 @@
 //! manifests, configs and attestation statements (`e2e_attest.rs`).
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::io::Read;
 use std::path::Path;
 
@@ -25,17 +24,9 @@ pub struct Layout {
 impl Layout {
     /// Reads the tarball at `path`; panics with the path when it is not an OCI layout.
     pub fn read(path: &Path) -> Layout {
-        let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let mut archive = tar::Archive::new(file);
         let mut index = None;
         let mut blobs = BTreeMap::new();
-        for entry in archive.entries().expect("tar entries") {
-            let mut entry = entry.expect("tar entry");
-            let name = entry
-                .path()
-                .expect("tar path")
-                .to_string_lossy()
-                .into_owned();
+        super::tar_entries(path, |name, entry| {
             let mut bytes = Vec::new();
             entry.read_to_end(&mut bytes).expect("read tar entry");
             if name == "index.json" {
@@ -43,7 +34,7 @@ impl Layout {
             } else if let Some(hex) = name.strip_prefix("blobs/sha256/") {
                 blobs.insert(format!("sha256:{hex}"), bytes);
             }
-        }
+        });
         Layout {
             index: index.unwrap_or_else(|| panic!("{}: no index.json", path.display())),
             blobs,
