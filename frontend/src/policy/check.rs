@@ -9,7 +9,7 @@ use crate::image::Image;
 use crate::instructions::{Command, CommandKind, Lowered, Source};
 use crate::options::BuildOptions;
 use crate::pipeline::Prepared;
-use crate::plan::{Base, FromRef, Plan};
+use crate::plan::{Base, FromRef, NamedContext, Plan};
 use crate::syntax::Span;
 
 use super::{Policy, Rule, Severity};
@@ -240,8 +240,8 @@ fn images(lowered: &Lowered, plan: &Plan) -> Vec<(String, Span)> {
         match &sp.base {
             Base::Image(r) => out.push((r.clone(), stage.from.span)),
             Base::Context(c) => {
-                if let Some(r) = c.image().filter(|r| *r != "scratch") {
-                    out.push((r.to_owned(), stage.from.span));
+                if let Some(r) = context_image(c) {
+                    out.push((r, stage.from.span));
                 }
             }
             Base::Scratch | Base::Stage(_) => {}
@@ -254,29 +254,42 @@ fn images(lowered: &Lowered, plan: &Plan) -> Vec<(String, Span)> {
                 continue;
             };
             for r in reads {
-                let image = match r {
-                    FromRef::Image(r) => Some(r.as_str()),
-                    FromRef::Context(c) => c.image(),
-                    FromRef::Stage(_) => None,
-                };
-                if let Some(image) = image.filter(|r| *r != "scratch") {
-                    out.push((image.to_owned(), cmd.source.span));
+                if let Some(image) = read_image(r) {
+                    out.push((image, cmd.source.span));
                 }
             }
         }
         // What an ONBUILD trigger reads is named by the stage's FROM line.
         for r in sp.trigger_reads.iter().flatten() {
-            let image = match r {
-                FromRef::Image(r) => Some(r.as_str()),
-                FromRef::Context(c) => c.image(),
-                FromRef::Stage(_) => None,
-            };
-            if let Some(image) = image.filter(|r| *r != "scratch") {
-                out.push((image.to_owned(), stage.from.span));
+            if let Some(image) = read_image(r) {
+                out.push((image, stage.from.span));
             }
         }
     }
     out
+}
+
+/// The image a `COPY --from`/mount/trigger read names, if it is one.
+fn read_image(r: &FromRef) -> Option<String> {
+    match r {
+        FromRef::Image(r) => Some(r.clone()).filter(|r| r != "scratch"),
+        FromRef::Context(c) => context_image(c),
+        FromRef::Stage(_) => None,
+    }
+}
+
+/// The image a named context stands for, as the image rules see it: a `docker-image://`
+/// reference, or an OCI layout image as `oci-layout://<context name>@<digest>` (an image
+/// from the client's directory is an image too: an allow-list of base images must not be
+/// bypassed with `--build-context base=oci-layout://…`; allow it with the prefix
+/// `oci-layout://`).
+fn context_image(c: &NamedContext) -> Option<String> {
+    if let Some(r) = c.image() {
+        return Some(r.to_owned()).filter(|r| r != "scratch");
+    }
+    let (_, digest) = crate::plan::split_oci_layout(c.oci_layout()?).ok()?;
+    let name = c.name.split("::").next().unwrap_or(&c.name);
+    Some(format!("oci-layout://{name}@{digest}"))
 }
 
 /// The `FROM` and every instruction of the needed stages whose commands run.
@@ -467,6 +480,39 @@ flags = ["RUN --network=host", "--security=insecure"]
         LABEL team=payments org.opencontainers.image.source=https://git.corp/pay/app\n\
         ADD --checksum=sha256:0000000000000000000000000000000000000000000000000000000000000000 https://x.corp/f /f\n\
         USER 10001\n";
+
+    /// An image from the client's OCI layout is held to the allow-list like any other.
+    #[test]
+    fn an_oci_layout_base_is_an_image_the_allow_list_sees() {
+        let mut opts = BuildOptions::new(Platform::linux_amd64());
+        let layout = format!("oci-layout://k3b9x2:v1@sha256:{}", "a".repeat(64));
+        opts.named_contexts.insert("base".to_owned(), layout);
+        let text =
+            "FROM base\nLABEL team=t org.opencontainers.image.source=https://git.corp/x\nUSER 1\n";
+        let prepared = pipeline::prepare(text, "Dockerfile", &opts).unwrap();
+        let images = offline_images(&prepared.plan);
+        let converted = pipeline::convert(&prepared, &opts, &images, Vec::new()).unwrap();
+        let found: Vec<String> = check(
+            &Policy::parse(POLICY).unwrap(),
+            &prepared,
+            &converted,
+            Bases::Resolved,
+        )
+        .iter()
+        .map(|v| v.text())
+        .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains(&format!(
+                "\"oci-layout://base@sha256:{}\" is not allowed",
+                "a".repeat(64)
+            )),
+            "{found:?}"
+        );
+        let allowed = POLICY.replace("\"registry.corp/\"", "\"oci-layout://\"");
+        let policy = Policy::parse(&allowed).unwrap();
+        assert!(check(&policy, &prepared, &converted, Bases::Resolved).is_empty());
+    }
 
     #[test]
     fn a_compliant_dockerfile_has_no_violation() {
