@@ -63,25 +63,18 @@ pub(super) async fn frontend_sources(
 /// Downloads the context and reads its first bytes: an archive is unpacked into the
 /// context, anything else is the Dockerfile itself.
 async fn is_archive_download(bridge: &Bridge, download: &llb::State) -> Result<bool> {
+    let failed = |what: &'static str| {
+        move |e: strata_proto::Error| Error::Input(format!("{what}: {}", gateway_message(&e)))
+    };
     let out = bridge
         .solve(llb::marshal(download), SolveOptions::default())
         .await
-        .map_err(|e| {
-            Error::Input(format!(
-                "failed to resolve httpcontext: {}",
-                gateway_message(&e)
-            ))
-        })?;
+        .map_err(failed("failed to resolve httpcontext"))?;
     let reference = out.reference.unwrap_or_default();
     let header = bridge
         .read_file(&reference, HTTP_FILENAME, Some((0, SNIFF_LEN)))
         .await
-        .map_err(|e| {
-            Error::Input(format!(
-                "failed to read downloaded context: {}",
-                gateway_message(&e)
-            ))
-        })?;
+        .map_err(failed("failed to read downloaded context"))?;
     Ok(remote_context::is_archive(&header))
 }
 

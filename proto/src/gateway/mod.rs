@@ -268,16 +268,7 @@ impl Bridge {
             session_id: self.session_id.clone(),
             ..Default::default()
         };
-        let resp = self.client.resolve_image_config(req).await?;
-        Ok(ResolvedImage {
-            digest: resp.digest,
-            config: resp.config,
-            reference: if resp.r#ref.is_empty() {
-                reference.to_owned()
-            } else {
-                resp.r#ref
-            },
-        })
+        self.send_resolve(req).await
     }
 
     /// Resolves the config of an image in one of the client's OCI layout stores
@@ -299,11 +290,25 @@ impl Bridge {
             store_id: store_id.to_owned(),
             ..Default::default()
         };
+        self.send_resolve(req).await
+    }
+
+    /// Sends a `ResolveImageConfig` request; the reference BuildKit echoes, else the one
+    /// asked for (older versions echo none).
+    async fn send_resolve(
+        &self,
+        req: gateway_pb::ResolveImageConfigRequest,
+    ) -> Result<ResolvedImage> {
+        let asked = req.r#ref.clone();
         let resp = self.client.resolve_image_config(req).await?;
         Ok(ResolvedImage {
             digest: resp.digest,
             config: resp.config,
-            reference: reference.to_owned(),
+            reference: if resp.r#ref.is_empty() {
+                asked
+            } else {
+                resp.r#ref
+            },
         })
     }
 
