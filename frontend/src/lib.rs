@@ -12,6 +12,7 @@ pub(crate) mod epoch;
 pub mod error;
 pub(crate) mod expand;
 pub mod gateway;
+pub mod graph;
 pub mod image;
 pub mod imagefs;
 pub mod includes;

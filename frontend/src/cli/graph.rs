@@ -1,0 +1,109 @@
+//! `strata graph`: a picture of a Dockerfile's stages, offline. One node per stage after
+//! `INCLUDE`, `IF`/`FOR` and parameter expansion, laid out in waves; with `--timings`, each
+//! stage coloured by how long a real build spent in it and the critical path that build
+//! took (read from `docker buildx build --progress=rawjson`).
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::graph::{self, Graph};
+use crate::includes::Loader;
+use crate::options::BuildOptions;
+use crate::pipeline;
+
+use super::common::{build_options, located, Local, Output};
+
+/// The output formats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A standalone SVG picture (no graphviz needed).
+    #[default]
+    Svg,
+    /// Graphviz DOT, to render elsewhere.
+    Dot,
+    /// A mermaid flowchart, e.g. for a pull-request comment.
+    Mermaid,
+    /// The graph as JSON, for tools.
+    Json,
+}
+
+/// `strata graph`'s arguments: the Dockerfile, what a build would be given, the format.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The Dockerfile.
+    pub dockerfile: PathBuf,
+    /// The stage to build (default: the last).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// A build arg, `NAME=value` (repeatable).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+    /// Target platform (default linux/amd64); with several, the first one's graph.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Any other frontend option BuildKit would pass, `KEY=value` (repeatable).
+    #[arg(long = "opt", value_name = "KEY=VALUE")]
+    pub opts: Vec<String>,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: GraphFormat,
+    /// A `docker buildx build --progress=rawjson` log of this build: colour the stages by
+    /// their measured time and draw the critical path the build took.
+    #[arg(long, value_name = "PROGRESS.JSON")]
+    pub timings: Option<PathBuf>,
+    /// The stage library `INCLUDE @name` reads from.
+    #[arg(long, value_name = "DIR", default_value = crate::gateway::library::LIBRARY_DIR)]
+    pub lib: PathBuf,
+}
+
+/// Runs `strata graph`: the picture on stdout (with `--timings`, the critical path on
+/// stderr), or an error message (exit 1).
+pub(crate) fn run(args: &GraphArgs) -> Result<Output, String> {
+    let path = &args.dockerfile;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let opts = build_options(
+        &args.opts,
+        args.target.as_deref(),
+        args.platform.as_deref(),
+        &args.build_args,
+    )?;
+    let local = Local::new(path);
+    let mut graph = graph_with(&text, &local.name, &opts, &local.loader(&args.lib))?;
+    let mut stderr = String::new();
+    if let Some(t) = &args.timings {
+        let log = std::fs::read_to_string(t).map_err(|e| format!("{}: {e}", t.display()))?;
+        let timings =
+            graph::timings::Timings::parse(&log).map_err(|e| format!("{}: {e}", t.display()))?;
+        graph.apply_timings(&timings);
+        stderr = graph::timings::summary(&graph);
+    }
+    Ok(Output {
+        stdout: render(&graph, args.format),
+        stderr,
+        code: 0,
+    })
+}
+
+/// The graph of `text` (the file called `filename`), its `INCLUDE`s read through
+/// `loader`; errors name the file and line they point at.
+pub fn graph_with(
+    text: &str,
+    filename: &str,
+    opts: &BuildOptions,
+    loader: &dyn Loader,
+) -> Result<Graph, String> {
+    let prepared = pipeline::prepare_with(text, filename, opts, loader)
+        .map_err(|(e, sources)| located(&e, &sources))?;
+    Ok(Graph::build(&prepared))
+}
+
+/// `graph` in `format`.
+pub fn render(graph: &Graph, format: GraphFormat) -> String {
+    match format {
+        GraphFormat::Svg => graph::svg::render(graph),
+        GraphFormat::Dot => graph::dot::render(graph),
+        GraphFormat::Mermaid => graph::mermaid::render(graph),
+        GraphFormat::Json => graph::json::render(graph),
+    }
+}
