@@ -58,7 +58,9 @@ pub struct Node {
     /// The name BuildKit's progress shows for the stage's steps (`[label 2/5] RUN …`): its
     /// `AS` name (an instance's generated one) or `stage-<index>`.
     pub label: String,
-    /// A parameterised instance's arguments, in parameter order; empty otherwise.
+    /// A parameterised instance's arguments, in parameter order; empty otherwise. JSON
+    /// shows them as an object, `{"GOOS": "linux", "GOARCH": "amd64"}`, in that order.
+    #[serde(serialize_with = "args_as_object")]
     pub args: Vec<(String, String)>,
     /// What it starts from.
     pub base: BaseLabel,
@@ -333,6 +335,14 @@ impl Graph {
     }
 }
 
+/// Arguments as a JSON object, in their order.
+fn args_as_object<S: serde::Serializer>(
+    args: &[(String, String)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(args.iter().map(|(k, v)| (k, v)))
+}
+
 /// A parameterised instance's arguments: the template layer puts them in an `ARG` on the
 /// instance's own `FROM` span, first of its commands (`template/params.rs`), where no
 /// written `ARG` can be.
@@ -393,10 +403,13 @@ pub fn text_lines(graph: &Graph, i: usize) -> Vec<String> {
         BaseKind::Context if node.replaced => format!("context {} (replaces it)", node.base.text),
         BaseKind::Context => format!("FROM context {}", node.base.text),
     });
-    lines.push(match node.steps {
-        1 => "1 step".to_owned(),
-        n => format!("{n} steps"),
-    });
+    // A stage a named context replaces runs none of its steps.
+    if !node.replaced {
+        lines.push(match node.steps {
+            1 => "1 step".to_owned(),
+            n => format!("{n} steps"),
+        });
+    }
     lines.extend(node.checks.iter().cloned());
     if let Some(ms) = node.duration_ms {
         lines.push(format_ms(ms));
