@@ -52,12 +52,15 @@ pub struct GraphArgs {
     /// their measured time and draw the critical path the build took.
     #[arg(long, value_name = "PROGRESS.JSON")]
     pub timings: Option<PathBuf>,
+    /// Write the picture to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// The stage library `INCLUDE @name` reads from.
     #[arg(long, value_name = "DIR", default_value = crate::gateway::library::LIBRARY_DIR)]
     pub lib: PathBuf,
 }
 
-/// Runs `strata graph`: the picture on stdout (with `--timings`, the critical path on
+/// Runs `strata graph`: the picture on stdout or in `--output` (with `--timings`, the critical path on
 /// stderr), or an error message (exit 1).
 pub(crate) fn run(args: &GraphArgs) -> Result<Output, String> {
     let path = &args.dockerfile;
@@ -78,8 +81,13 @@ pub(crate) fn run(args: &GraphArgs) -> Result<Output, String> {
         graph.apply_timings(&timings);
         stderr = graph::timings::summary(&graph);
     }
+    let mut stdout = render(&graph, args.format);
+    if let Some(out) = &args.output {
+        std::fs::write(out, &stdout).map_err(|e| format!("{}: {e}", out.display()))?;
+        stdout.clear();
+    }
     Ok(Output {
-        stdout: render(&graph, args.format),
+        stdout,
         stderr,
         code: 0,
     })
