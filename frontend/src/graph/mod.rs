@@ -152,6 +152,7 @@ impl Graph {
         let single = stages.len() == 1;
         let mut groups: Vec<Group> = Vec::new();
         let mut group_of_file: Vec<Option<usize>> = Vec::new();
+        let mut line_indexes: Vec<Option<crate::syntax::LineIndex>> = Vec::new();
         let mut nodes = Vec::with_capacity(stages.len());
         let mut edges: Vec<Edge> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -162,8 +163,17 @@ impl Graph {
         };
         for (i, stage) in stages.iter().enumerate() {
             let sp = &plan.stages[i];
-            let (file, line) = prepared.sources.line_of(stage.from.span);
+            let (file, local) = prepared.sources.locate(stage.from.span);
             let file_index = prepared.sources.index_of(stage.from.span);
+            // One line index per file: `Sources::line_of` would index the file per stage.
+            if line_indexes.len() <= file_index {
+                line_indexes.resize_with(file_index + 1, || None);
+            }
+            let line = line_indexes[file_index]
+                .get_or_insert_with(|| {
+                    crate::syntax::LineIndex::new(&String::from_utf8_lossy(&file.data))
+                })
+                .line(local.start);
             let group = if file_index == 0 {
                 None
             } else {
