@@ -15,6 +15,7 @@ pub fn render(graph: &Graph) -> String {
     out.push_str("digraph strata {\n");
     out.push_str("  rankdir=LR;\n");
     out.push_str("  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\", fontsize=11];\n");
+    out.push_str("  graph [fontname=\"Helvetica\", fontsize=12];\n");
     out.push_str("  edge [fontname=\"Helvetica\", fontsize=9];\n");
     let on_chain = chain_flags(graph);
     for (g, group) in graph.groups.iter().enumerate() {
