@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use clap::Args;
+
 use crate::error::Error;
-use crate::gateway::library::WithLibrary;
+use crate::gateway::library::{WithLibrary, LIBRARY_DIR};
 use crate::includes::{DirLoader, Sources};
 use crate::options::BuildOptions;
 use crate::platform::Platform;
@@ -23,11 +25,45 @@ pub struct Output {
     pub code: u8,
 }
 
+/// The flags every command takes to say what a build would be given, and where
+/// `INCLUDE @name` reads from: one declaration, so the commands cannot drift apart.
+#[derive(Debug, Args)]
+pub struct BuildFlags {
+    /// The stage to build (default: the last).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// A build arg, `NAME=value` (repeatable).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+    /// Target platform(s), comma-separated (default linux/amd64).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Any other frontend option BuildKit would pass, `KEY=value` (repeatable), e.g.
+    /// `--opt add-hosts=db=10.0.0.2` or `--opt context:base=docker-image://alpine`.
+    #[arg(long = "opt", value_name = "KEY=VALUE")]
+    pub opts: Vec<String>,
+    /// The stage library `INCLUDE @name` reads from.
+    #[arg(long, value_name = "DIR", default_value = LIBRARY_DIR)]
+    pub lib: PathBuf,
+}
+
+impl BuildFlags {
+    /// The options a build given these flags would have (see [`build_options`]).
+    pub(crate) fn options(&self) -> Result<BuildOptions, String> {
+        build_options(
+            &self.opts,
+            self.target.as_deref(),
+            self.platform.as_deref(),
+            &self.build_args,
+        )
+    }
+}
+
 /// The flags that say what a build would be given (`--opt KEY=value`s, which the others
 /// override, `--target`, `--platform`, `--build-arg NAME=value`s, a later one winning) as
 /// the frontend opts BuildKit would send, parsed as the gateway parses them (so that the
 /// commands and a build agree); or the message of a malformed one.
-pub(crate) fn build_options(
+fn build_options(
     extra: &[String],
     target: Option<&str>,
     platform: Option<&str>,

@@ -12,7 +12,7 @@ use crate::includes::Loader;
 use crate::options::BuildOptions;
 use crate::pipeline;
 
-use super::common::{build_options, located, Local, Output};
+use super::common::{located, BuildFlags, Local, Output};
 
 /// The output formats.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -33,18 +33,9 @@ pub enum GraphFormat {
 pub struct GraphArgs {
     /// The Dockerfile.
     pub dockerfile: PathBuf,
-    /// The stage to build (default: the last).
-    #[arg(long)]
-    pub target: Option<String>,
-    /// A build arg, `NAME=value` (repeatable).
-    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
-    pub build_args: Vec<String>,
-    /// Target platform (default linux/amd64); with several, the first one's graph.
-    #[arg(long)]
-    pub platform: Option<String>,
-    /// Any other frontend option BuildKit would pass, `KEY=value` (repeatable).
-    #[arg(long = "opt", value_name = "KEY=VALUE")]
-    pub opts: Vec<String>,
+    /// What a build would be given.
+    #[command(flatten)]
+    pub build: BuildFlags,
     /// The output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: GraphFormat,
@@ -55,9 +46,6 @@ pub struct GraphArgs {
     /// Write the picture to this file instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// The stage library `INCLUDE @name` reads from.
-    #[arg(long, value_name = "DIR", default_value = crate::gateway::library::LIBRARY_DIR)]
-    pub lib: PathBuf,
 }
 
 /// Runs `strata graph`: the picture on stdout or in `--output` (with `--timings`, the critical path on
@@ -65,14 +53,9 @@ pub struct GraphArgs {
 pub(crate) fn run(args: &GraphArgs) -> Result<Output, String> {
     let path = &args.dockerfile;
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let opts = build_options(
-        &args.opts,
-        args.target.as_deref(),
-        args.platform.as_deref(),
-        &args.build_args,
-    )?;
+    let opts = args.build.options()?;
     let local = Local::new(path);
-    let mut graph = graph_with(&text, &local.name, &opts, &local.loader(&args.lib))?;
+    let mut graph = graph_with(&text, &local.name, &opts, &local.loader(&args.build.lib))?;
     let mut stderr = String::new();
     if let Some(t) = &args.timings {
         let log = std::fs::read_to_string(t).map_err(|e| format!("{}: {e}", t.display()))?;

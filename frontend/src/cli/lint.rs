@@ -15,7 +15,7 @@ use clap::{Args, ValueEnum};
 use crate::convert::BaseImages;
 use crate::lint::{lint, Input, Located, Report, Severity};
 
-use super::common::{build_options, Local, Output};
+use super::common::{BuildFlags, Local, Output};
 
 /// How findings are printed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -37,21 +37,12 @@ pub struct LintArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// A build arg, `NAME=value` (repeatable): IF/FOR and variables see it as a build would.
-    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
-    pub build_args: Vec<String>,
-    /// The stage to build (default: the last), for the rules about the final stage.
-    #[arg(long)]
-    pub target: Option<String>,
-    /// The target platform (default linux/amd64).
-    #[arg(long)]
-    pub platform: Option<String>,
+    /// What a build would be given.
+    #[command(flatten)]
+    pub build: BuildFlags,
     /// Exit 1 on any finding, not only when the Dockerfile asks for `error=true`.
     #[arg(long)]
     pub strict: bool,
-    /// The stage library `INCLUDE @name` reads from.
-    #[arg(long, value_name = "DIR", default_value = crate::gateway::library::LIBRARY_DIR)]
-    pub lib: PathBuf,
 }
 
 /// Runs `strata lint`.
@@ -61,12 +52,7 @@ pub(crate) fn run(args: &LintArgs) -> Output {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(e) => return failure(format!("{}: {e}", path.display())),
     };
-    let mut opts = match build_options(
-        &[],
-        args.target.as_deref(),
-        args.platform.as_deref(),
-        &args.build_args,
-    ) {
+    let mut opts = match args.build.options() {
         Ok(o) => o,
         Err(e) => return failure(e),
     };
@@ -75,7 +61,7 @@ pub(crate) fn run(args: &LintArgs) -> Output {
         Ok(patterns) => patterns,
         Err(e) => return failure(e),
     };
-    let loader = local.loader(&args.lib);
+    let loader = local.loader(&args.build.lib);
     let report = lint(&Input {
         text: &text,
         filename: &local.name,

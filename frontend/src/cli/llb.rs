@@ -13,43 +13,25 @@ use crate::options::BuildOptions;
 use crate::pipeline;
 use crate::resolve::{self, OfflineResolver};
 
-use super::common::{build_options, located, Local, Output};
+use super::common::{located, BuildFlags, Local, Output};
 
 /// `strata llb`'s arguments: the Dockerfile and what a build would be given.
 #[derive(Debug, Args)]
 pub struct LlbArgs {
     /// The Dockerfile.
     pub dockerfile: PathBuf,
-    /// The stage to build (default: the last).
-    #[arg(long)]
-    pub target: Option<String>,
-    /// A build arg, `NAME=value` (repeatable).
-    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
-    pub build_args: Vec<String>,
-    /// Target platform(s), comma-separated (default linux/amd64).
-    #[arg(long)]
-    pub platform: Option<String>,
-    /// Any other frontend option BuildKit would pass, `KEY=value` (repeatable), e.g.
-    /// `--opt add-hosts=db=10.0.0.2` or `--opt context:base=docker-image://alpine`.
-    #[arg(long = "opt", value_name = "KEY=VALUE")]
-    pub opts: Vec<String>,
-    /// The stage library `INCLUDE @name` reads from.
-    #[arg(long, value_name = "DIR", default_value = crate::gateway::library::LIBRARY_DIR)]
-    pub lib: PathBuf,
+    /// What a build would be given.
+    #[command(flatten)]
+    pub build: BuildFlags,
 }
 
 /// Runs `strata llb`: the JSON on stdout, or an error message (exit 1).
 pub(crate) async fn run(args: LlbArgs) -> Result<Output, String> {
     let path = &args.dockerfile;
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let opts = build_options(
-        &args.opts,
-        args.target.as_deref(),
-        args.platform.as_deref(),
-        &args.build_args,
-    )?;
+    let opts = args.build.options()?;
     let local = Local::new(path);
-    let json = llb_json_with(&text, &local.name, &opts, &local.loader(&args.lib)).await?;
+    let json = llb_json_with(&text, &local.name, &opts, &local.loader(&args.build.lib)).await?;
     Ok(Output {
         stdout: format!("{json}\n"),
         ..Output::default()

@@ -12,12 +12,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::gateway::library::LIBRARY_DIR;
 use crate::pipeline;
 use crate::policy::{self, Bases, Policy, Severity, POLICY_PATH};
 use crate::resolve::{self, OfflineResolver};
 
-use super::common::{build_options, located, Local, Output};
+use super::common::{located, BuildFlags, Local, Output};
 
 /// `strata policy …`.
 #[derive(Debug, Subcommand)]
@@ -34,18 +33,9 @@ pub struct CheckArgs {
     /// The policy file.
     #[arg(long, value_name = "FILE", default_value = POLICY_PATH)]
     pub policy: PathBuf,
-    /// The stage to build (default: the last): only the stages it needs are checked.
-    #[arg(long)]
-    pub target: Option<String>,
-    /// A build arg, `NAME=value` (repeatable).
-    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
-    pub build_args: Vec<String>,
-    /// Target platform (default linux/amd64).
-    #[arg(long)]
-    pub platform: Option<String>,
-    /// The stage library `INCLUDE @name` reads from.
-    #[arg(long, value_name = "DIR", default_value = LIBRARY_DIR)]
-    pub lib: PathBuf,
+    /// What a build would be given.
+    #[command(flatten)]
+    pub build: BuildFlags,
 }
 
 /// A usage error: the policy or the Dockerfile cannot be read, or a flag is malformed.
@@ -74,17 +64,12 @@ async fn check(args: CheckArgs) -> Output {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(e) => return usage(format!("{}: {e}", args.dockerfile.display())),
     };
-    let opts = match build_options(
-        &[],
-        args.target.as_deref(),
-        args.platform.as_deref(),
-        &args.build_args,
-    ) {
+    let opts = match args.build.options() {
         Ok(o) => o,
         Err(e) => return usage(e),
     };
     let local = Local::new(&args.dockerfile);
-    let loader = local.loader(&args.lib);
+    let loader = local.loader(&args.build.lib);
     let broken = |e: crate::error::Error, sources: &crate::includes::Sources| Output {
         stdout: String::new(),
         stderr: format!(
