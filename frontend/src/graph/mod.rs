@@ -309,9 +309,9 @@ impl Graph {
             incoming[e.to].push(e.from);
         }
         let mut waves: Vec<Vec<usize>> = Vec::new();
-        for i in 0..self.nodes.len() {
+        for (i, from) in incoming.iter().enumerate() {
             // Edges only point forward (`from < to`), so every dep already has its wave.
-            let wave = incoming[i]
+            let wave = from
                 .iter()
                 .map(|&j| self.nodes[j].wave + 1)
                 .max()
