@@ -88,6 +88,10 @@ pub struct Measured {
     pub unknown: Vec<String>,
     /// Runs the log never shows completing, counted up to its end.
     pub unfinished: usize,
+    /// How many steps the shown stages had, and how many of them came from the cache.
+    pub steps: usize,
+    /// See `steps`.
+    pub cached: usize,
 }
 
 /// When one platform's stages were done.
@@ -176,9 +180,11 @@ impl Graph {
             .max_by_key(|p| (p.2, p.1))
             .and_then(|p| p.0.clone());
         let mut spans: Vec<Option<Vec<(i64, i64)>>> = vec![None; self.nodes.len()];
+        let (mut steps, mut cached) = (0, 0);
         for (i, s) in &known {
             if s.platform == shown {
                 spans[*i] = Some(s.spans.clone());
+                (steps, cached) = (steps + s.steps, cached + s.cached);
             }
         }
         // Steps BuildKit ran once for every platform carry another platform's name.
@@ -186,6 +192,7 @@ impl Graph {
             if !known.iter().any(|(j, t)| j == i && t.platform == shown) {
                 let merged = spans[*i].take().unwrap_or_default();
                 spans[*i] = Some(log::union([merged, s.spans.clone()].concat()));
+                (steps, cached) = (steps + s.steps, cached + s.cached);
             }
         }
         let mut finished: Vec<Option<i64>> = vec![None; self.nodes.len()];
@@ -222,6 +229,8 @@ impl Graph {
             spans: measured_spans,
             unknown,
             unfinished: timings.unfinished,
+            steps,
+            cached,
         });
         Ok(())
     }
@@ -308,11 +317,15 @@ pub fn summary(graph: &Graph) -> String {
             _ => out.push_str("not in the log\n"),
         }
     }
-    let _ = writeln!(
+    let _ = write!(
         out,
         "wall time {} (first step started to last finished)",
         format_ms(m.wall_ms)
     );
+    if m.cached > 0 {
+        let _ = write!(out, "; {} of {} steps cached", m.cached, m.steps);
+    }
+    out.push('\n');
     let mut slowest: Vec<usize> = (0..graph.nodes.len())
         .filter(|&i| graph.nodes[i].duration_ms.is_some())
         .collect();

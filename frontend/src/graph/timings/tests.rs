@@ -86,7 +86,7 @@ fn the_summary_lists_the_path_the_wall_time_and_the_slowest() {
         "critical path (each stage's own time; when it ran, from the build's start):\n  \
          slow        5.0 s  300 ms → 5.3 s\n  \
          stage-3    300 ms  5.3 s → 5.6 s\n\
-         wall time 5.9 s (first step started to last finished)\n\
+         wall time 5.9 s (first step started to last finished); 1 of 6 steps cached\n\
          slowest stages: slow 5.0 s, b 1.0 s, c 1.0 s\n"
     );
     assert_eq!(summary(&graph("FROM busybox\n")), "");
@@ -143,6 +143,8 @@ fn cached_steps_take_no_time() {
     let mut g = graph("FROM busybox AS a\nRUN x\nFROM scratch\nCOPY --from=a / /\n");
     g.apply_timings(&t).unwrap();
     assert_eq!(g.nodes[0].duration_ms, Some(0));
+    let m = g.measured.as_ref().unwrap();
+    assert_eq!((m.steps, m.cached), (3, 2));
     assert_eq!(g.nodes[1].duration_ms, Some(1000));
     assert_eq!(g.longest, vec![0, 1]);
 }
