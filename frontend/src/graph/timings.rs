@@ -136,8 +136,8 @@ fn ns_to_ms(ns: i64) -> u64 {
 
 impl Graph {
     /// Gives each node its measured time and makes `longest` the critical path the build
-    /// took. An error when no stage of the log is a stage of this graph (a log of another
-    /// Dockerfile, or of another `--target`'s one-stage view).
+    /// took. An error when no stage of the log is a stage of this graph (the log of another
+    /// Dockerfile's build).
     pub fn apply_timings(&mut self, timings: &Timings) -> Result<(), String> {
         let node_of = |label: &str| self.nodes.iter().position(|n| n.label == label);
         let mut unknown: Vec<String> = timings
@@ -157,8 +157,8 @@ impl Graph {
             let names: Vec<String> = self.nodes.iter().map(|n| shown_label(&n.label)).collect();
             return Err(format!(
                 "the log's stages ({}) are none of this Dockerfile's ({}): is it the log of another build?",
-                unknown.join(", "),
-                names.join(", ")
+                few(&unknown),
+                few(&names)
             ));
         }
         // Platforms in log order, each with when its last step finished.
@@ -258,6 +258,15 @@ impl Graph {
     }
 }
 
+/// The first names of a list, for a message: `a, b, c, … (1,000 in all)` past ten.
+fn few(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    if names.len() <= SHOWN {
+        return names.join(", ");
+    }
+    format!("{}, … ({} in all)", names[..SHOWN].join(", "), names.len())
+}
+
 /// A label as a message shows it (a one-stage build's empty one as `(the one stage)`).
 fn shown_label(label: &str) -> String {
     if label.is_empty() {
@@ -343,7 +352,7 @@ pub fn summary(graph: &Graph) -> String {
         let _ = writeln!(
             out,
             "the log also has steps of stages this Dockerfile does not define: {}",
-            m.unknown.join(", ")
+            few(&m.unknown)
         );
     }
     if m.unfinished > 0 {

@@ -203,6 +203,27 @@ fn a_log_of_another_dockerfile_is_an_error() {
 }
 
 #[test]
+fn long_lists_of_stages_are_cut_in_messages() {
+    let log: String = (0..12)
+        .map(|i| {
+            vertex(
+                &format!("sha256:{i}"),
+                &format!("[s{i:02} 1/1] RUN x"),
+                "01",
+                "02",
+            )
+        })
+        .collect();
+    let mut g = graph("FROM busybox AS x\nRUN x\n");
+    let err = g.apply_timings(&Timings::parse(&log).unwrap()).unwrap_err();
+    assert_eq!(
+        err,
+        "the log's stages (s00, s01, s02, s03, s04, s05, s06, s07, s08, s09, … (12 in all)) \
+         are none of this Dockerfile's ((the one stage)): is it the log of another build?"
+    );
+}
+
+#[test]
 fn stages_the_file_does_not_define_are_named_in_the_summary() {
     let log = [
         vertex("sha256:1", "[a 1/1] RUN x", "01", "02"),
