@@ -73,7 +73,7 @@ conformance:
 ## primary daemon (Docker 28.5.2).
 e2e: image
 	export DOCKER_HOST=$(PRIMARY_HOST) STRATA_IMAGE=$(IMAGE); \
-	for t in e2e e2e_cache e2e_repro e2e_subrequests e2e_platform e2e_sources e2e_attest_sbom e2e_attest; do \
+	for t in e2e e2e_cache e2e_repro e2e_subrequests e2e_platform e2e_sources e2e_attest_sbom e2e_attest e2e_graph; do \
 		cargo test -p strata --features e2e --test $$t -- --nocapture --test-threads=1; \
 	done
 

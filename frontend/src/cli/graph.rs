@@ -61,7 +61,9 @@ pub(crate) fn run(args: &GraphArgs) -> Result<Output, String> {
         let log = std::fs::read_to_string(t).map_err(|e| format!("{}: {e}", t.display()))?;
         let timings =
             graph::timings::Timings::parse(&log).map_err(|e| format!("{}: {e}", t.display()))?;
-        graph.apply_timings(&timings);
+        graph
+            .apply_timings(&timings)
+            .map_err(|e| format!("{}: {e}", t.display()))?;
         stderr = graph::timings::summary(&graph);
     }
     let mut stdout = render(&graph, args.format);

@@ -45,6 +45,10 @@ pub struct Graph {
     pub longest: Vec<usize>,
     /// Whether node durations and `longest` come from a measured build ([`timings`]).
     pub timed: bool,
+    /// What else the measured build showed: wall time, platforms, each stage's span
+    /// ([`timings::Measured`]); absent (and not in the JSON) without timings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<timings::Measured>,
 }
 
 /// One stage.
@@ -283,6 +287,7 @@ impl Graph {
             waves: Vec::new(),
             longest: Vec::new(),
             timed: false,
+            measured: None,
         };
         graph.assign_waves();
         graph.longest = graph.longest_chain();
