@@ -30,6 +30,11 @@ OLDEST_E2E := multistage copy_rules run_forms mounts compat_heredoc_run compat_r
 # the query form needs a builtin frontend of BuildKit 0.24 or later to compare with).
 OLDEST_SOURCES := git_context_over_git_protocol git_context_over_dumb_http http_tarball_context \
 	http_dockerfile_context
+# ... and of e2e_subrequests: Strata's own `--call=graph` (BuildKit 0.13 runs the frontend;
+# its builtin refuses the request) and describe listing it.
+OLDEST_SUBREQUESTS := e2e_graph_call::graph_call_prints_the_mermaid_graph \
+	e2e_graph_call::graph_call_gives_dot_for_the_build_arg e2e_graph_call::graph_call_is_strata_only \
+	e2e_graph_call::describe_matches_builtin_plus_lint_and_graph
 
 ## The static release binary (built once; everything else reuses it).
 release:
@@ -85,7 +90,10 @@ e2e-oldest: image-oldest
 	cargo test -p strata --features e2e --test e2e -- --nocapture --test-threads=1 --exact $(OLDEST_E2E); \
 	listed=$$(cargo test -p strata --features e2e --test e2e_sources -- --list --exact $(OLDEST_SOURCES) | grep -c ': test$$'); \
 	[[ $$listed == $(words $(OLDEST_SOURCES)) ]] || { echo "e2e-oldest: $$listed of $(words $(OLDEST_SOURCES)) OLDEST_SOURCES cases exist"; exit 1; }; \
-	cargo test -p strata --features e2e --test e2e_sources -- --nocapture --test-threads=1 --exact $(OLDEST_SOURCES)
+	cargo test -p strata --features e2e --test e2e_sources -- --nocapture --test-threads=1 --exact $(OLDEST_SOURCES); \
+	listed=$$(cargo test -p strata --features e2e --test e2e_subrequests -- --list --exact $(OLDEST_SUBREQUESTS) | grep -c ': test$$'); \
+	[[ $$listed == $(words $(OLDEST_SUBREQUESTS)) ]] || { echo "e2e-oldest: $$listed of $(words $(OLDEST_SUBREQUESTS)) OLDEST_SUBREQUESTS cases exist"; exit 1; }; \
+	cargo test -p strata --features e2e --test e2e_subrequests -- --nocapture --test-threads=1 --exact $(OLDEST_SUBREQUESTS)
 
 ## The release image, pushed to the test bed's registry, run on every platform under
 ## qemu-user: `lint` and `llb` must print what the native binary prints.

@@ -6,7 +6,9 @@
 //!   `outline`, `targets` and `subrequests.describe` of BuildKit's builtin frontend and of
 //!   Strata (`--build-arg BUILDKIT_SYNTAX=$STRATA_IMAGE`); the JSON answers must be equal
 //!   byte for byte and so must the text buildx prints (`subrequests.describe`: Strata also
-//!   lists lint, which upstream answers without listing).
+//!   lists lint and graph, which upstream does not list; see [`e2e_graph_call`]).
+//! - `--call=graph` (Strata's `frontend.graph`): the text and JSON `strata graph` gives
+//!   offline; the builtin refuses it ([`e2e_graph_call`]).
 //! - Dockerfiles using Strata's extensions (`targets-*.Dockerfile`: INCLUDE, IF/FOR,
 //!   parameterised stages) are asked Strata only; its answer must be the one the offline
 //!   pipeline gives (the golden tests in `subrequests.rs` pin that one).
@@ -23,6 +25,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers, not library code
 
+mod e2e_graph_call;
 mod support;
 
 use std::collections::BTreeMap;
@@ -459,53 +462,6 @@ fn targets_match_builtin() {
     ] {
         same_as_builtin(case, "targets");
     }
-}
-
-/// The builtin's list with one deliberate difference: Strata also lists the lint
-/// subrequest it answers (upstream's dockerui answers it without listing it), with
-/// upstream's `SubrequestLintDefinition`, before the describe entry.
-#[test]
-fn describe_matches_builtin_plus_lint() {
-    let fx = fixture("subrequests", "outline-basic");
-    let what = "subrequests.describe";
-    let ask_both = |what: &str| {
-        let builtin = ask(&fx, Frontend::Builtin, what);
-        assert!(builtin.ok(), "builtin --call={what}: {}", builtin.stderr);
-        let strata = ask(&fx, Frontend::Strata, what);
-        assert!(strata.ok(), "strata --call={what}: {}", strata.stderr);
-        assert!(strata.stderr.contains(strata_image()), "{}", strata.stderr);
-        (builtin.stdout, strata.stdout)
-    };
-    let (builtin, strata) = ask_both(&format!("{what},format=json"));
-    let mut want: Vec<serde_json::Value> = serde_json::from_str(&builtin).unwrap();
-    let describe_at = want
-        .iter()
-        .position(|d| d["name"] == "frontend.subrequests.describe")
-        .unwrap();
-    let result = |name: &str| serde_json::json!({"name": name, "description": ""});
-    want.insert(
-        describe_at,
-        serde_json::json!({
-            "name": "frontend.lint",
-            "version": "1.0.0",
-            "type": "rpc",
-            "description": "Lint a Dockerfile",
-            "opts": [],
-            "inputs": null,
-            "metadata": [result("result.json"), result("result.txt"), result("result.statuscode")],
-            "refs": null,
-        }),
-    );
-    let got: Vec<serde_json::Value> = serde_json::from_str(&strata).unwrap();
-    assert_eq!(got, want, "--call={what},format=json");
-    let (builtin, strata) = ask_both(what);
-    let want = builtin.replacen(
-        "subrequests.describe ",
-        "lint                 1.0.0   Lint a Dockerfile\nsubrequests.describe ",
-        1,
-    );
-    assert_ne!(want, builtin, "the builtin lists subrequests.describe");
-    assert_eq!(strata, want, "--call={what}");
 }
 
 #[test]

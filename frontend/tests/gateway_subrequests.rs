@@ -166,10 +166,71 @@ async fn describe_needs_no_dockerfile() {
             "frontend.outline",
             "frontend.targets",
             "frontend.lint",
+            "frontend.graph",
             "frontend.subrequests.describe"
         ]
     );
     assert!(rec.solves.is_empty() && rec.read_files.is_empty());
+}
+
+/// `--call=graph`: the stages after `INCLUDE`, grouped by file, with the target marked,
+/// as mermaid text; read from the Dockerfile and its includes only.
+#[tokio::test]
+async fn graph_answers_the_stage_graph_as_mermaid() {
+    let rec = serve(fake(), print_env("frontend.graph", &[])).await;
+    let result = answer(&rec);
+    let g = json(result);
+    let names: Vec<&str> = g["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["build", "runtime"]);
+    assert_eq!(
+        g["edges"],
+        serde_json::json!([{"from": 0, "to": 1, "kind": "copy"}])
+    );
+    assert_eq!(g["groups"][0]["file"], "stages/runtime");
+    assert_eq!(g["groups"][0]["nodes"], serde_json::json!([1]));
+    assert_eq!(g["target"], 1);
+    assert_eq!(g["nodes"][0]["base"]["text"], "busybox:local");
+    let text = String::from_utf8(result.metadata["result.txt"].clone()).unwrap();
+    assert!(text.starts_with("flowchart LR\n"), "{text}");
+    assert!(text.contains("  s0 -.->|copy| s1\n"), "{text}");
+    assert!(text.contains("subgraph g0[\"stages/runtime\"]"), "{text}");
+    assert!(rec.resolves.is_empty(), "no image is resolved");
+    assert_eq!(rec.solves.len(), 2, "the Dockerfile and the include");
+}
+
+/// `--build-arg STRATA_GRAPH_FORMAT=dot` (buildx keeps `format=` to itself): DOT text, and
+/// the target option marks another stage.
+#[tokio::test]
+async fn graph_format_and_target_come_from_the_build_options() {
+    let env = print_env(
+        "frontend.graph",
+        &[
+            ("build-arg:STRATA_GRAPH_FORMAT", "dot"),
+            ("target", "build"),
+        ],
+    );
+    let result = answer(&serve(fake(), env).await).clone();
+    let text = String::from_utf8(result.metadata["result.txt"].clone()).unwrap();
+    assert!(text.starts_with("digraph strata {\n"), "{text}");
+    let g = json(&result);
+    assert_eq!(g["target"], 0);
+    assert_eq!(g["nodes"][1]["needed"], false);
+    let env = print_env(
+        "frontend.graph",
+        &[("build-arg:STRATA_GRAPH_FORMAT", "png")],
+    );
+    let rec = serve(fake(), env).await;
+    let status = rec.returns[0].error.as_ref().expect("an error");
+    assert_eq!(
+        status.message,
+        "build arg STRATA_GRAPH_FORMAT=png: the graph's text format is mermaid, dot or svg"
+    );
+    assert!(rec.returns[0].result.is_none());
 }
 
 #[tokio::test]

@@ -86,6 +86,18 @@ pub fn definition(r: Request) -> Definition {
             Some(Vec::new()),
             results(true),
         ),
+        Request::Graph => rpc(
+            super::GRAPH,
+            "Draw the stage graph of current build target",
+            Some(vec![
+                named("target", "Target build stage"),
+                named(
+                    "build-arg:STRATA_GRAPH_FORMAT",
+                    "Format of result.txt: mermaid (default), dot or svg",
+                ),
+            ]),
+            results(false),
+        ),
         Request::Describe => rpc(
             super::DESCRIBE,
             "List available subrequest types",
@@ -125,18 +137,30 @@ mod tests {
         assert_eq!(v[1]["opts"], serde_json::json!([]));
         assert_eq!(v[2]["name"], "frontend.lint");
         assert_eq!(v[2]["opts"], serde_json::json!([]));
-        assert_eq!(v[3]["name"], "frontend.subrequests.describe");
-        assert_eq!(v[3]["opts"], serde_json::Value::Null);
-        assert_eq!(v[3]["metadata"][1]["name"], "result.txt");
+        assert_eq!(v[3]["name"], "frontend.graph");
+        assert_eq!(v[3]["opts"][1]["name"], "build-arg:STRATA_GRAPH_FORMAT");
+        assert_eq!(v[3]["metadata"].as_array().map(Vec::len), Some(2));
+        assert_eq!(v[4]["name"], "frontend.subrequests.describe");
+        assert_eq!(v[4]["opts"], serde_json::Value::Null);
+        assert_eq!(v[4]["metadata"][1]["name"], "result.txt");
         assert_eq!(
             String::from_utf8(r.text).unwrap(),
             "NAME                 VERSION DESCRIPTION\n\
              outline              1.0.0   List all parameters current build target supports\n\
              targets              1.0.0   List all targets current build supports\n\
              lint                 1.0.0   Lint a Dockerfile\n\
+             graph                1.0.0   Draw the stage graph of current build target\n\
              subrequests.describe 1.0.0   List available subrequest types\n"
         );
         assert_eq!(r.version, "1.0.0");
+    }
+
+    #[test]
+    fn the_graph_option_names_the_build_arg_read() {
+        let d = definition(Request::Graph);
+        let opts = d.opts.unwrap();
+        let arg = format!("build-arg:{}", crate::subrequest::graph::FORMAT_ARG);
+        assert_eq!(opts[1].name, arg);
     }
 
     #[test]

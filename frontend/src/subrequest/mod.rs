@@ -25,10 +25,15 @@
 //!   with `result.statuscode`. Docker 28.5's builtin frontend (BuildKit 0.25 ≈
 //!   docker/dockerfile 1.19) lists outline, targets and describe in describe, as Strata.
 //!
+//! - `frontend.graph` (`--call=graph`) is Strata's own: the stage graph as mermaid (or DOT,
+//!   SVG) text in `result.txt`, which buildx prints as it prints any method it has no
+//!   printer for (see [`graph`]).
+//!
 //! Each subrequest is a pure function of the prepared pipeline data to a [`Reply`]; the
 //! gateway edge (`gateway::serve`) reads the Dockerfile and sends the reply.
 
 pub mod describe;
+pub mod graph;
 pub mod json;
 pub mod lint;
 pub mod location;
@@ -51,6 +56,9 @@ pub const OUTLINE: &str = "frontend.outline";
 pub const TARGETS: &str = "frontend.targets";
 /// `requestid` of the lint findings (BuildKit ≥ 0.14, `--call=check`).
 pub const LINT: &str = "frontend.lint";
+/// `requestid` of the stage graph (`--call=graph`): Strata's own, no upstream frontend
+/// answers it.
+pub const GRAPH: &str = "frontend.graph";
 
 /// The capabilities a client may require through `frontend.caps`: the ones BuildKit's
 /// Dockerfile frontend declares, which Strata implements too (frontend inputs, named
@@ -74,6 +82,8 @@ pub enum Request {
     Targets,
     /// [`LINT`].
     Lint,
+    /// [`GRAPH`].
+    Graph,
 }
 
 impl Request {
@@ -84,6 +94,7 @@ impl Request {
             OUTLINE => Ok(Request::Outline),
             TARGETS => Ok(Request::Targets),
             LINT => Ok(Request::Lint),
+            GRAPH => Ok(Request::Graph),
             other => Err(Unsupported::Subrequest(other.to_owned())),
         }
     }
@@ -107,11 +118,13 @@ pub fn check_caps(requested: &[String]) -> Result<(), Unsupported> {
 /// The subrequests `frontend.subrequests.describe` lists: every one Strata answers, in the
 /// order of upstream's handlers. Upstream's dockerui answers lint but leaves it out of the
 /// list (`describe` in `frontend/dockerui/requests.go` at 1.26); Strata lists it, so a
-/// client asking what it may call learns about `--call=check` too.
+/// client asking what it may call learns about `--call=check` too. Strata's own graph
+/// comes last before describe, so upstream's entries keep their places.
 pub const DESCRIBED: &[Request] = &[
     Request::Outline,
     Request::Targets,
     Request::Lint,
+    Request::Graph,
     Request::Describe,
 ];
 
@@ -159,6 +172,13 @@ pub fn answer(
             targets::reply(&targets::list(&s)).map_err(|e| (e, Some(s.sources.clone())))
         }
         Request::Lint => lint::answer(text, filename, opts, loader),
+        Request::Graph => {
+            // The format first: a bad value fails before the Dockerfile is even planned.
+            let format = graph::TextFormat::from_options(opts).map_err(|e| (e, None))?;
+            let p = pipeline::prepare_with(text, filename, opts, loader).map_err(located)?;
+            graph::reply(&crate::graph::Graph::build(&p), format)
+                .map_err(|e| (e, Some(p.sources.clone())))
+        }
     }
 }
 
@@ -232,10 +252,21 @@ mod tests {
             Ok(Request::Describe)
         );
         assert_eq!(Request::parse("frontend.lint"), Ok(Request::Lint));
+        assert_eq!(Request::parse("frontend.graph"), Ok(Request::Graph));
         assert_eq!(
             Request::parse("frontend.caps"),
             Err(Unsupported::Subrequest("frontend.caps".to_owned()))
         );
+    }
+
+    /// The list describe sends and the names `parse` knows are one list: every described
+    /// request parses back from its definition's name.
+    #[test]
+    fn every_described_request_parses_from_its_name() {
+        for r in DESCRIBED {
+            assert_eq!(Request::parse(describe::definition(*r).name), Ok(*r));
+        }
+        assert!(DESCRIBED.contains(&Request::Graph));
     }
 
     #[test]
