@@ -8,7 +8,7 @@
 //! other field (`invalid print field`), so the text format is chosen by a build arg,
 //! [`FORMAT_ARG`]: `mermaid` (the default: it pastes into a pull-request comment as it
 //! is), `dot` or `svg`. `result.json` is always the graph as `strata graph --format json`
-//! writes it. See `docs/graph-call.md` for what each buildx does.
+//! writes it. See `docs/graph.md` ("Inside buildx") for what each buildx does.
 //!
 //! As the outline, the answer depends on the Dockerfile (and its `INCLUDE`s) only: no
 //! image is resolved and nothing is solved, so an image's `ONBUILD` triggers add no edge
