@@ -12,9 +12,13 @@ pub mod dot;
 pub mod json;
 pub mod layout;
 pub mod mermaid;
+mod order;
+mod route;
 pub mod svg;
 pub mod timings;
 
+#[cfg(test)]
+mod layout_tests;
 #[cfg(test)]
 mod tests;
 
