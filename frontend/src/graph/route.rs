@@ -10,7 +10,10 @@
 
 use super::layout::{Link, NodeBox, Path, Seg};
 use super::order::{Net, Slot};
-use super::Graph;
+use super::{EdgeKind, Graph};
+
+/// The least distance between two points where edges leave or enter a box.
+const MIN_PORT_GAP: f64 = 8.0;
 
 /// The drawn links of `net` and, per graph edge, the links it runs along. `centers` is
 /// each slot's vertical centre, `columns` each column's left edge and width.
@@ -54,11 +57,12 @@ pub(crate) fn links(
             net,
         );
     }
-    let on_chain = |a: usize, b: usize| graph.longest.windows(2).any(|w| w == [a, b]);
+    let chain: std::collections::HashSet<(usize, usize)> =
+        graph.longest.windows(2).map(|w| (w[0], w[1])).collect();
     let mut chain_link = vec![false; net.links.len()];
     for (e, route) in net.routes.iter().enumerate() {
         let edge = &graph.edges[e];
-        if on_chain(edge.from, edge.to) {
+        if chain.contains(&(edge.from, edge.to)) {
             for &k in route {
                 chain_link[k] = true;
             }
@@ -121,14 +125,31 @@ fn spread(
             .then(net.links[p].2.cmp(&net.links[q].2))
             .then(p.cmp(&q))
     });
-    let count = ks.len() as f64;
     // The middle 70% of the box, so paths do not hug its corners.
     let (from, span) = (y + h * 0.15, h * 0.7);
-    for (j, &k) in ks.iter().enumerate() {
-        port[k] = if ks.len() == 1 {
+    // Too many to keep arrowheads apart: one point per kind, the edges meet there.
+    let crowded = ks.len() > 1 && span < MIN_PORT_GAP * (ks.len() - 1) as f64;
+    let mut kinds: Vec<EdgeKind> = Vec::new();
+    let slot: Vec<usize> = ks
+        .iter()
+        .enumerate()
+        .map(|(j, &k)| {
+            if !crowded {
+                return j;
+            }
+            let kind = net.links[k].2;
+            kinds.iter().position(|&x| x == kind).unwrap_or_else(|| {
+                kinds.push(kind);
+                kinds.len() - 1
+            })
+        })
+        .collect();
+    let count = if crowded { kinds.len() } else { ks.len() };
+    for (&k, &j) in ks.iter().zip(&slot) {
+        port[k] = if count == 1 {
             y + h / 2.0
         } else {
-            from + span * j as f64 / (count - 1.0)
+            from + span * j as f64 / (count - 1) as f64
         };
     }
 }

@@ -57,8 +57,12 @@ pub fn render(graph: &Graph) -> String {
     }
     groups(&mut out, graph, &l);
     edges(&mut out, graph, &l);
-    for i in 0..graph.nodes.len() {
-        node(&mut out, graph, &l, i);
+    let mut on_chain = vec![false; graph.nodes.len()];
+    for &i in &graph.longest {
+        on_chain[i] = true;
+    }
+    for (i, &chain) in on_chain.iter().enumerate() {
+        node(&mut out, graph, &l, i, chain);
     }
     out.push_str("</svg>\n");
     out
@@ -249,11 +253,10 @@ fn path_data(p: &Path) -> String {
 
 /// Stage `i`'s box: border (orange on the longest chain, double for the target), fill
 /// (by duration when timed, grey when not needed), its text, its full text as tooltip.
-fn node(out: &mut String, graph: &Graph, l: &Layout, i: usize) {
+fn node(out: &mut String, graph: &Graph, l: &Layout, i: usize, on_chain: bool) {
     let node = &graph.nodes[i];
     let b = &l.nodes[i];
     let r = b.rect;
-    let on_chain = graph.longest.contains(&i);
     let (stroke, width) = if on_chain {
         (CHAIN, "2.5")
     } else if node.needed {
