@@ -315,16 +315,16 @@ fn check(g: &Graph) {
             gb.rect.contains(&gb.label_rect),
             "group label outside its box"
         );
-        for i in 0..n {
+        for (i, b) in boxes.iter().enumerate() {
             if g.nodes[i].group != Some(gb.group) {
                 assert!(
-                    !gb.rect.overlaps(&boxes[i]),
+                    !gb.rect.overlaps(b),
                     "group {} box covers stage {i}",
                     gb.group
                 );
             }
             assert!(
-                !gb.label_rect.overlaps(&boxes[i]),
+                !gb.label_rect.overlaps(b),
                 "group {} label on stage {i}",
                 gb.group
             );

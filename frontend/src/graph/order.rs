@@ -103,6 +103,10 @@ pub(crate) fn rows_for(count: usize) -> usize {
     count.div_ceil(columns)
 }
 
+/// Slots that move together while a column is ordered: their mean barycenter, the place
+/// of the first, and each one's (barycenter, place, slot).
+type Unit = (f64, usize, Vec<(f64, usize, usize)>);
+
 impl Net {
     /// The net for stages placed in columns `layer_of`, each column's stages in `order`.
     fn build(
@@ -217,7 +221,7 @@ impl Net {
             }
         };
         // Units: one per group present in the column (its stages), one per other slot.
-        let mut units: Vec<(f64, usize, Vec<(f64, usize, usize)>)> = Vec::new();
+        let mut units: Vec<Unit> = Vec::new();
         let mut unit_of_group: HashMap<usize, usize> = HashMap::new();
         for (k, &s) in layer.iter().enumerate() {
             let entry = (bary(s), k, s);
