@@ -343,7 +343,7 @@ pub const LEGEND: [&str; 7] = [
     "COPY --from",
     "mount",
     "ONBUILD",
-    "longest chain",
+    "longest chain", // "critical path" when timed: as long
     "target",
     "not needed",
 ];

@@ -80,6 +80,7 @@ fn generated(n: usize, seed: u64, groups: usize, timed: bool) -> Graph {
         waves: Vec::new(),
         longest: Vec::new(),
         timed,
+        measured: None,
     };
     for i in 0..n {
         let group = (groups > 0 && rng(3) == 0).then(|| rng(groups));

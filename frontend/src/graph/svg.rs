@@ -45,7 +45,7 @@ pub fn render(graph: &Graph) -> String {
     out.push_str("</defs>\n");
     let _ = writeln!(out, "<rect width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>");
     title(&mut out, graph, w);
-    legend(&mut out);
+    legend(&mut out, graph.timed);
     for band in &l.waves {
         let _ = writeln!(
             out,
@@ -82,7 +82,17 @@ fn title(out: &mut String, graph: &Graph, width: f64) {
             .iter()
             .filter_map(|&i| graph.nodes[i].duration_ms)
             .sum();
-        format!("critical path: {chain} (total {})", format_ms(total))
+        match &graph.measured {
+            Some(m) => format!(
+                "critical path: {chain} (total {}; build wall time {}{})",
+                format_ms(total),
+                format_ms(m.wall_ms),
+                m.platform
+                    .as_ref()
+                    .map_or_else(String::new, |p| format!("; platform {p}"))
+            ),
+            None => format!("critical path: {chain} (total {})", format_ms(total)),
+        }
     } else {
         let n = graph.longest.len();
         let s = if n == 1 { "" } else { "s" };
@@ -99,8 +109,8 @@ fn title(out: &mut String, graph: &Graph, width: f64) {
     );
 }
 
-/// The legend row under the title.
-fn legend(out: &mut String) {
+/// The legend row under the title (`timed`: the chain is the critical path).
+fn legend(out: &mut String, timed: bool) {
     let y = MARGIN + TITLE_H + 8.0;
     let mut x = MARGIN;
     out.push_str("<g class=\"legend\" fill=\"#495057\">\n");
@@ -154,6 +164,12 @@ fn legend(out: &mut String) {
                 );
             }
         }
+        // A measured build's chain is the critical path it took (as long to write).
+        let text = if k == 4 && timed {
+            "critical path"
+        } else {
+            text
+        };
         let _ = writeln!(
             out,
             "<text x=\"{}\" y=\"{}\">{}</text>",
