@@ -62,7 +62,9 @@ fn svg(path: &Path) -> String {
     if path.parent().is_some_and(|d| d.ends_with("timings")) {
         let log = std::fs::read_to_string(path.with_extension("json")).unwrap();
         let timings = Timings::parse(&log).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        graph.apply_timings(&timings);
+        graph
+            .apply_timings(&timings)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(graph.timed, "{}: not timed", path.display());
     }
     render_graph(&graph, GraphFormat::Svg)
