@@ -370,7 +370,18 @@ fn generated_graphs_keep_every_promise() {
         ));
     }
     // Big enough that waves wrap into sub-columns, with long edges and groups across them.
-    check(&generated(400, 99, 3, false));
+    let g = generated(400, 99, 3, false);
+    let wide = g
+        .waves
+        .iter()
+        .filter(|w| w.len() > super::order::WRAP)
+        .count();
+    assert!(wide >= 2, "{wide} waves wrap");
+    assert!(g
+        .edges
+        .iter()
+        .any(|e| g.nodes[e.to].wave > g.nodes[e.from].wave + 2));
+    check(&g);
 }
 
 #[test]
