@@ -389,14 +389,23 @@ fn place_y(net: &Net, heights: &[f64], group_of: &[Option<usize>], top: f64) -> 
             offset[s] = at;
         }
     }
-    // Start: each column stacked and centred on 0.
+    // Start: each column stacked and centred on 0; a wrapped wave's sub-columns start
+    // level with its first (their boxes a grid), centred on that one's boxes.
     let mut y = vec![0.0; slots];
-    for layer in &net.layers {
-        if let Some(&last) = layer.last() {
-            let half = (offset[last] + heights[last]) / 2.0;
-            for &s in layer {
-                y[s] = offset[s] - half;
-            }
+    let n = net
+        .slots
+        .iter()
+        .filter(|s| matches!(s, Slot::Node(_)))
+        .count();
+    let mut level = 0.0;
+    for (l, layer) in net.layers.iter().enumerate() {
+        let first = l == 0 || net.wave_of_layer[l - 1] != net.wave_of_layer[l];
+        if !net.wrapped(l) || first {
+            let last = layer.iter().rev().find(|&&s| !net.wrapped(l) || s < n);
+            level = last.map_or(0.0, |&s| (offset[s] + heights[s]) / 2.0);
+        }
+        for &s in layer {
+            y[s] = offset[s] - level;
         }
     }
     // A wrapped wave's sub-columns stay as stacked, centred together: a tidy block.

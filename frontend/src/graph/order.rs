@@ -6,7 +6,8 @@
 //! those points (they run as a bundle once they meet). A wave of more than [`WRAP`] stages
 //! is wrapped into several sub-columns side by side inside its band, so a wave of
 //! hundreds of independent stages stays about as tall as it is wide instead of one
-//! endless column. The order inside each column comes from barycenter sweeps (each slot
+//! endless column: its boxes form a grid, read down then right, and the edges leaving an
+//! inner sub-column run down the gap beside it and on below the grid. The order inside each column comes from barycenter sweeps (each slot
 //! goes near the mean position of its neighbours in the column before or after), which
 //! keeps crossings down; an included file's stages stay together in each column so its
 //! group box holds them alone. Everything is deterministic: ties keep the previous order,
@@ -248,14 +249,12 @@ impl Net {
         let mut ordered: Vec<usize> = units.iter().flat_map(|u| u.2.iter().map(|e| e.2)).collect();
         if self.wrapped(l) {
             // A wrapped wave reads down each sub-column, then on to the next, in the
-            // order round 1 found: only the pass points move.
+            // order round 1 found, its boxes a grid; the edges passing through run below
+            // them, in the order the sweep found.
             let n = graph.nodes.len();
-            let mut stages = layer.iter().copied().filter(|&s| s < n);
-            for s in &mut ordered {
-                if *s < n {
-                    *s = stages.next().unwrap_or(*s);
-                }
-            }
+            let stages = layer.iter().copied().filter(|&s| s < n);
+            let passes: Vec<usize> = ordered.iter().copied().filter(|&s| s >= n).collect();
+            ordered = stages.chain(passes).collect();
         }
         Self::note_positions(&ordered, pos);
         self.layers[l] = ordered;
