@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 
 use super::layout::{
-    self, legend_width, text_width, truncate, Layout, Path, Rect, Seg, CHAR_W, FONT_SIZE, LEGEND,
+    self, legend_width, text_width, truncate, Layout, Path, Seg, CHAR_W, FONT_SIZE, LEGEND,
     LEGEND_SAMPLE, LEGEND_SPACE, LINE_H, MARGIN, TITLE_H,
 };
 use super::{duration_fill, format_ms, EdgeKind, Graph};
@@ -23,6 +23,25 @@ const INK: &str = "#495057";
 const DIM: &str = "#adb5bd";
 /// Colour of the longest chain.
 const CHAIN: &str = "#e8590c";
+/// How stages and edges look, by class (see [`node`] and [`edges`]): written once, not
+/// on each of a thousand boxes.
+const STYLE: &str = "<style>
+.n text { fill: #212529; }
+.n rect { fill: #ffffff; stroke: #495057; stroke-width: 1.2; }
+.n .b { font-weight: bold; }
+.n.dim { opacity: 0.6; }
+.n.dim rect { fill: #f1f3f5; stroke: #adb5bd; stroke-width: 1; }
+.n.dim text { fill: #868e96; }
+.n.chain rect { stroke: #e8590c; stroke-width: 2.5; }
+.n rect.t { fill: none; }
+.e { fill: none; stroke: #495057; stroke-width: 1.2; }
+.e.dim { stroke: #adb5bd; }
+.e.chain { stroke: #e8590c; stroke-width: 2.5; }
+.copy { stroke-dasharray: 6 4; }
+.mount { stroke-dasharray: 1.5 3; }
+.onbuild { stroke-dasharray: 8 3 2 3; }
+</style>
+";
 /// The font: any monospace one (text is measured as monospace).
 const FONT: &str = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', monospace";
 
@@ -42,6 +61,7 @@ pub fn render(graph: &Graph) -> String {
             "<marker id=\"{id}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{colour}\"/></marker>"
         );
     }
+    out.push_str(STYLE);
     out.push_str("</defs>\n");
     let _ = writeln!(out, "<rect width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>");
     title(&mut out, graph, w);
@@ -126,17 +146,17 @@ fn legend(out: &mut String, timed: bool) {
                 ][k];
                 let _ = writeln!(
                     out,
-                    "<path d=\"M{},{} H{}\" fill=\"none\" stroke=\"{INK}\" stroke-width=\"1.5\"{} marker-end=\"url(#arrow)\"/>",
+                    "<path class=\"e{}\" d=\"M{},{} H{}\" marker-end=\"url(#arrow)\"/>",
+                    kind_class(kind),
                     num(x),
                     num(mid),
-                    num(x + LEGEND_SAMPLE),
-                    dash(kind)
+                    num(x + LEGEND_SAMPLE)
                 );
             }
             4 => {
                 let _ = writeln!(
                     out,
-                    "<path d=\"M{},{} H{}\" fill=\"none\" stroke=\"{CHAIN}\" stroke-width=\"3\" marker-end=\"url(#arrow-chain)\"/>",
+                    "<path class=\"e chain\" d=\"M{},{} H{}\" marker-end=\"url(#arrow-chain)\"/>",
                     num(x),
                     num(mid),
                     num(x + LEGEND_SAMPLE)
@@ -202,7 +222,8 @@ fn groups(out: &mut String, graph: &Graph, l: &Layout) {
     }
 }
 
-/// The edges: dimmed ones first, the longest chain last (on top).
+/// The edges: dimmed ones first, the longest chain last (on top). Their look is in
+/// [`STYLE`]: classes `e` (edge), `copy`/`mount`/`onbuild` (the dash), `dim`, `chain`.
 fn edges(out: &mut String, graph: &Graph, l: &Layout) {
     let mut order: Vec<usize> = (0..l.links.len()).collect();
     order.sort_by_key(|&k| {
@@ -211,12 +232,12 @@ fn edges(out: &mut String, graph: &Graph, l: &Layout) {
     });
     for k in order {
         let link = &l.links[k];
-        let (colour, marker, width) = if link.chain {
-            (CHAIN, "arrow-chain", "2.5")
+        let (class, marker) = if link.chain {
+            (" chain", "arrow-chain")
         } else if !graph.nodes[link.target].needed {
-            (DIM, "arrow-dim", "1.2")
+            (" dim", "arrow-dim")
         } else {
-            (INK, "arrow", "1.2")
+            ("", "arrow")
         };
         let end = if link.arrow {
             format!(" marker-end=\"url(#{marker})\"")
@@ -225,20 +246,20 @@ fn edges(out: &mut String, graph: &Graph, l: &Layout) {
         };
         let _ = writeln!(
             out,
-            "<path d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"{width}\"{}{end}/>",
+            "<path class=\"e{}{class}\" d=\"{}\"{end}/>",
+            kind_class(link.kind),
             path_data(&link.path),
-            dash(link.kind)
         );
     }
 }
 
-/// The dash pattern of an edge kind.
-fn dash(kind: EdgeKind) -> &'static str {
+/// The class of an edge kind (its dash pattern in [`STYLE`]).
+fn kind_class(kind: EdgeKind) -> &'static str {
     match kind {
         EdgeKind::From => "",
-        EdgeKind::Copy => " stroke-dasharray=\"6 4\"",
-        EdgeKind::Mount => " stroke-dasharray=\"1.5 3\"",
-        EdgeKind::Onbuild => " stroke-dasharray=\"8 3 2 3\"",
+        EdgeKind::Copy => " copy",
+        EdgeKind::Mount => " mount",
+        EdgeKind::Onbuild => " onbuild",
     }
 }
 
@@ -269,63 +290,58 @@ fn path_data(p: &Path) -> String {
 
 /// Stage `i`'s box: border (orange on the longest chain, double for the target), fill
 /// (by duration when timed, grey when not needed), its text, its full text as tooltip.
+/// Their look is in [`STYLE`]: classes `n` (node), `dim`, `chain`, `t` (the target's inner
+/// border), `b` (the bold name).
 fn node(out: &mut String, graph: &Graph, l: &Layout, i: usize, on_chain: bool) {
     let node = &graph.nodes[i];
     let b = &l.nodes[i];
     let r = b.rect;
-    let (stroke, width) = if on_chain {
-        (CHAIN, "2.5")
-    } else if node.needed {
-        (INK, "1.2")
-    } else {
-        (DIM, "1")
-    };
-    let fill = if node.needed {
-        duration_fill(graph, i).unwrap_or("#ffffff")
-    } else {
-        "#f1f3f5"
-    };
-    let text_fill = if node.needed { "#212529" } else { "#868e96" };
-    let faded = if node.needed { "" } else { " opacity=\"0.6\"" };
+    let mut class = String::from("n");
+    if !node.needed {
+        class.push_str(" dim");
+    }
+    if on_chain {
+        class.push_str(" chain");
+    }
     let _ = write!(
         out,
-        "<g id=\"{}\" class=\"stage\"{faded}><title>{}</title>",
+        "<g id=\"{}\" class=\"{class}\"><title>{}</title>",
         esc(&node.id),
         esc(&b.full.join("\n"))
     );
-    rect(out, r, fill, stroke, width);
+    // A measured stage's colour, as a style: it wins over the class's fill.
+    let fill = duration_fill(graph, i)
+        .filter(|_| node.needed)
+        .map_or_else(String::new, |f| format!(" style=\"fill:{f}\""));
+    let _ = write!(
+        out,
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"5\"{fill}/>",
+        num(r.x),
+        num(r.y),
+        num(r.w),
+        num(r.h)
+    );
     if i == graph.target {
-        let inner = Rect {
-            x: r.x + 3.0,
-            y: r.y + 3.0,
-            w: r.w - 6.0,
-            h: r.h - 6.0,
-        };
-        rect(out, inner, "none", stroke, width);
-    }
-    for (k, line) in b.lines.iter().enumerate() {
-        let weight = if k == 0 { " font-weight=\"bold\"" } else { "" };
         let _ = write!(
             out,
-            "<text x=\"{}\" y=\"{}\" fill=\"{text_fill}\"{weight}>{}</text>",
+            "<rect class=\"t\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"3\"/>",
+            num(r.x + 3.0),
+            num(r.y + 3.0),
+            num(r.w - 6.0),
+            num(r.h - 6.0)
+        );
+    }
+    for (k, line) in b.lines.iter().enumerate() {
+        let bold = if k == 0 { " class=\"b\"" } else { "" };
+        let _ = write!(
+            out,
+            "<text x=\"{}\" y=\"{}\"{bold}>{}</text>",
             num(r.x + 8.0),
             num(r.y + 6.0 + LINE_H * (k as f64 + 1.0) - 4.0),
             esc(&line.text)
         );
     }
     out.push_str("</g>\n");
-}
-
-/// One rounded rectangle.
-fn rect(out: &mut String, r: Rect, fill: &str, stroke: &str, width: &str) {
-    let _ = write!(
-        out,
-        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"5\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{width}\"/>",
-        num(r.x),
-        num(r.y),
-        num(r.w),
-        num(r.h)
-    );
 }
 
 /// A coordinate with at most one decimal, no trailing `.0`.
