@@ -2,7 +2,7 @@
 //! box per stage sized from its text, edges as smooth paths through the gaps, a box
 //! behind each included file's stages.
 //!
-//! Columns and their order come from [`super::order`] (big waves wrapped into
+//! Columns and their order come from `order.rs` (big waves wrapped into
 //! sub-columns); here each slot gets its height, each column its x, and the slots their
 //! y: each column is pulled towards the positions of its neighbours (a least-squares fit
 //! that keeps the order and the gaps, solved exactly by pooling adjacent violators), a few
