@@ -6,7 +6,7 @@
 //! sub-columns); here each slot gets its height, each column its x, and the slots their
 //! y: each column is pulled towards the positions of its neighbours (a least-squares fit
 //! that keeps the order and the gaps, solved exactly by pooling adjacent violators), a few
-//! sweeps down and up. Edge paths are in [`super::route`]. Text is measured as a
+//! sweeps down and up. Edge paths are in `route.rs`. Text is measured as a
 //! monospace font of [`FONT_SIZE`] px would draw it (no font files needed), so boxes fit
 //! their text in any monospace font.
 
