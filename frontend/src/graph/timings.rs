@@ -1,7 +1,7 @@
 //! A build's measured stage times, from `docker buildx build --progress=rawjson` (written to
 //! stderr: `docker buildx build --progress=rawjson . 2> progress.json`).
 //!
-//! The log is a stream of BuildKit `SolveStatus` updates ([`log`]). Each vertex (one LLB
+//! The log is a stream of BuildKit `SolveStatus` updates (`timings/log.rs`). Each vertex (one LLB
 //! op, by digest) is listed again whenever it changes; its updates are merged, and its
 //! progress name says which stage it is a step of: `[label n/m] …`, `[n/m] …` in a one-stage
 //! build, `[linux/arm64 label n/m] …` in a multi-platform one. `[internal] …`, `[auth] …` and
