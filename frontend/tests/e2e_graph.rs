@@ -10,11 +10,10 @@
 
 mod support;
 
-use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -38,38 +37,20 @@ fn strata_image() -> &'static str {
 }
 
 /// Builds `dir` with Strata, `--no-cache`, its rawjson progress (stderr) into `log`; the
-/// build must succeed within [`TIMEOUT`].
+/// build must succeed within [`TIMEOUT`]. Its stdout goes into the log too, but the build
+/// exports to the cache only, so it prints nothing there.
 fn build_rawjson(dir: &Path, log: &Path) {
     let mut cmd = Command::new("docker");
     cmd.args(["buildx", "build", "--no-cache", "--progress=rawjson"])
         .arg("--build-arg")
         .arg(format!("BUILDKIT_SYNTAX={}", strata_image()))
         .args(["--output", "type=cacheonly"])
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(log).expect("create the progress log"));
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for docker") {
-            break status;
-        }
-        if started.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("timed out after {TIMEOUT:?}: {shown}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let text = fs::read_to_string(log).unwrap_or_default();
-    let tail: Vec<&str> = text.lines().rev().take(20).collect();
+        .arg(dir);
+    let out = support::run_logged(cmd, log, TIMEOUT);
+    let tail: Vec<&str> = out.log.lines().rev().take(20).collect();
     assert!(
-        status.success(),
-        "{shown} failed ({status}); its last lines, newest first:\n{}",
+        out.ok,
+        "the build failed; its last lines, newest first:\n{}",
         tail.join("\n")
     );
 }

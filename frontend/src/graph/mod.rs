@@ -337,15 +337,26 @@ impl Graph {
     /// From the target back, each time the used stage of the latest wave (more steps,
     /// then the earlier stage, breaking ties): a longest chain ending at the target.
     fn longest_chain(&self) -> Vec<usize> {
+        self.chain_back(|a, b| self.by_wave(a, b))
+    }
+
+    /// The longest-chain order of two used stages: the later wave, then more steps, then
+    /// the earlier stage ranks higher.
+    fn by_wave(&self, a: usize, b: usize) -> std::cmp::Ordering {
+        let (na, nb) = (&self.nodes[a], &self.nodes[b]);
+        na.wave
+            .cmp(&nb.wave)
+            .then(na.steps.cmp(&nb.steps))
+            .then(b.cmp(&a))
+    }
+
+    /// The chain ending at the target, first stage first: from the target back, each time
+    /// to the used stage `rank` puts highest. The offline longest chain and the measured
+    /// critical path differ only in `rank`.
+    fn chain_back(&self, rank: impl Fn(usize, usize) -> std::cmp::Ordering) -> Vec<usize> {
         let mut chain = vec![self.target];
         let mut at = self.target;
-        while let Some(&next) = self.deps(at).iter().max_by(|&&a, &&b| {
-            let (na, nb) = (&self.nodes[a], &self.nodes[b]);
-            na.wave
-                .cmp(&nb.wave)
-                .then(na.steps.cmp(&nb.steps))
-                .then(b.cmp(&a))
-        }) {
+        while let Some(&next) = self.deps(at).iter().max_by(|&&a, &&b| rank(a, b)) {
             chain.push(next);
             at = next;
         }

@@ -4,7 +4,8 @@ use super::*;
 use crate::options::BuildOptions;
 use crate::pipeline::prepare;
 
-fn graph(text: &str) -> Graph {
+/// The graph of `text` (a Dockerfile that includes nothing) built for linux/amd64.
+pub(super) fn graph(text: &str) -> Graph {
     Graph::build(
         &prepare(
             text,

@@ -240,21 +240,7 @@ impl Graph {
     /// measured one; among those, the longest-chain rule (latest wave, more steps, earlier
     /// stage) decides.
     fn critical_path(&self, finished: &[Option<i64>]) -> Vec<usize> {
-        let mut chain = vec![self.target];
-        let mut at = self.target;
-        while let Some(&next) = self.deps(at).iter().max_by(|&&a, &&b| {
-            let (na, nb) = (&self.nodes[a], &self.nodes[b]);
-            finished[a]
-                .cmp(&finished[b])
-                .then(na.wave.cmp(&nb.wave))
-                .then(na.steps.cmp(&nb.steps))
-                .then(b.cmp(&a))
-        }) {
-            chain.push(next);
-            at = next;
-        }
-        chain.reverse();
-        chain
+        self.chain_back(|a, b| finished[a].cmp(&finished[b]).then(self.by_wave(a, b)))
     }
 }
 

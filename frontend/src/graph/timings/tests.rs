@@ -4,8 +4,7 @@
 
 use super::log::{parse_time, step_stage};
 use super::*;
-use crate::options::BuildOptions;
-use crate::pipeline::prepare;
+use crate::graph::tests::graph;
 
 fn fixture(name: &str) -> String {
     let path = format!(
@@ -13,17 +12,6 @@ fn fixture(name: &str) -> String {
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn graph(text: &str) -> Graph {
-    Graph::build(
-        &prepare(
-            text,
-            "Dockerfile",
-            &BuildOptions::new(crate::platform::Platform::linux_amd64()),
-        )
-        .unwrap_or_else(|e| panic!("{e:?}")),
-    )
 }
 
 /// The graph of `<case>.Dockerfile` timed by `<log>`.
