@@ -1,6 +1,6 @@
 //! End-to-end `strata graph --timings`: a real build's `--progress=rawjson` log read back.
 //!
-//! `testdata/e2e/graph-timings/` has stages BuildKit runs in parallel; its `sleep`s make the
+//! `testdata/graph/timings-e2e/` has stages BuildKit runs in parallel; its `sleep`s make the
 //! chain b → c the slowest, while e → f → g is the longest chain by waves. The fixture is
 //! built by the Strata image under test (`--build-arg BUILDKIT_SYNTAX=$STRATA_IMAGE`,
 //! `--no-cache` so the sleeps really run) with `--progress=rawjson` (buildx writes it to
@@ -22,7 +22,7 @@ const TIMEOUT: Duration = Duration::from_secs(600);
 
 fn testdata(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/e2e")
+        .join("../testdata")
         .join(case)
 }
 
@@ -128,7 +128,7 @@ fn span(g: &Value, name: &str) -> (u64, u64) {
 
 #[test]
 fn timings_show_the_chain_of_slow_stages_as_the_critical_path() {
-    let dir = testdata("graph-timings");
+    let dir = testdata("graph/timings-e2e");
     let dockerfile = dir.join("Dockerfile");
     let scratch = support::Scratch::new("e2e-graph", "timings");
     let log = scratch.0.join("progress.json");
@@ -178,7 +178,7 @@ fn timings_show_the_chain_of_slow_stages_as_the_critical_path() {
     eprintln!("{stderr}");
 
     // The same log does not fit another Dockerfile: an error, not an empty picture.
-    let other = testdata("multistage").join("Dockerfile");
+    let other = testdata("e2e/multistage").join("Dockerfile");
     let (ok, _, err) = strata_graph(&[Path::new("--timings"), &log, &other]);
     assert!(!ok, "a log of another build was accepted");
     assert!(
