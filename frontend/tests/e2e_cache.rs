@@ -18,7 +18,6 @@ mod support;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -36,16 +35,6 @@ fn testdata(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../testdata")
         .join(case)
-}
-
-/// The frontend image under test (checked once).
-fn strata_image() -> &'static str {
-    static IMAGE: OnceLock<String> = OnceLock::new();
-    IMAGE.get_or_init(|| {
-        let image = support::strata_image_name();
-        support::assert_image_present(&image);
-        image
-    })
 }
 
 /// A value no other build has used: this process, this test and the clock.
@@ -80,7 +69,7 @@ fn build(dir: &Path, frontend: Frontend, args: &[&str]) -> Run {
     let mut all: Vec<String> = vec!["buildx".into(), "build".into(), "--progress=plain".into()];
     if frontend == Frontend::Strata {
         all.push("--build-arg".into());
-        all.push(format!("BUILDKIT_SYNTAX={}", strata_image()));
+        all.push(format!("BUILDKIT_SYNTAX={}", support::strata_image()));
     }
     all.extend(args.iter().map(|a| (*a).to_owned()));
     all.push(".".into());

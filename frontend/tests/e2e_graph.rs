@@ -12,7 +12,6 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -26,16 +25,6 @@ fn testdata(case: &str) -> PathBuf {
         .join(case)
 }
 
-/// The frontend image under test (checked once).
-fn strata_image() -> &'static str {
-    static IMAGE: OnceLock<String> = OnceLock::new();
-    IMAGE.get_or_init(|| {
-        let image = support::strata_image_name();
-        support::assert_image_present(&image);
-        image
-    })
-}
-
 /// Builds `dir` with Strata, `--no-cache`, its rawjson progress (stderr) into `log`; the
 /// build must succeed within [`TIMEOUT`]. Its stdout goes into the log too, but the build
 /// exports to the cache only, so it prints nothing there.
@@ -43,7 +32,7 @@ fn build_rawjson(dir: &Path, log: &Path) {
     let mut cmd = Command::new("docker");
     cmd.args(["buildx", "build", "--no-cache", "--progress=rawjson"])
         .arg("--build-arg")
-        .arg(format!("BUILDKIT_SYNTAX={}", strata_image()))
+        .arg(format!("BUILDKIT_SYNTAX={}", support::strata_image()))
         .args(["--output", "type=cacheonly"])
         .arg(dir);
     let out = support::run_logged(cmd, log, TIMEOUT);

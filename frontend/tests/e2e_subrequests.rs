@@ -133,16 +133,6 @@ fn compat(case: &str) -> Fixture {
     }
 }
 
-/// The frontend image under test, checked once.
-fn strata_image() -> &'static str {
-    static IMAGE: OnceLock<String> = OnceLock::new();
-    IMAGE.get_or_init(|| {
-        let image = support::strata_image_name();
-        support::assert_image_present(&image);
-        image
-    })
-}
-
 /// Whether buildx has `--call` (0.15 and later); else `--print` under `BUILDX_EXPERIMENTAL`.
 fn buildx_has_call() -> bool {
     static HAS: OnceLock<bool> = OnceLock::new();
@@ -206,7 +196,7 @@ fn ask(fx: &Fixture, frontend: Frontend, what: &str) -> Printed {
     cmd.args(&fx.args).arg("-f").arg(&fx.dockerfile);
     if frontend == Frontend::Strata {
         cmd.arg("--build-arg")
-            .arg(format!("BUILDKIT_SYNTAX={}", strata_image()));
+            .arg(format!("BUILDKIT_SYNTAX={}", support::strata_image()));
     }
     let out = cmd
         .arg(".")
@@ -234,7 +224,7 @@ fn same_as_builtin(case: &str, request: &str) {
         let strata = ask(&fx, Frontend::Strata, &what);
         assert!(strata.ok(), "strata --call={what}: {}", strata.stderr);
         assert!(
-            strata.stderr.contains(strata_image()),
+            strata.stderr.contains(support::strata_image()),
             "the answer came from Strata's image: {}",
             strata.stderr
         );
@@ -265,7 +255,7 @@ fn differs(fx: &Fixture, what: &str) -> Option<String> {
 /// How two answers of `what` differ, if they do (see [`differs`]).
 fn differs_from(fx: &Fixture, what: &str, strata: &Printed, builtin: &Printed) -> Option<String> {
     assert!(
-        strata.stderr.contains(strata_image()),
+        strata.stderr.contains(support::strata_image()),
         "{}: the answer came from Strata's image: {}",
         fx.name,
         strata.stderr
@@ -362,7 +352,7 @@ fn outline_differs_from_offline(fx: &Fixture) -> Option<String> {
     let mut opts = BTreeMap::new();
     opts.insert(
         "build-arg:BUILDKIT_SYNTAX".to_owned(),
-        strata_image().to_owned(),
+        support::strata_image().to_owned(),
     );
     let opts = BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").unwrap();
     let text = std::fs::read_to_string(fx.dir.join(&fx.dockerfile)).unwrap();
@@ -409,7 +399,7 @@ fn offline_answer(fx: &Fixture, request: Request) -> subrequest::Reply {
     // buildx passes BUILDKIT_SYNTAX on as a build arg; no fixture reads it.
     opts.insert(
         "build-arg:BUILDKIT_SYNTAX".to_owned(),
-        strata_image().to_owned(),
+        support::strata_image().to_owned(),
     );
     let mut opts = BuildOptions::from_opts(&opts, Platform::linux_amd64(), "").unwrap();
     let ignore = fx.dir.join(format!("{}.dockerignore", fx.dockerfile));

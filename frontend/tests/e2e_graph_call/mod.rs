@@ -36,7 +36,7 @@ fn graph_call_prints_the_mermaid_graph() {
     let printed = ask(&fx, Frontend::Strata, "graph");
     assert!(printed.ok(), "strata --call=graph: {}", printed.stderr);
     assert!(
-        printed.stderr.contains(strata_image()),
+        printed.stderr.contains(support::strata_image()),
         "{}",
         printed.stderr
     );
@@ -160,7 +160,11 @@ fn describe_matches_builtin_plus_lint_and_graph() {
         assert!(builtin.ok(), "builtin --call={what}: {}", builtin.stderr);
         let strata = ask(&fx, Frontend::Strata, what);
         assert!(strata.ok(), "strata --call={what}: {}", strata.stderr);
-        assert!(strata.stderr.contains(strata_image()), "{}", strata.stderr);
+        assert!(
+            strata.stderr.contains(support::strata_image()),
+            "{}",
+            strata.stderr
+        );
         (builtin.stdout, strata.stdout)
     };
     let (builtin, strata) = ask_both(&format!("{what},format=json"));

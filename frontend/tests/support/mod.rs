@@ -65,6 +65,17 @@ pub fn strata_image_name() -> String {
     std::env::var("STRATA_IMAGE").unwrap_or_else(|_| "strata:dev".to_owned())
 }
 
+/// The frontend image under test ([`strata_image_name`]), checked present once per test
+/// binary ([`assert_image_present`]).
+pub fn strata_image() -> &'static str {
+    static IMAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let image = strata_image_name();
+        assert_image_present(&image);
+        image
+    })
+}
+
 /// Panics with a hint to run `make testbed image` unless dockerd has `image`.
 pub fn assert_image_present(image: &str) {
     let ok = Command::new("docker")
