@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::graph::{self, Graph};
 use crate::includes::Loader;
@@ -14,19 +14,8 @@ use crate::pipeline;
 
 use super::common::{located, BuildFlags, Local, Output};
 
-/// The output formats.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum GraphFormat {
-    /// A standalone SVG picture (no graphviz needed).
-    #[default]
-    Svg,
-    /// Graphviz DOT, to render elsewhere.
-    Dot,
-    /// A mermaid flowchart, e.g. for a pull-request comment.
-    Mermaid,
-    /// The graph as JSON, for tools.
-    Json,
-}
+/// The output formats (the graph module's list, named for the CLI).
+pub use crate::graph::Format as GraphFormat;
 
 /// `strata graph`'s arguments: the Dockerfile, what a build would be given, the format.
 #[derive(Debug, Args)]
@@ -93,10 +82,5 @@ pub fn graph_with(
 
 /// `graph` in `format`.
 pub fn render(graph: &Graph, format: GraphFormat) -> String {
-    match format {
-        GraphFormat::Svg => graph::svg::render(graph),
-        GraphFormat::Dot => graph::dot::render(graph),
-        GraphFormat::Mermaid => graph::mermaid::render(graph),
-        GraphFormat::Json => graph::json::render(graph),
-    }
+    format.render(graph)
 }

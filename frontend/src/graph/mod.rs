@@ -151,6 +151,33 @@ pub struct Group {
     pub nodes: Vec<usize>,
 }
 
+/// The formats a graph is written in: one list, shared by `strata graph --format` and the
+/// `frontend.graph` subrequest, so both render alike.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A standalone SVG picture (no graphviz needed).
+    #[default]
+    Svg,
+    /// Graphviz DOT, to render elsewhere.
+    Dot,
+    /// A mermaid flowchart, e.g. for a pull-request comment.
+    Mermaid,
+    /// The graph as JSON, for tools.
+    Json,
+}
+
+impl Format {
+    /// `graph` written in this format.
+    pub fn render(self, graph: &Graph) -> String {
+        match self {
+            Format::Svg => svg::render(graph),
+            Format::Dot => dot::render(graph),
+            Format::Mermaid => mermaid::render(graph),
+            Format::Json => json::render(graph),
+        }
+    }
+}
+
 impl Graph {
     /// The graph of `prepared`: its stages, their uses of each other, waves and the
     /// longest chain to the target.

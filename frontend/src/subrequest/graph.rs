@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use super::Reply;
 use crate::error::{Error, Result};
-use crate::graph::{self, Graph};
+use crate::graph::{Format, Graph};
 use crate::options::BuildOptions;
 
 /// Version of the graph answer's format.
@@ -28,55 +28,33 @@ pub const VERSION: &str = "1.0.0";
 /// Strata's own name, as `STRATA_STRICT`, since BuildKit's `BUILDKIT_*` args are upstream's.
 pub const FORMAT_ARG: &str = "STRATA_GRAPH_FORMAT";
 
-/// The text formats `result.txt` can hold.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum TextFormat {
-    /// A mermaid flowchart (the default).
-    #[default]
-    Mermaid,
-    /// Graphviz DOT.
-    Dot,
-    /// A standalone SVG picture.
-    Svg,
-}
-
-impl TextFormat {
-    /// The format [`FORMAT_ARG`] asks for (case-insensitive), mermaid when it is unset or
-    /// empty; any other value is an error naming the ones accepted.
-    pub fn from_options(opts: &BuildOptions) -> Result<TextFormat> {
-        let Some(value) = opts.build_args.get(FORMAT_ARG) else {
-            return Ok(TextFormat::default());
-        };
-        match value.to_ascii_lowercase().as_str() {
-            "" | "mermaid" => Ok(TextFormat::Mermaid),
-            "dot" => Ok(TextFormat::Dot),
-            "svg" => Ok(TextFormat::Svg),
-            _ => Err(Error::Input(format!(
-                "build arg {FORMAT_ARG}={value}: the graph's text format is mermaid, dot or svg"
-            ))),
-        }
-    }
-
-    /// `graph` in this format.
-    pub fn render(self, graph: &Graph) -> String {
-        match self {
-            TextFormat::Mermaid => graph::mermaid::render(graph),
-            TextFormat::Dot => graph::dot::render(graph),
-            TextFormat::Svg => graph::svg::render(graph),
-        }
+/// The format [`FORMAT_ARG`] asks for `result.txt` (case-insensitive): mermaid when it is
+/// unset or empty, `dot` or `svg`; JSON is `result.json` already, so any other value is an
+/// error naming the ones accepted.
+pub fn text_format(opts: &BuildOptions) -> Result<Format> {
+    let Some(value) = opts.build_args.get(FORMAT_ARG) else {
+        return Ok(Format::Mermaid);
+    };
+    match value.to_ascii_lowercase().as_str() {
+        "" | "mermaid" => Ok(Format::Mermaid),
+        "dot" => Ok(Format::Dot),
+        "svg" => Ok(Format::Svg),
+        _ => Err(Error::Input(format!(
+            "build arg {FORMAT_ARG}={value}: the graph's text format is mermaid, dot or svg"
+        ))),
     }
 }
 
 /// The answer for `graph`: the text in `format`, the JSON without its final newline (buildx
 /// prints `result.json` with one of its own, as for every other answer).
-pub fn reply(graph: &Graph, format: TextFormat) -> Result<Reply> {
-    let json = graph::json::render(graph);
-    Ok(Reply {
+pub fn reply(graph: &Graph, format: Format) -> Reply {
+    let json = Format::Json.render(graph);
+    Reply {
         json: json.trim_end_matches('\n').as_bytes().to_vec(),
         text: format.render(graph).into_bytes(),
         version: VERSION,
         extra: BTreeMap::new(),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -102,13 +80,13 @@ mod tests {
 
     #[test]
     fn the_build_arg_picks_the_text_format() {
-        let format = |f| TextFormat::from_options(&opts(f)).ok();
-        assert_eq!(format(None), Some(TextFormat::Mermaid));
-        assert_eq!(format(Some("")), Some(TextFormat::Mermaid));
-        assert_eq!(format(Some("mermaid")), Some(TextFormat::Mermaid));
-        assert_eq!(format(Some("DOT")), Some(TextFormat::Dot));
-        assert_eq!(format(Some("svg")), Some(TextFormat::Svg));
-        let err = TextFormat::from_options(&opts(Some("png"))).unwrap_err();
+        let format = |f| text_format(&opts(f)).ok();
+        assert_eq!(format(None), Some(Format::Mermaid));
+        assert_eq!(format(Some("")), Some(Format::Mermaid));
+        assert_eq!(format(Some("mermaid")), Some(Format::Mermaid));
+        assert_eq!(format(Some("DOT")), Some(Format::Dot));
+        assert_eq!(format(Some("svg")), Some(Format::Svg));
+        let err = text_format(&opts(Some("png"))).unwrap_err();
         assert_eq!(
             err.to_string(),
             "build arg STRATA_GRAPH_FORMAT=png: the graph's text format is mermaid, dot or svg"
@@ -118,16 +96,19 @@ mod tests {
     #[test]
     fn the_reply_holds_the_renderers_output() {
         let g = graph_of("FROM busybox:local AS a\nFROM a AS b\n");
-        let r = reply(&g, TextFormat::Dot).unwrap();
-        assert_eq!(String::from_utf8(r.text).unwrap(), graph::dot::render(&g));
-        let json = String::from_utf8(r.json).unwrap();
-        assert_eq!(format!("{json}\n"), graph::json::render(&g));
-        assert!(json.ends_with('}'), "{json}");
-        assert_eq!(r.version, VERSION);
-        let r = reply(&g, TextFormat::Mermaid).unwrap();
+        let r = reply(&g, Format::Dot);
         assert_eq!(
             String::from_utf8(r.text).unwrap(),
-            graph::mermaid::render(&g)
+            crate::graph::dot::render(&g)
+        );
+        let json = String::from_utf8(r.json).unwrap();
+        assert_eq!(format!("{json}\n"), crate::graph::json::render(&g));
+        assert!(json.ends_with('}'), "{json}");
+        assert_eq!(r.version, VERSION);
+        let r = reply(&g, Format::Mermaid);
+        assert_eq!(
+            String::from_utf8(r.text).unwrap(),
+            crate::graph::mermaid::render(&g)
         );
     }
 }

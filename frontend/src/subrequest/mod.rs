@@ -174,10 +174,9 @@ pub fn answer(
         Request::Lint => lint::answer(text, filename, opts, loader),
         Request::Graph => {
             // The format first: a bad value fails before the Dockerfile is even planned.
-            let format = graph::TextFormat::from_options(opts).map_err(|e| (e, None))?;
+            let format = graph::text_format(opts).map_err(|e| (e, None))?;
             let p = pipeline::prepare_with(text, filename, opts, loader).map_err(located)?;
-            graph::reply(&crate::graph::Graph::build(&p), format)
-                .map_err(|e| (e, Some(p.sources.clone())))
+            Ok(graph::reply(&crate::graph::Graph::build(&p), format))
         }
     }
 }
