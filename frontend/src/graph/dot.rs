@@ -17,7 +17,7 @@ pub fn render(graph: &Graph) -> String {
     out.push_str("  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\", fontsize=11];\n");
     out.push_str("  graph [fontname=\"Helvetica\", fontsize=12];\n");
     out.push_str("  edge [fontname=\"Helvetica\", fontsize=9];\n");
-    let on_chain = chain_flags(graph);
+    let on_chain = graph.chain_nodes();
     for (g, group) in graph.groups.iter().enumerate() {
         let _ = writeln!(out, "  subgraph cluster_{g} {{");
         let _ = writeln!(out, "    label={};", quote(&group.file));
@@ -34,7 +34,7 @@ pub fn render(graph: &Graph) -> String {
         }
     }
     ranks(&mut out, "  ", graph, |i| graph.nodes[i].group.is_none());
-    let chain_edges: Vec<(usize, usize)> = graph.longest.windows(2).map(|w| (w[0], w[1])).collect();
+    let chain_edges = graph.chain_edges();
     for e in &graph.edges {
         let (from, to) = (&graph.nodes[e.from].id, &graph.nodes[e.to].id);
         let mut attrs = match e.kind {
@@ -52,15 +52,6 @@ pub fn render(graph: &Graph) -> String {
     }
     out.push_str("}\n");
     out
-}
-
-/// Whether each node is on the longest chain.
-fn chain_flags(graph: &Graph) -> Vec<bool> {
-    let mut on = vec![false; graph.nodes.len()];
-    for &i in &graph.longest {
-        on[i] = true;
-    }
-    on
 }
 
 /// `s3 [label=…, …]` for node `i`.

@@ -25,7 +25,7 @@ pub fn render(graph: &Graph) -> String {
             let _ = writeln!(out, "  {}", node(graph, i));
         }
     }
-    let chain_edges: Vec<(usize, usize)> = graph.longest.windows(2).map(|w| (w[0], w[1])).collect();
+    let chain_edges = graph.chain_edges();
     let mut thick = Vec::new();
     for (k, e) in graph.edges.iter().enumerate() {
         let (from, to) = (&graph.nodes[e.from].id, &graph.nodes[e.to].id);
@@ -54,7 +54,8 @@ pub fn render(graph: &Graph) -> String {
             .map(|i| graph.nodes[i].id.as_str())
             .collect()
     };
-    class("chain", ids(&|i| graph.longest.contains(&i)), &mut out);
+    let on_chain = graph.chain_nodes();
+    class("chain", ids(&|i| on_chain[i]), &mut out);
     class("dimmed", ids(&|i| !graph.nodes[i].needed), &mut out);
     class("target", ids(&|i| i == graph.target), &mut out);
     for (i, n) in graph.nodes.iter().enumerate() {

@@ -325,6 +325,21 @@ impl Graph {
         graph
     }
 
+    /// Whether each node is on [`Graph::longest`], by node index: every renderer marks them.
+    pub fn chain_nodes(&self) -> Vec<bool> {
+        let mut on = vec![false; self.nodes.len()];
+        for &i in &self.longest {
+            on[i] = true;
+        }
+        on
+    }
+
+    /// The (from, to) pairs of consecutive stages on [`Graph::longest`]: an edge between
+    /// them is drawn as part of the chain.
+    pub fn chain_edges(&self) -> std::collections::HashSet<(usize, usize)> {
+        self.longest.windows(2).map(|w| (w[0], w[1])).collect()
+    }
+
     /// The stages node `i` uses directly (each once, ascending).
     pub fn deps(&self, i: usize) -> Vec<usize> {
         let mut out: Vec<usize> = self

@@ -57,8 +57,7 @@ pub(crate) fn links(
             net,
         );
     }
-    let chain: std::collections::HashSet<(usize, usize)> =
-        graph.longest.windows(2).map(|w| (w[0], w[1])).collect();
+    let chain = graph.chain_edges();
     let mut chain_link = vec![false; net.links.len()];
     for (e, route) in net.routes.iter().enumerate() {
         let edge = &graph.edges[e];

@@ -77,11 +77,7 @@ pub fn render(graph: &Graph) -> String {
     }
     groups(&mut out, graph, &l);
     edges(&mut out, graph, &l);
-    let mut on_chain = vec![false; graph.nodes.len()];
-    for &i in &graph.longest {
-        on_chain[i] = true;
-    }
-    for (i, &chain) in on_chain.iter().enumerate() {
+    for (i, &chain) in graph.chain_nodes().iter().enumerate() {
         node(&mut out, graph, &l, i, chain);
     }
     out.push_str("</svg>\n");
